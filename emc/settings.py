@@ -14,6 +14,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from schemas.topics import TopicNames
+
 
 
 class Settings(BaseSettings):
@@ -57,6 +59,8 @@ class Settings(BaseSettings):
     kafka_controller_port: int = Field(9093, ge=1, le=65535, description="Local KRaft controller port.")
     kafka_heap: str = Field("512m", description="Local broker JVM heap (-Xmx).")
     java_bin: str = Field("java", description="Java 17+ executable for the local broker.")
+    topic_prefix: str = Field("", description="Prefix for every topic name (shared clusters, tests).")
+    consumer_group_prefix: str = Field("emc", description="Prefix of the sink and streams consumer groups.")
 
     # --- ClickHouse
     clickhouse_url: str | None = Field(
@@ -111,6 +115,10 @@ class Settings(BaseSettings):
     @property
     def bootstrap_servers(self) -> str:
         return self.kafka_bootstrap or f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def topics(self) -> TopicNames:
+        return TopicNames(self.topic_prefix)
 
     @property
     def uses_local_kafka(self) -> bool:

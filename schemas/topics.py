@@ -50,3 +50,42 @@ def hit_key(site: str, visitor_key: str) -> bytes:
 def dossier_key(site: str, dossier_code: str) -> bytes:
     """Partition key of a dossier event: the dossier is (site, dossier code)."""
     return f"{site}|{dossier_code}".encode()
+
+
+@dataclass(frozen=True, slots=True)
+class TopicNames:
+    """The concrete topic names for one deployment: the base names behind a prefix
+    (``EMC_TOPIC_PREFIX``), so several deployments or test runs can share one cluster."""
+
+    prefix: str = ""
+
+    def name(self, base: str) -> str:
+        return f"{self.prefix}{base}"
+
+    @property
+    def hits_raw(self) -> str:
+        return self.name(TOPIC_HITS_RAW)
+
+    @property
+    def dossiers_raw(self) -> str:
+        return self.name(TOPIC_DOSSIERS_RAW)
+
+    @property
+    def pageviews(self) -> str:
+        return self.name(TOPIC_PAGEVIEWS)
+
+    @property
+    def sessions(self) -> str:
+        return self.name(TOPIC_SESSIONS)
+
+    @property
+    def dossiers(self) -> str:
+        return self.name(TOPIC_DOSSIERS)
+
+    @property
+    def deadletters(self) -> str:
+        return self.name(TOPIC_DEADLETTERS)
+
+    def specs(self) -> tuple[TopicSpec, ...]:
+        """Every topic the project needs, with the prefix applied."""
+        return tuple(TopicSpec(self.name(s.name), s.partitions, s.purpose) for s in TOPICS)
