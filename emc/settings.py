@@ -161,3 +161,24 @@ class Settings(BaseSettings):
 def load_settings() -> Settings:
     """Build the settings from the environment; raises a ValueError naming the variable."""
     return Settings()
+
+
+def settings_markdown() -> str:
+    """The README's settings table, generated from the fields (``python -m emc.settings``)."""
+    lines = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, info in Settings.model_fields.items():
+        default = info.default
+        if isinstance(default, SecretStr):
+            shown = "`dev-admin-token`" if default.get_secret_value() else ""
+        elif default is None:
+            shown = "unset"
+        elif isinstance(default, Path) and str(default).startswith(str(Path.home())):
+            shown = f"`~/{default.relative_to(Path.home())}`"
+        else:
+            shown = f"`{default}`"
+        lines.append(f"| `EMC_{name.upper()}` | {shown} | {info.description or ''} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(settings_markdown())

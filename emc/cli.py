@@ -1,0 +1,277 @@
+"""The ``emc`` command: run the stack or one of its processes, manage sites, query, export schemas.
+
+Subcommands import what they need lazily, so ``emc --help`` and ``emc schema`` stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from emc.errors import CliError
+from emc.settings import Settings, load_settings
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def _cmd_up(args: argparse.Namespace, settings: Settings) -> int:
+    from emc.supervisor import run_stack
+
+    return run_stack(settings, demo=not args.no_demo)
+
+
+def _cmd_kafka(args: argparse.Namespace, settings: Settings) -> int:
+    from emc.supervisor import run_local_kafka_foreground
+
+    return run_local_kafka_foreground(settings)
+
+
+def _cmd_topics(args: argparse.Namespace, settings: Settings) -> int:
+    from emc.topics_admin import ensure_topics
+
+    created = asyncio.run(ensure_topics(settings.bootstrap_servers, settings.topics.specs()))
+    for spec in settings.topics.specs():
+        state = "created" if spec.name in created else "exists"
+        print(f"{spec.name:<28} partitions={spec.partitions:<3} {state:<8} {spec.purpose}")
+    return 0
+
+
+def _cmd_collector(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest.server import run
+
+    run(settings)
+    return 0
+
+
+def _cmd_streams(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.worker import run_worker
+
+    run_worker(settings)
+    return 0
+
+
+def _cmd_warehouse(args: argparse.Namespace, settings: Settings) -> int:
+    from api.warehouse import run
+
+    run(settings)
+    return 0
+
+
+def _cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from clickhouse.client import connect
+    from clickhouse.migrate import migrate
+
+    client = connect(settings.clickhouse_url, settings.chdb_path, settings.clickhouse_database)
+    done = migrate(client, settings.clickhouse_database, dry_run=args.dry_run)
+    verb = "would apply" if args.dry_run else "applied"
+    for migration in done:
+        print(f"{verb} {migration.version:04d} {migration.name}")
+    if not done:
+        print("database is up to date")
+    return 0
+
+
+def _cmd_sites(args: argparse.Namespace, settings: Settings) -> int:
+    from emc.warehouse_client import WarehouseClient
+
+    client = WarehouseClient(settings)
+    if args.sites_cmd == "add":
+        from schemas.sites import Site
+
+        site = Site(
+            id=args.id,
+            name=args.name,
+            type=args.type,
+            domains=tuple(args.domain),
+            timezone=args.timezone,
+            ingest_token=args.token or "",
+        )
+        stored = client.put_site(site)
+        print(f"site {stored['id']} saved ({stored['type']}, {', '.join(stored['domains'])})")
+        return 0
+    sites = client.list_sites()
+    if args.format == "json":
+        print(json.dumps(sites, ensure_ascii=False, indent=2))
+        return 0
+    rows = [[s["id"], s["type"], s["timezone"], ",".join(s["domains"]), s["name"]] for s in sites]
+    print(format_table(["id", "type", "timezone", "domains", "name"], rows))
+    return 0
+
+
+def _cmd_sql(args: argparse.Namespace, settings: Settings) -> int:
+    from emc.warehouse_client import WarehouseClient
+
+    result = WarehouseClient(settings).sql(args.query, max_rows=args.max_rows)
+    columns: list[str] = result["columns"]
+    rows: list[list[Any]] = result["rows"]
+    if args.format == "json":
+        print(json.dumps([dict(zip(columns, row, strict=True)) for row in rows], ensure_ascii=False))
+    elif args.format == "tsv":
+        print("\t".join(columns))
+        for row in rows:
+            print("\t".join(_cell(v) for v in row))
+    else:
+        print(format_table(columns, rows))
+    return 0
+
+
+def _cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
+    from emc.jsonschema import export_schemas
+
+    schemas = export_schemas()
+    if args.name:
+        if args.name not in schemas:
+            print(f"unknown schema {args.name!r}; one of: {', '.join(schemas)}", file=sys.stderr)
+            return 2
+        schemas = {args.name: schemas[args.name]}
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        for name, schema in schemas.items():
+            (args.out / f"{name}.schema.json").write_text(json.dumps(schema, indent=2) + "\n")
+            print(f"wrote {args.out / f'{name}.schema.json'}")
+    else:
+        print(json.dumps(schemas, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from emc.demo import DEMO_SITES, run_demo
+    from emc.warehouse_client import WarehouseClient
+
+    if not args.no_register:
+        client = WarehouseClient(settings)
+        for site in DEMO_SITES:
+            client.put_site(site)
+    url = args.collector or f"http://{settings.collector_host}:{settings.collector_port}"
+    hits, dossiers = asyncio.run(
+        run_demo(
+            url,
+            settings.admin_token.get_secret_value(),
+            rate_per_s=args.rate or settings.demo_rate,
+            duration_s=args.duration,
+        )
+    )
+    print(f"demo accepted {hits} hits and {dossiers} dossier events")
+    return 0
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def format_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A plain aligned text table (what ``emc sql`` prints by default)."""
+    cells = [[_cell(v) for v in row] for row in rows]
+    widths = [len(c) for c in columns]
+    for row in cells:
+        widths = [max(w, len(v)) for w, v in zip(widths, row, strict=True)]
+    line = "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))
+    rule = "  ".join("-" * w for w in widths)
+    body = ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
+    footer = f"({len(rows)} row{'s' if len(rows) != 1 else ''})"
+    return "\n".join([line, rule, *body, footer])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="emc",
+        description="OpenEMC: measure how citizens use digital government. "
+        "Settings come from EMC_* environment variables (see README).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    up = sub.add_parser("up", help="start Kafka, collector, streams and warehouse (+ demo traffic)")
+    up.add_argument("--no-demo", action="store_true", help="do not post demo traffic")
+    up.set_defaults(handler=_cmd_up)
+
+    sub.add_parser("kafka", help="run the local Kafka broker in the foreground").set_defaults(
+        handler=_cmd_kafka
+    )
+    sub.add_parser("topics", help="create the Kafka topics (idempotent)").set_defaults(
+        handler=_cmd_topics
+    )
+    sub.add_parser("collector", help="run the collector (ingest HTTP server)").set_defaults(
+        handler=_cmd_collector
+    )
+    sub.add_parser("streams", help="run the Faust stream worker").set_defaults(
+        handler=_cmd_streams
+    )
+    sub.add_parser(
+        "warehouse", help="run the warehouse: migrations, sink and query API"
+    ).set_defaults(handler=_cmd_warehouse)
+
+    migrate = sub.add_parser("migrate", help="apply ClickHouse migrations")
+    migrate.add_argument("--dry-run", action="store_true", help="show what would be applied")
+    migrate.set_defaults(handler=_cmd_migrate)
+
+    sites = sub.add_parser("sites", help="manage the site registry")
+    sites_sub = sites.add_subparsers(dest="sites_cmd", required=True, metavar="ACTION")
+    add = sites_sub.add_parser("add", help="register or update a site")
+    add.add_argument("--id", required=True, help="site id (letters, digits, . _ -)")
+    add.add_argument("--name", required=True, help="display name")
+    add.add_argument("--type", required=True, choices=["portal", "dvc", "onestop"])
+    add.add_argument(
+        "--domain", action="append", required=True, help="a domain of the site (repeatable)"
+    )
+    add.add_argument("--timezone", default="Asia/Ho_Chi_Minh", help="IANA timezone for reports")
+    add.add_argument("--token", help="ingest token for the site's servers (optional)")
+    lst = sites_sub.add_parser("list", help="list registered sites")
+    lst.add_argument("--format", choices=["table", "json"], default="table")
+    sites.set_defaults(handler=_cmd_sites)
+
+    sql = sub.add_parser("sql", help="run read-only SQL against the warehouse")
+    sql.add_argument("query", help="SQL, e.g. \"SELECT count() FROM pageviews\"")
+    sql.add_argument("--format", choices=["table", "tsv", "json"], default="table")
+    sql.add_argument("--max-rows", type=int, default=1000, help="row limit (default 1000)")
+    sql.set_defaults(handler=_cmd_sql)
+
+    schema = sub.add_parser("schema", help="export JSON Schemas of the wire formats")
+    schema.add_argument("name", nargs="?", help="one schema (default: all)")
+    schema.add_argument("--out", type=Path, help="write NAME.schema.json files into this folder")
+    schema.set_defaults(handler=_cmd_schema)
+
+    demo = sub.add_parser("demo", help="post realistic demo traffic to a running collector")
+    demo.add_argument("--rate", type=float, help="pageviews per second (default EMC_DEMO_RATE)")
+    demo.add_argument("--duration", type=float, help="seconds to run (default: until Ctrl-C)")
+    demo.add_argument("--collector", help="collector URL (default from settings)")
+    demo.add_argument(
+        "--no-register", action="store_true", help="do not register the demo sites first"
+    )
+    demo.set_defaults(handler=_cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except ValueError as exc:
+        print(f"emc: invalid settings: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    handler: Handler = args.handler
+    try:
+        return handler(args, settings)
+    except KeyboardInterrupt:
+        return 130
+    except CliError as exc:
+        print(f"emc: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,234 @@
+"""``emc up``: the whole local stack in the foreground, stopped together on Ctrl-C / SIGTERM.
+
+Order: local Kafka (unless ``EMC_KAFKA_BOOTSTRAP`` points elsewhere) → topics → warehouse (owns
+the chDB folder: migrations, sink, API) → streams → collector → demo sites and traffic. If any
+process dies, everything is stopped and the exit code says so. Shutdown runs in reverse: the
+producers stop first so the sink can drain and commit before Kafka goes away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import httpx
+
+from emc.errors import CliError
+from emc.settings import Settings
+
+log = logging.getLogger("emc.up")
+
+_STATUS_SQL = (
+    "SELECT (SELECT count() FROM pageviews WHERE type = 'pageview') AS pageviews, "
+    "(SELECT sum(visits) FROM visits_hourly) AS visits, "
+    "(SELECT count() FROM bot_hits) AS bot_hits, "
+    "(SELECT count() FROM dossier_events) AS dossier_events"
+)
+
+
+@dataclass
+class _Child:
+    name: str
+    argv: list[str]
+    log_path: Path
+    proc: subprocess.Popen[bytes] | None = None
+    _log_file: Any = field(default=None, repr=False)
+
+    def start(self, env: dict[str, str]) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log_file = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            self.argv, env=env, stdout=self._log_file, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                log.warning("%s did not stop in %.0f s; killing it", self.name, timeout_s)
+                self.proc.kill()
+                self.proc.wait()
+        if self._log_file is not None:
+            self._log_file.close()
+
+    def tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+class _Stop:
+    def __init__(self) -> None:
+        self.requested = False
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        self.requested = True
+
+
+def _wait_http(url: str, timeout_s: float, children: list[_Child], stop: _Stop) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and not stop.requested:
+        for child in children:
+            if not child.alive():
+                raise CliError(f"{child.name} exited while starting:\n{child.tail()}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    if not stop.requested:
+        raise CliError(f"{url} not ready after {timeout_s:.0f} s")
+
+
+def _print_status(settings: Settings) -> None:
+    from emc.warehouse_client import WarehouseClient
+
+    try:
+        result = WarehouseClient(settings, timeout_s=10).sql(_STATUS_SQL)
+    except Exception as exc:
+        log.info("status query failed: %s", exc)
+        return
+    row = dict(zip(result["columns"], result["rows"][0], strict=True)) if result["rows"] else {}
+    print(
+        "[emc] stored so far: "
+        + ", ".join(f"{k}={v if v is not None else 0}" for k, v in row.items()),
+        flush=True,
+    )
+
+
+def run_stack(settings: Settings, demo: bool = True, status_every_s: float = 15.0) -> int:
+    """Run everything until a signal or a crash; returns the process exit code."""
+    stop = _Stop()
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.visitor_secret()  # create the secret once, before the children read it
+    logs = settings.data_dir.resolve() / "logs"
+    env = dict(os.environ)
+    env["EMC_DATA_DIR"] = str(settings.data_dir.resolve())
+    py = [sys.executable, "-m", "emc.cli"]
+    kafka = None
+    children = [
+        _Child("warehouse", [*py, "warehouse"], logs / "warehouse.log"),
+        _Child("streams", [*py, "streams"], logs / "streams.log"),
+        _Child("collector", [*py, "collector"], logs / "collector.log"),
+    ]
+    demo_child = _Child("demo", [*py, "demo", "--no-register"], logs / "demo.log")
+    started: list[_Child] = []
+    code = 0
+    try:
+        from emc.geoip_fetch import ensure_geoip
+
+        if settings.geoip_db is None:
+            ensure_geoip(settings.cache_dir)
+        if settings.uses_local_kafka:
+            kafka = _start_local_kafka(settings)
+        from emc.topics_admin import ensure_topics
+
+        asyncio.run(ensure_topics(settings.bootstrap_servers, settings.topics.specs()))
+        for child in children:
+            child.start(env)
+            started.append(child)
+            print(f"[emc] started {child.name} (log: {child.log_path})", flush=True)
+            if child.name == "warehouse":
+                _wait_http(f"{settings.warehouse_url}/readyz", 180, started, stop)
+        collector_url = f"http://{settings.collector_host}:{settings.collector_port}"
+        _wait_http(f"{collector_url}/healthz", 60, started, stop)
+        if demo and not stop.requested:
+            from emc.demo import DEMO_SITES
+            from emc.warehouse_client import WarehouseClient
+
+            client = WarehouseClient(settings)
+            for site in DEMO_SITES:
+                client.put_site(site)
+            demo_child.start(env)
+            started.append(demo_child)
+            print(f"[emc] demo traffic at {settings.demo_rate:g} pageviews/s", flush=True)
+        print(
+            f"[emc] up: collector {collector_url}, warehouse {settings.warehouse_url}, "
+            f"Kafka {settings.bootstrap_servers}. Try: .venv/bin/emc sql \"SELECT site, "
+            "sum(visits) FROM visits_hourly GROUP BY site\". Ctrl-C stops everything.",
+            flush=True,
+        )
+        next_status = time.monotonic() + status_every_s
+        while not stop.requested:
+            for child in started:
+                if not child.alive():
+                    print(f"[emc] {child.name} exited unexpectedly:\n{child.tail()}", flush=True)
+                    code = 1
+                    stop.requested = True
+            if kafka is not None and not kafka.is_running():
+                print("[emc] the local Kafka broker exited unexpectedly", flush=True)
+                code = 1
+                stop.requested = True
+            if time.monotonic() >= next_status and not stop.requested:
+                _print_status(settings)
+                next_status = time.monotonic() + status_every_s
+            time.sleep(0.5)
+    except CliError as exc:
+        print(f"[emc] {exc}", file=sys.stderr, flush=True)
+        code = 1
+    finally:
+        print("[emc] stopping …", flush=True)
+        for child in reversed(started):
+            child.stop()
+            print(f"[emc] stopped {child.name}", flush=True)
+        if kafka is not None:
+            kafka.stop()
+            print("[emc] stopped kafka", flush=True)
+    return code
+
+
+def _start_local_kafka(settings: Settings) -> Any:
+    from emc.kafka_local import LocalKafka, ensure_jars
+
+    kafka = LocalKafka(
+        libs_dir=ensure_jars(settings.cache_dir),
+        data_dir=settings.kafka_dir,
+        port=settings.kafka_port,
+        controller_port=settings.kafka_controller_port,
+        heap=settings.kafka_heap,
+        java_bin=settings.java_bin,
+    )
+    print(f"[emc] starting Kafka on {kafka.bootstrap} …", flush=True)
+    kafka.start(timeout_s=120)
+    return kafka
+
+
+def run_local_kafka_foreground(settings: Settings) -> int:
+    """``emc kafka``: the local broker alone, until Ctrl-C."""
+    if not settings.uses_local_kafka:
+        raise CliError("EMC_KAFKA_BOOTSTRAP is set: the external broker is used, nothing to start")
+    stop = _Stop()
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    kafka = _start_local_kafka(settings)
+    try:
+        from emc.topics_admin import ensure_topics
+
+        asyncio.run(ensure_topics(settings.bootstrap_servers, settings.topics.specs()))
+        print(f"[emc] Kafka ready on {kafka.bootstrap}; Ctrl-C stops it", flush=True)
+        while not stop.requested and kafka.is_running():
+            time.sleep(0.5)
+    finally:
+        kafka.stop()
+    return 0
