@@ -111,7 +111,9 @@ def _cmd_sql(args: argparse.Namespace, settings: Settings) -> int:
     columns: list[str] = result["columns"]
     rows: list[list[Any]] = result["rows"]
     if args.format == "json":
-        print(json.dumps([dict(zip(columns, row, strict=True)) for row in rows], ensure_ascii=False))
+        print(
+            json.dumps([dict(zip(columns, row, strict=True)) for row in rows], ensure_ascii=False)
+        )
     elif args.format == "tsv":
         print("\t".join(columns))
         for row in rows:
@@ -203,9 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("collector", help="run the collector (ingest HTTP server)").set_defaults(
         handler=_cmd_collector
     )
-    sub.add_parser("streams", help="run the Faust stream worker").set_defaults(
-        handler=_cmd_streams
-    )
+    sub.add_parser("streams", help="run the Faust stream worker").set_defaults(handler=_cmd_streams)
     sub.add_parser(
         "warehouse", help="run the warehouse: migrations, sink and query API"
     ).set_defaults(handler=_cmd_warehouse)
@@ -230,7 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     sites.set_defaults(handler=_cmd_sites)
 
     sql = sub.add_parser("sql", help="run read-only SQL against the warehouse")
-    sql.add_argument("query", help="SQL, e.g. \"SELECT count() FROM pageviews\"")
+    sql.add_argument("query", help='SQL, e.g. "SELECT count() FROM pageviews"')
     sql.add_argument("--format", choices=["table", "tsv", "json"], default="table")
     sql.add_argument("--max-rows", type=int, default=1000, help="row limit (default 1000)")
     sql.set_defaults(handler=_cmd_sql)

@@ -17,14 +17,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from schemas.topics import TopicNames
 
 
-
 class Settings(BaseSettings):
     """OpenEMC settings. Field names map to ``EMC_<NAME>`` environment variables."""
 
     model_config = SettingsConfigDict(env_prefix="EMC_", frozen=True, extra="ignore")
 
     # --- places
-    data_dir: Path = Field(Path("var"), description="Working data: chDB folder, Kafka log, secrets, pids.")
+    data_dir: Path = Field(
+        Path("var"), description="Working data: chDB folder, Kafka log, secrets, pids."
+    )
     cache_dir: Path = Field(
         Path.home() / ".cache" / "openemc",
         description="Downloads reused across clones: Kafka jars, GeoIP database.",
@@ -32,11 +33,12 @@ class Settings(BaseSettings):
 
     # --- security
     admin_token: SecretStr = Field(
-        SecretStr("dev-admin-token"), description="Bearer token accepted by every endpoint. Change it."
+        SecretStr("dev-admin-token"),
+        description="Bearer token accepted by every endpoint. Change it.",
     )
     secret_key: SecretStr | None = Field(
         None,
-        description="Secret for the daily visitor salts; generated into DATA_DIR/secret_key when unset.",
+        description="Secret for daily visitor salts; generated into DATA_DIR/secret_key if unset.",
     )
     trusted_proxies: str = Field(
         "", description="Comma-separated IPs/CIDRs whose X-Forwarded-For is believed."
@@ -48,49 +50,73 @@ class Settings(BaseSettings):
     api_host: str = Field("127.0.0.1", description="Warehouse (query API) bind address.")
     api_port: int = Field(8080, ge=1, le=65535, description="Warehouse (query API) HTTP port.")
     api_url: str | None = Field(
-        None, description="Where the CLI and collector reach the warehouse; default http://API_HOST:API_PORT."
+        None,
+        description="Where the CLI and collector reach the warehouse; default http://API_HOST:API_PORT.",
     )
 
     # --- Kafka
     kafka_bootstrap: str | None = Field(
-        None, description="External Kafka bootstrap servers; unset = the local broker on KAFKA_PORT."
+        None,
+        description="External Kafka bootstrap servers; unset = the local broker on KAFKA_PORT.",
     )
     kafka_port: int = Field(9092, ge=1, le=65535, description="Local broker port.")
-    kafka_controller_port: int = Field(9093, ge=1, le=65535, description="Local KRaft controller port.")
+    kafka_controller_port: int = Field(
+        9093, ge=1, le=65535, description="Local KRaft controller port."
+    )
     kafka_heap: str = Field("512m", description="Local broker JVM heap (-Xmx).")
     java_bin: str = Field("java", description="Java 17+ executable for the local broker.")
-    topic_prefix: str = Field("", description="Prefix for every topic name (shared clusters, tests).")
-    consumer_group_prefix: str = Field("emc", description="Prefix of the sink and streams consumer groups.")
+    topic_prefix: str = Field(
+        "", description="Prefix for every topic name (shared clusters, tests)."
+    )
+    consumer_group_prefix: str = Field(
+        "emc", description="Prefix of the sink and streams consumer groups."
+    )
 
     # --- ClickHouse
     clickhouse_url: str | None = Field(
-        None, description="ClickHouse server URL (http://user:pass@host:8123); unset = embedded chDB."
+        None,
+        description="ClickHouse server URL (http://user:pass@host:8123); unset = embedded chDB.",
     )
     clickhouse_database: str = Field("emc", description="Database that holds the OpenEMC tables.")
 
     # --- collector limits
     max_body_bytes: int = Field(5_000_000, ge=1024, description="Largest accepted request body.")
-    max_batch_lines: int = Field(10_000, ge=1, description="Most lines in one /v1/hits or /v1/dossiers batch.")
-    max_field_chars: int = Field(2048, ge=64, le=8192, description="Longest accepted URL/referrer/UA.")
-    produce_timeout_s: float = Field(5.0, gt=0, description="How long the collector waits for Kafka acks.")
+    max_batch_lines: int = Field(
+        10_000, ge=1, description="Most lines in one /v1/hits or /v1/dossiers batch."
+    )
+    max_field_chars: int = Field(
+        2048, ge=64, le=8192, description="Longest accepted URL/referrer/UA."
+    )
+    produce_timeout_s: float = Field(
+        5.0, gt=0, description="How long the collector waits for Kafka acks."
+    )
     retry_after_s: int = Field(5, ge=1, description="Retry-After sent with 503 when Kafka is down.")
-    sites_refresh_s: float = Field(30.0, gt=0, description="How often the collector reloads the site registry.")
+    sites_refresh_s: float = Field(
+        30.0, gt=0, description="How often the collector reloads the site registry."
+    )
 
     # --- streams
     geoip_db: Path | None = Field(
-        None, description="mmdb file (ip-location-db or MaxMind); default CACHE_DIR/geoip/…country.mmdb."
+        None,
+        description="mmdb file (ip-location-db or MaxMind); default CACHE_DIR/geoip/…country.mmdb.",
     )
     session_timeout_s: int = Field(1800, ge=60, description="Inactivity that ends a visit.")
     session_max_s: int = Field(86_400, ge=600, description="Longest visit; a longer one is cut.")
-    streams_store: str = Field("memory://", description="Faust table store (memory:// or rocksdb://).")
+    streams_store: str = Field(
+        "memory://", description="Faust table store (memory:// or rocksdb://)."
+    )
     streams_web_port: int = Field(6066, ge=1, le=65535, description="Faust worker web port.")
 
     # --- sink
     sink_batch_rows: int = Field(5000, ge=1, description="Rows per ClickHouse insert at most.")
-    sink_flush_interval_ms: int = Field(1000, ge=10, description="Longest wait before a partial batch is inserted.")
+    sink_flush_interval_ms: int = Field(
+        1000, ge=10, description="Longest wait before a partial batch is inserted."
+    )
 
     # --- demo
-    demo_rate: float = Field(20.0, gt=0, description="Demo traffic: pageviews per second (emc demo / make run).")
+    demo_rate: float = Field(
+        20.0, gt=0, description="Demo traffic: pageviews per second (emc demo / make run)."
+    )
 
     log_level: str = Field("INFO", description="Python log level of every process.")
 
@@ -142,9 +168,7 @@ class Settings(BaseSettings):
 
     @property
     def geoip_path(self) -> Path:
-        return self.geoip_db or (
-            self.cache_dir / "geoip" / "geo-whois-asn-country.mmdb"
-        )
+        return self.geoip_db or (self.cache_dir / "geoip" / "geo-whois-asn-country.mmdb")
 
     def visitor_secret(self) -> bytes:
         """The master secret for visitor salts: the setting, else a file generated once."""

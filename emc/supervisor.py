@@ -47,7 +47,10 @@ class _Child:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log_file = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            self.argv, env=env, stdout=self._log_file, stderr=subprocess.STDOUT,
+            self.argv,
+            env=env,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
 
@@ -165,8 +168,8 @@ def run_stack(settings: Settings, demo: bool = True, status_every_s: float = 15.
             print(f"[emc] demo traffic at {settings.demo_rate:g} pageviews/s", flush=True)
         print(
             f"[emc] up: collector {collector_url}, warehouse {settings.warehouse_url}, "
-            f"Kafka {settings.bootstrap_servers}. Try: .venv/bin/emc sql \"SELECT site, "
-            "sum(visits) FROM visits_hourly GROUP BY site\". Ctrl-C stops everything.",
+            f'Kafka {settings.bootstrap_servers}. Try: .venv/bin/emc sql "SELECT site, '
+            'sum(visits) FROM visits_hourly GROUP BY site". Ctrl-C stops everything.',
             flush=True,
         )
         next_status = time.monotonic() + status_every_s

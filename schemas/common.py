@@ -15,7 +15,10 @@ _MIN_EPOCH_MS = 946_684_800_000
 _MAX_EPOCH_MS = 4_102_444_800_000
 
 SiteId = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$"
+    ),
 ]
 ShortText = Annotated[str, StringConstraints(max_length=512)]
 LongText = Annotated[str, StringConstraints(max_length=MAX_FIELD_CHARS)]
@@ -43,7 +46,9 @@ def to_epoch_ms(value: Any) -> int:
             try:
                 parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
             except ValueError as exc:
-                raise ValueError("expected RFC 3339 time (2026-11-23T08:00:00+07:00) or epoch ms") from exc
+                raise ValueError(
+                    "expected RFC 3339 time (2026-11-23T08:00:00+07:00) or epoch ms"
+                ) from exc
             if parsed.tzinfo is None:
                 raise ValueError("RFC 3339 time needs a zone offset (Z or +07:00)")
             ms = int(parsed.timestamp() * 1000)

@@ -25,14 +25,20 @@ class HitType(StrEnum):
 
 
 #: Short beacon type codes (the tracker sends one letter) and their long names.
-BEACON_TYPES: dict[str, HitType] = {"p": HitType.PAGEVIEW, "e": HitType.EVENT, "g": HitType.ENGAGEMENT}
+BEACON_TYPES: dict[str, HitType] = {
+    "p": HitType.PAGEVIEW,
+    "e": HitType.EVENT,
+    "g": HitType.ENGAGEMENT,
+}
 
 
 class BeaconHit(BaseModel):
     """One hit from the browser beacon. One-letter keys keep the payload small; the long names
     are accepted too. Unknown keys are ignored (older or newer trackers stay compatible)."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, str_strip_whitespace=True, frozen=True)
+    model_config = ConfigDict(
+        extra="ignore", populate_by_name=True, str_strip_whitespace=True, frozen=True
+    )
 
     site: SiteId = Field(alias="s")
     url: LongText = Field(alias="u")

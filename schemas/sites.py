@@ -15,7 +15,10 @@ DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 Domain = Annotated[
     str,
     StringConstraints(
-        strip_whitespace=True, to_lower=True, min_length=1, max_length=253,
+        strip_whitespace=True,
+        to_lower=True,
+        min_length=1,
+        max_length=253,
         pattern=r"^(\*\.)?[a-z0-9]([a-z0-9\-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9\-]*[a-z0-9])?)*(:\d{1,5})?$",
     ),
 ]

@@ -30,7 +30,11 @@ def test_sites_add_requires_a_domain() -> None:
 def test_schema_export_writes_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["schema", "--out", str(tmp_path)]) == 0
     written = {p.name for p in tmp_path.iterdir()}
-    assert {"server-hit.schema.json", "dossier-event.schema.json", "beacon-hit.schema.json"} <= written
+    assert {
+        "server-hit.schema.json",
+        "dossier-event.schema.json",
+        "beacon-hit.schema.json",
+    } <= written
     server = json.loads((tmp_path / "server-hit.schema.json").read_text())
     assert {"site", "url", "ts"} <= set(server["required"])
 
@@ -62,7 +66,9 @@ def test_demo_traffic_is_valid_for_the_collector() -> None:
     sites = {s.id: s for s in DEMO_SITES}
     from urllib.parse import urlsplit
 
-    assert all(sites[str(h["site"])].owns_host(urlsplit(str(h["url"])).hostname or "") for h in hits)
+    assert all(
+        sites[str(h["site"])].owns_host(urlsplit(str(h["url"])).hostname or "") for h in hits
+    )
     assert len({h["ip"] for h in hits}) > 200  # many visitors
     assert any("coc_coc_browser" in str(h["ua"]) for h in hits)
     assert any("Zalo" in str(h["ua"]) for h in hits)

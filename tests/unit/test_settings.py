@@ -50,3 +50,9 @@ def test_visitor_secret_is_generated_once(tmp_path: Path) -> None:
     assert len(first) == 64
     assert Settings(data_dir=tmp_path).visitor_secret() == first
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_readme_table_is_the_generated_one() -> None:
+    text = README.read_text()
+    block = text.split("<!-- settings:start", 1)[1].split("<!-- settings:end -->", 1)[0]
+    assert block.split("\n", 1)[1].strip() == settings_markdown().strip()
