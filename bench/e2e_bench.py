@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 import orjson
 
-from bench.lag import group_lag
+from emc.lag import group_lag
 from emc.demo import USER_AGENTS
 from emc.settings import Settings
 from schemas.sites import Site, SiteType

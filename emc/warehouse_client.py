@@ -64,7 +64,7 @@ class WarehouseClient:
             return dict(answer)
         from api.sql import run_readonly
 
-        return run_readonly(self._direct(), query, max_rows=max_rows)
+        return dict(run_readonly(self._direct(), query, max_rows=max_rows))
 
     def _direct(self) -> Any:
         from clickhouse.client import open_database
