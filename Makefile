@@ -1,0 +1,65 @@
+# OpenEMC developer commands (GNU make). `make run` and `make test` are the two that matter;
+# both install what is missing first. Downloads are cached in CACHE_DIR and reused.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+VENV_STAMP := $(VENV)/.pyproject.sha256
+CACHE_DIR ?= $(or $(EMC_CACHE_DIR),$(HOME)/.cache/openemc)
+# The Python side reads its cache folder from EMC_CACHE_DIR: keep both in step.
+export EMC_CACHE_DIR := $(CACHE_DIR)
+
+.PHONY: help venv jars geoip setup run lint test bench clean
+
+help:
+	@echo "make run    install what is missing, start Kafka + collector + streams + warehouse + demo traffic"
+	@echo "make test   install what is missing, lint (ruff, mypy), run the whole test suite"
+	@echo "other: setup (venv jars geoip), venv, jars, geoip, lint, bench, clean (removes var/)"
+	@echo "CACHE_DIR=$(CACHE_DIR)"
+
+# (Re)built only when pyproject.toml changed: the stamp holds the hash it was built from.
+venv:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { \
+	  echo "error: $(PYTHON) not found. OpenEMC needs Python 3.11 (install python3.11 and" \
+	       "python3.11-venv, or run: make PYTHON=/path/to/python3.11 ...)" >&2; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { \
+	  echo "error: $(PYTHON) is not Python 3.11 ($$($(PYTHON) --version 2>&1))" >&2; exit 1; }
+	@want="$$($(PYTHON) -c 'import hashlib; print(hashlib.sha256(open("pyproject.toml", "rb").read()).hexdigest())')"; \
+	if [ -x $(VENV)/bin/python ] && [ "$$(cat $(VENV_STAMP) 2>/dev/null)" = "$$want" ]; then \
+	  echo "[make] $(VENV) is up to date"; \
+	else \
+	  echo "[make] installing Python packages into $(VENV) ..."; \
+	  { [ -x $(VENV)/bin/python ] || $(PYTHON) -m venv $(VENV); } && \
+	  $(VENV)/bin/python -m pip install -q -e '.[dev]' && \
+	  echo "$$want" > $(VENV_STAMP); \
+	fi
+
+jars: venv
+	@$(VENV)/bin/python -c 'from pathlib import Path; from emc.kafka_local import ensure_jars; print("[make] Kafka jars:", ensure_jars(Path("$(CACHE_DIR)")))'
+
+geoip: venv
+	@$(VENV)/bin/python -m emc.geoip_fetch
+
+setup: venv jars geoip
+
+run: setup
+	$(VENV)/bin/emc up
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+# pytest exits 5 when it collected nothing: that is a broken suite, not a pass.
+test: setup lint
+	@code=0; $(VENV)/bin/pytest -q -p no:cacheprovider || code=$$?; \
+	if [ $$code -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; \
+	exit $$code
+
+bench: setup
+	@if [ -f bench/run_all.py ]; then $(VENV)/bin/python -m bench.run_all; \
+	else echo "[make] no benchmarks (bench/run_all.py) in this checkout"; fi
+
+clean:
+	rm -rf var/

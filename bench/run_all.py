@@ -1,0 +1,27 @@
+"""Run every benchmark harness in turn and print their numbers (``make bench``).
+
+Each harness starts what it needs (local Kafka, stack) and prints its own results; this only
+sequences them so they never compete for the two cores.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+HARNESSES = (
+    ("collector", [sys.executable, "-m", "bench.collector_bench"]),
+    ("end to end", [sys.executable, "-m", "bench.e2e_bench", "--rate", "5000", "--duration", "60"]),
+)
+
+
+def main() -> int:
+    failed = 0
+    for name, argv in HARNESSES:
+        print(f"=== {name}: {' '.join(argv[1:])}", flush=True)
+        failed += subprocess.call(argv) != 0
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
