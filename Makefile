@@ -4,7 +4,8 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-PYTHON ?= python3.11
+# Python 3.11 is required; python3 is tried when python3.11 is not on PATH (and must be 3.11).
+PY ?= $(shell command -v python3.11 >/dev/null 2>&1 && echo python3.11 || echo python3)
 VENV := .venv
 VENV_STAMP := $(VENV)/.pyproject.sha256
 CACHE_DIR ?= $(or $(EMC_CACHE_DIR),$(HOME)/.cache/openemc)
@@ -21,17 +22,19 @@ help:
 
 # (Re)built only when pyproject.toml changed: the stamp holds the hash it was built from.
 venv:
-	@command -v $(PYTHON) >/dev/null 2>&1 || { \
-	  echo "error: $(PYTHON) not found. OpenEMC needs Python 3.11 (install python3.11 and" \
-	       "python3.11-venv, or run: make PYTHON=/path/to/python3.11 ...)" >&2; exit 1; }
-	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { \
-	  echo "error: $(PYTHON) is not Python 3.11 ($$($(PYTHON) --version 2>&1))" >&2; exit 1; }
-	@want="$$($(PYTHON) -c 'import hashlib; print(hashlib.sha256(open("pyproject.toml", "rb").read()).hexdigest())')"; \
+	@command -v $(PY) >/dev/null 2>&1 || { \
+	  echo "error: $(PY) not found. OpenEMC needs Python 3.11 (install python3.11 and" \
+	       "python3.11-venv, or run: make PY=/path/to/python3.11 ...)" >&2; exit 1; }
+	@$(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { \
+	  echo "error: OpenEMC needs Python 3.11 but $(PY) is $$($(PY) --version 2>&1)." \
+	       "Install python3.11 (and python3.11-venv) or run: make PY=/path/to/python3.11 ..." >&2; \
+	  exit 1; }
+	@want="$$($(PY) -c 'import hashlib; print(hashlib.sha256(open("pyproject.toml", "rb").read()).hexdigest())')"; \
 	if [ -x $(VENV)/bin/python ] && [ "$$(cat $(VENV_STAMP) 2>/dev/null)" = "$$want" ]; then \
 	  echo "[make] $(VENV) is up to date"; \
 	else \
 	  echo "[make] installing Python packages into $(VENV) ..."; \
-	  { [ -x $(VENV)/bin/python ] || $(PYTHON) -m venv $(VENV); } && \
+	  { [ -x $(VENV)/bin/python ] || $(PY) -m venv $(VENV); } && \
 	  $(VENV)/bin/python -m pip install -q -e '.[dev]' && \
 	  echo "$$want" > $(VENV_STAMP); \
 	fi

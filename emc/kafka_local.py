@@ -9,8 +9,10 @@ Contracts:
   that is renamed into place only after it succeeded.
 - ``LocalKafka.start`` formats the storage once (the cluster id is kept in ``data_dir``), so a
   restart on the same ``data_dir`` keeps topics and committed offsets. It returns only when the
-  broker answers a metadata request listing itself, and raises ``RuntimeError`` with the last
-  log lines when the JVM exits or the broker does not answer in time.
+  broker answers a metadata request listing itself, and raises ``LocalKafkaError`` with the
+  last log lines when the JVM exits or the broker does not answer in time.
+- Every failure is a ``LocalKafkaError``: a ``RuntimeError``, and a ``CliError`` so the CLI
+  prints its message (which says what to install or change) without a traceback.
 - One broker per ``data_dir``: a pid file guards it, and a live broker from the same folder is
   reported instead of started twice.
 """
@@ -31,10 +33,16 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
 
+from emc.errors import CliError
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 POM_PATH = REPO_ROOT / "deploy" / "kafka" / "pom.xml"
 _KAFKA_JAR_GLOB = "kafka_2.13-*.jar"
 _TAIL_LINES = 40
+
+
+class LocalKafkaError(CliError, RuntimeError):
+    """The local broker could not be fetched or started; the message says what to fix."""
 
 
 # --------------------------------------------------------------------------- jars
@@ -48,15 +56,16 @@ def ensure_jars(cache_dir: Path) -> Path:
     """Return ``cache_dir/kafka/libs`` holding the Kafka broker jars, downloading them if needed.
 
     The download runs ``mvn dependency:copy-dependencies`` on ``deploy/kafka/pom.xml`` into a
-    temporary folder that is renamed into place only on success. Raises ``RuntimeError`` naming
-    what to install when ``mvn`` or ``java`` is missing, or with Maven's output when it fails.
+    temporary folder that is renamed into place only on success. Raises ``LocalKafkaError``
+    naming what to install when ``mvn`` or ``java`` is missing, or with Maven's output when it
+    fails.
     """
     libs = cache_dir / "kafka" / "libs"
     if _has_kafka_jar(libs):
         return libs
     missing = [tool for tool in ("mvn", "java") if shutil.which(tool) is None]
     if missing:
-        raise RuntimeError(
+        raise LocalKafkaError(
             f"the Kafka jars are not in {libs} and {' and '.join(missing)} "
             "cannot be found to fetch them: install Java 17+ and Apache Maven "
             "(Debian/Ubuntu: apt-get install openjdk-17-jre-headless maven), then retry"
@@ -71,7 +80,7 @@ def ensure_jars(cache_dir: Path) -> Path:
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0 or not _has_kafka_jar(tmp):
             output = "\n".join((proc.stdout + proc.stderr).splitlines()[-_TAIL_LINES:])
-            raise RuntimeError(
+            raise LocalKafkaError(
                 f"downloading the Kafka jars failed (exit {proc.returncode}): {' '.join(cmd)}\n"
                 f"{output}\nCheck network access to Maven Central (or a mirror in "
                 "~/.m2/settings.xml)."
@@ -96,6 +105,10 @@ def render_server_properties(port: int, controller_port: int, log_dir: Path) -> 
 
     Replication factors are 1 (one node); the group rebalance delay is 0 so consumers in tests
     and at start-up get partitions at once; the log cleaner's buffer is small because the heap is.
+    The broker session timeout is 5 s instead of 9 s: after a crash (SIGKILL) the restarted
+    broker cannot register until the controller has fenced its previous incarnation, so this
+    is how long a restart after a crash waits; heartbeats every second keep a busy machine
+    well inside it.
     """
     props = {
         "process.roles": "broker,controller",
@@ -117,6 +130,8 @@ def render_server_properties(port: int, controller_port: int, log_dir: Path) -> 
         "share.coordinator.state.topic.replication.factor": "1",
         "share.coordinator.state.topic.min.isr": "1",
         "group.initial.rebalance.delay.ms": "0",
+        "broker.session.timeout.ms": "5000",
+        "broker.heartbeat.interval.ms": "1000",
         "num.network.threads": "2",
         "num.io.threads": "4",
         "log.cleaner.dedupe.buffer.size": str(16 * 1024 * 1024),
@@ -234,11 +249,11 @@ class LocalKafka:
 
     # ---- lifecycle
     def start(self, timeout_s: float = 60) -> None:
-        """Start the broker and return once it answers; ``RuntimeError`` otherwise."""
+        """Start the broker and return once it answers; ``LocalKafkaError`` otherwise."""
         if self.is_running():
             return
         if not _has_kafka_jar(self.libs_dir):
-            raise RuntimeError(
+            raise LocalKafkaError(
                 f"no {_KAFKA_JAR_GLOB} in {self.libs_dir}: run `make jars` (or ensure_jars)"
             )
         self.logs_dir.mkdir(parents=True, exist_ok=True)
@@ -248,7 +263,7 @@ class LocalKafka:
             ("EMC_KAFKA_CONTROLLER_PORT", self.controller_port),
         ):
             if not _port_free(port):
-                raise RuntimeError(
+                raise LocalKafkaError(
                     f"port 127.0.0.1:{port} is already in use: stop what listens there or "
                     f"choose another port ({name})"
                 )
@@ -270,7 +285,7 @@ class LocalKafka:
             )
         except FileNotFoundError as exc:
             self._close_log()
-            raise RuntimeError(self._java_missing()) from exc
+            raise LocalKafkaError(self._java_missing()) from exc
         self._pid_file.write_text(str(self._proc.pid))
         self._wait_ready(timeout_s)
 
@@ -328,10 +343,10 @@ class LocalKafka:
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=120)
         except FileNotFoundError as exc:
-            raise RuntimeError(self._java_missing()) from exc
+            raise LocalKafkaError(self._java_missing()) from exc
         if proc.returncode != 0:
             output = "\n".join((proc.stdout + proc.stderr).splitlines()[-_TAIL_LINES:])
-            raise RuntimeError(f"kafka StorageTool {args[0]} failed:\n{output}")
+            raise LocalKafkaError(f"kafka StorageTool {args[0]} failed:\n{output}")
         return proc.stdout
 
     def _format_storage_once(self) -> None:
@@ -355,7 +370,7 @@ class LocalKafka:
         except (FileNotFoundError, ValueError):
             return
         if _is_our_broker(pid, self._props_file):
-            raise RuntimeError(
+            raise LocalKafkaError(
                 f"a Kafka broker from {self.data_dir} is already running (pid {pid}): "
                 f"stop it first (kill {pid}) or use another data folder (EMC_DATA_DIR)"
             )
@@ -368,14 +383,14 @@ class LocalKafka:
             if proc is None or proc.poll() is not None:
                 code = None if proc is None else proc.returncode
                 self._finish()
-                raise RuntimeError(
+                raise LocalKafkaError(
                     f"Kafka exited during start-up (exit code {code}); last log lines:\n"
                     f"{self._tail()}"
                 )
             remaining_s = deadline - time.monotonic()
             if remaining_s <= 0:
                 self.kill()
-                raise RuntimeError(
+                raise LocalKafkaError(
                     f"Kafka did not answer on {self.bootstrap} within {timeout_s:g} s; "
                     f"last log lines:\n{self._tail()}"
                 )

@@ -14,10 +14,15 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+from emc.errors import CliError
 from schemas.topics import TopicSpec
 
 _TOPIC_ALREADY_EXISTS = 36
 _MAX_REPLICATION_FACTOR = 3
+
+
+class TopicAdminError(CliError, RuntimeError):
+    """The broker refused to create a topic; the message names the topic and the reason."""
 
 
 @contextlib.asynccontextmanager
@@ -66,7 +71,7 @@ async def ensure_topics(
 ) -> list[str]:
     """Create the topics of ``specs`` that do not exist yet; return the names created.
 
-    ``replication_factor`` defaults to min(3, number of brokers). Raises ``RuntimeError``
+    ``replication_factor`` defaults to min(3, number of brokers). Raises ``TopicAdminError``
     naming the topic when the broker refuses one for another reason than "already exists".
     """
     async with _admin(bootstrap) as client:
@@ -75,7 +80,7 @@ async def ensure_topics(
         cluster = await client.describe_cluster()
         brokers = len(cluster.get("brokers") or ())
         if brokers == 0:
-            raise RuntimeError(f"Kafka at {bootstrap} lists no broker: is it still starting?")
+            raise TopicAdminError(f"Kafka at {bootstrap} lists no broker: is it still starting?")
         rf = replication_factor or min(_MAX_REPLICATION_FACTOR, brokers)
         existing = set(await client.list_topics())
         missing = [spec for spec in specs if spec.name not in existing]
@@ -93,7 +98,7 @@ async def ensure_topics(
                 message = rest[0] if rest and rest[0] else f"error code {code}"
                 failures.append(f"{name}: {message}")
         if failures:
-            raise RuntimeError(
+            raise TopicAdminError(
                 f"Kafka at {bootstrap} refused to create topics (replication factor {rf}): "
                 + "; ".join(failures)
             )

@@ -83,17 +83,23 @@ async def test_local_broker_keeps_topics_messages_and_offsets_across_restart(
     kafka.stop()
 
 
-def test_second_broker_on_same_data_dir_is_refused(local_kafka_factory: Callable[[], Any]) -> None:
+async def test_second_broker_on_same_data_dir_is_refused_and_crash_restart_works(
+    local_kafka_factory: Callable[[], Any],
+) -> None:
     from emc.kafka_local import LocalKafka
 
     kafka = local_kafka_factory()
     kafka.start(timeout_s=90)
-    try:
-        twin = LocalKafka(
-            kafka.libs_dir, kafka.data_dir, port=kafka.port, controller_port=kafka.controller_port
-        )
-        with pytest.raises(RuntimeError, match="already running"):
-            twin.start(timeout_s=5)
-    finally:
-        kafka.kill()
+    await ensure_topics(kafka.bootstrap, [TopicSpec("it.crash", 2, "test")])
+    twin = LocalKafka(
+        kafka.libs_dir, kafka.data_dir, port=kafka.port, controller_port=kafka.controller_port
+    )
+    with pytest.raises(RuntimeError, match="already running"):
+        twin.start(timeout_s=5)
+    assert kafka.is_running()  # the refusal did not disturb the running broker
+
+    kafka.kill()  # a crash: no clean shutdown
     assert not kafka.is_running()
+    kafka.start(timeout_s=90)
+    assert await describe_topics(kafka.bootstrap, ["it.crash"]) == {"it.crash": 2}
+    kafka.stop()

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from emc.errors import CliError
 from emc.kafka_local import (
     LocalKafka,
+    LocalKafkaError,
     ensure_jars,
     java_command,
     render_log4j2_properties,
@@ -49,6 +51,9 @@ def test_server_properties_fit_one_node() -> None:
         assert props[key] == "1", key
     assert props["group.initial.rebalance.delay.ms"] == "0"
     assert props["offsets.topic.num.partitions"] == "10"
+    # a restart after a crash waits for the old incarnation's session to expire
+    assert int(props["broker.heartbeat.interval.ms"]) * 4 < int(props["broker.session.timeout.ms"])
+    assert int(props["broker.session.timeout.ms"]) <= 5000
 
 
 def test_log4j2_properties_route_to_kafka_logs_dir() -> None:
@@ -82,8 +87,9 @@ def test_bootstrap_and_stop_before_start(tmp_path: Path) -> None:
 
 def test_start_without_jars_names_the_fix(tmp_path: Path) -> None:
     kafka = LocalKafka(tmp_path / "libs", tmp_path / "data", port=12345, controller_port=12346)
-    with pytest.raises(RuntimeError, match="make jars"):
+    with pytest.raises(LocalKafkaError, match="make jars") as raised:
         kafka.start(timeout_s=1)
+    assert isinstance(raised.value, CliError)  # the CLI prints it as one line
 
 
 def test_ensure_jars_uses_the_cache_when_complete(tmp_path: Path) -> None:
