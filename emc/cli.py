@@ -33,9 +33,13 @@ def _cmd_kafka(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_topics(args: argparse.Namespace, settings: Settings) -> int:
-    from emc.topics_admin import ensure_topics
+    from emc.topics_admin import ensure_topics, wait_for_kafka
 
-    created = asyncio.run(ensure_topics(settings.bootstrap_servers, settings.topics.specs()))
+    async def _ensure() -> list[str]:
+        await wait_for_kafka(settings.bootstrap_servers, 60)
+        return await ensure_topics(settings.bootstrap_servers, settings.topics.specs())
+
+    created = asyncio.run(_ensure())
     for spec in settings.topics.specs():
         state = "created" if spec.name in created else "exists"
         print(f"{spec.name:<28} partitions={spec.partitions:<3} {state:<8} {spec.purpose}")
@@ -268,7 +272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args, settings)
     except KeyboardInterrupt:
         return 130
-    except CliError as exc:
+    except (CliError, TimeoutError) as exc:
         print(f"emc: {exc}", file=sys.stderr)
         return 1
 

@@ -187,7 +187,7 @@ def run_stack(settings: Settings, demo: bool = True, status_every_s: float = 15.
                 _print_status(settings)
                 next_status = time.monotonic() + status_every_s
             time.sleep(0.5)
-    except CliError as exc:
+    except (CliError, TimeoutError) as exc:
         print(f"[emc] {exc}", file=sys.stderr, flush=True)
         code = 1
     finally:
