@@ -1,0 +1,284 @@
+"""The collector's HTTP app: routes only. Parsing and validation live in ``ingest.requests``
+(pure), Kafka in ``ingest.producer``, the site registry in ``ingest.sites``.
+
+Routes: ``POST|GET|OPTIONS /collect`` (browser beacon, CORS open), ``POST /v1/hits``,
+``POST /v1/dossiers`` (bearer token, NDJSON or JSON array), ``GET /healthz``, ``GET /readyz``
+(200 only while Kafka answers), ``GET /stats`` (counters). Nothing is acknowledged before
+Kafka has it: when the producer fails the answer is 503 with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from emc.settings import Settings
+from ingest.client_ip import client_ip
+from ingest.counters import Counters
+from ingest.producer import KafkaProducer, KafkaUnavailable, Message, Producer
+from ingest.requests import (
+    BatchResult,
+    Grant,
+    Limits,
+    RequestError,
+    authorize,
+    body_too_large,
+    build_beacon,
+    build_dossiers,
+    build_server_hits,
+    check_content_length,
+    parse_batch,
+    parse_beacon_body,
+    site_ids_in,
+)
+from ingest.sites import SiteCache
+
+log = logging.getLogger(__name__)
+
+#: A transparent 1×1 GIF for the pixel endpoint.
+PIXEL_GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+
+_CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Content-Type",
+    "Access-Control-Max-Age": "86400",
+}
+
+
+def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status, headers, media_type="application/json")
+
+
+class _Collector:
+    """The route handlers and what they share."""
+
+    def __init__(
+        self, settings: Settings, producer: Producer, sites: SiteCache, counters: Counters
+    ) -> None:
+        self.settings = settings
+        self.producer = producer
+        self.sites = sites
+        self.counters = counters
+        self.limits = Limits.from_settings(settings)
+        self.secret = settings.visitor_secret()
+        self.admin_token = settings.admin_token.get_secret_value()
+        self.trusted = settings.trusted_networks
+
+    # ----------------------------------------------------------------- helpers
+
+    def _error(self, exc: RequestError, headers: dict[str, str] | None = None) -> Response:
+        self.counters.reject(exc.reason)
+        self.counters.request(exc.status)
+        return _json(exc.status, exc.body(), headers)
+
+    def _unavailable(
+        self, exc: KafkaUnavailable, headers: dict[str, str] | None = None
+    ) -> Response:
+        self.counters.reject("kafka_unavailable")
+        self.counters.request(503)
+        log.warning("answering 503: %s", exc)
+        retry = str(self.settings.retry_after_s)
+        return _json(
+            503,
+            {
+                "error": "Kafka unavailable, nothing was accepted; retry later",
+                "reason": "kafka_unavailable",
+                "retry_after_s": self.settings.retry_after_s,
+            },
+            {**(headers or {}), "Retry-After": retry},
+        )
+
+    async def _body(self, request: Request) -> bytes:
+        """The body, refused (413) as soon as it is known to exceed the limit."""
+        check_content_length(request.headers.get("content-length"), self.limits)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > self.limits.max_body_bytes:
+                raise body_too_large(self.limits)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def _produce(self, topic: str, messages: list[Message]) -> None:
+        await self.producer.send_batch(topic, messages)
+
+    # ----------------------------------------------------------------- beacon
+
+    async def collect(self, request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers=_CORS)
+        pixel = request.method == "GET"
+        try:
+            if pixel:
+                params: dict[str, Any] = dict(request.query_params)
+            else:
+                params = parse_beacon_body(
+                    await self._body(request), request.headers.get("content-type")
+                )
+            site_id = params.get("s", params.get("site"))
+            if isinstance(site_id, str):
+                await self.sites.ensure([site_id.strip()])
+            peer = request.client.host if request.client else ""
+            message = build_beacon(
+                params,
+                ip=client_ip(
+                    peer,
+                    request.headers.get("x-forwarded-for"),
+                    request.headers.get("x-real-ip"),
+                    self.trusted,
+                ),
+                ua=request.headers.get("user-agent", ""),
+                now_ms=int(time.time() * 1000),
+                sites=self.sites.sites,
+                limits=self.limits,
+                secret=self.secret,
+            )
+            await self._produce(self.settings.topics.hits_raw, [message])
+        except RequestError as exc:
+            return self._error(exc, _CORS)
+        except KafkaUnavailable as exc:
+            return self._unavailable(exc, _CORS)
+        self.counters.accept("hits")
+        if pixel:
+            self.counters.request(200)
+            return Response(
+                PIXEL_GIF, 200, {**_CORS, "Cache-Control": "no-store"}, media_type="image/gif"
+            )
+        self.counters.request(202)
+        return Response(status_code=202, headers=_CORS)
+
+    # ----------------------------------------------------------------- batches
+
+    async def _grant(self, request: Request) -> Grant:
+        header = request.headers.get("authorization")
+        try:
+            return authorize(header, self.admin_token, self.sites.tokens)
+        except RequestError:
+            token = (header or "").partition(" ")[2].strip()
+            if not token:
+                raise
+            await self.sites.ensure(token=token)  # a site registered a moment ago
+            return authorize(header, self.admin_token, self.sites.tokens)
+
+    async def _batch(
+        self,
+        request: Request,
+        topic: str,
+        kind: str,
+        build: Callable[[list[tuple[int, Any]], Grant, int], BatchResult],
+    ) -> Response:
+        try:
+            grant = await self._grant(request)
+            items = parse_batch(
+                await self._body(request), request.headers.get("content-type"), self.limits
+            )
+            await self.sites.ensure(site_ids_in(items))
+            result = build(items, grant, int(time.time() * 1000))
+            if result.messages:
+                await self._produce(topic, result.messages)
+        except RequestError as exc:
+            return self._error(exc)
+        except KafkaUnavailable as exc:
+            return self._unavailable(exc)
+        for rejection in result.rejected:
+            self.counters.reject(rejection.reason)
+        self.counters.accept(kind, len(result.messages))
+        self.counters.request(result.status)
+        return _json(result.status, result.body())
+
+    async def hits(self, request: Request) -> Response:
+        def build(items: list[tuple[int, Any]], grant: Grant, now_ms: int) -> BatchResult:
+            return build_server_hits(
+                items,
+                grant=grant,
+                now_ms=now_ms,
+                sites=self.sites.sites,
+                limits=self.limits,
+                secret=self.secret,
+            )
+
+        return await self._batch(request, self.settings.topics.hits_raw, "hits", build)
+
+    async def dossiers(self, request: Request) -> Response:
+        def build(items: list[tuple[int, Any]], grant: Grant, now_ms: int) -> BatchResult:
+            return build_dossiers(
+                items, grant=grant, now_ms=now_ms, sites=self.sites.sites, limits=self.limits
+            )
+
+        return await self._batch(request, self.settings.topics.dossiers_raw, "dossiers", build)
+
+    # ----------------------------------------------------------------- health
+
+    async def healthz(self, request: Request) -> Response:
+        return _json(200, {"status": "alive"})
+
+    async def readyz(self, request: Request) -> Response:
+        if await self.producer.ready():
+            return _json(200, {"status": "ready", "kafka": "reachable"})
+        return _json(
+            503,
+            {"status": "not ready", "kafka": "unreachable"},
+            {"Retry-After": str(self.settings.retry_after_s)},
+        )
+
+    async def stats(self, request: Request) -> Response:
+        body: dict[str, Any] = dict(self.counters.snapshot())
+        body["sites"] = {
+            "count": len(self.sites.sites),
+            "loaded": self.sites.loaded,
+            "last_error": self.sites.last_error,
+        }
+        return _json(200, body)
+
+
+def create_app(
+    settings: Settings,
+    producer: Producer | None = None,
+    sites: SiteCache | None = None,
+) -> Starlette:
+    """The collector app. The lifespan starts and stops the producer and the site cache;
+    defaults: the real Kafka producer and the warehouse-backed site cache."""
+    the_producer: Producer = producer or KafkaProducer.from_settings(settings)
+    the_sites = sites or SiteCache(settings)
+    counters = Counters()
+    handlers = _Collector(settings, the_producer, the_sites, counters)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await the_producer.start()
+        await the_sites.start()
+        try:
+            yield
+        finally:
+            await the_sites.stop()
+            await the_producer.stop()
+
+    endpoint = Callable[[Request], Awaitable[Response]]
+    routes: list[tuple[str, endpoint, list[str]]] = [
+        ("/collect", handlers.collect, ["GET", "POST", "OPTIONS"]),
+        ("/v1/hits", handlers.hits, ["POST"]),
+        ("/v1/dossiers", handlers.dossiers, ["POST"]),
+        ("/healthz", handlers.healthz, ["GET"]),
+        ("/readyz", handlers.readyz, ["GET"]),
+        ("/stats", handlers.stats, ["GET"]),
+    ]
+    app = Starlette(
+        routes=[Route(path, fn, methods=methods) for path, fn, methods in routes],
+        lifespan=lifespan,
+    )
+    app.state.counters = counters
+    app.state.producer = the_producer
+    app.state.sites = the_sites
+    return app

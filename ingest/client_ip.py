@@ -1,0 +1,66 @@
+"""The visitor's IP address behind trusted reverse proxies (pure).
+
+Only the peer is known for sure. When the peer is one of our own proxies
+(``EMC_TRUSTED_PROXIES``), the right-most address of ``X-Forwarded-For`` that is not itself a
+trusted proxy is the client: everything left of it could have been written by the client, so
+it is never believed. Without X-Forwarded-For, ``X-Real-IP`` set by the trusted proxy is used.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def _parse(text: str) -> Address | None:
+    text = text.strip()
+    if text.startswith("[") and "]" in text:  # [v6]:port
+        text = text[1 : text.index("]")]
+    elif text.count(":") == 1:  # v4:port
+        text = text.split(":", 1)[0]
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def _trusted(address: Address, networks: Sequence[Network]) -> bool:
+    return any(address.version == net.version and address in net for net in networks)
+
+
+def client_ip(
+    peer: str,
+    forwarded_for: str | None,
+    real_ip: str | None,
+    trusted: Sequence[Network],
+) -> str:
+    """The client address for a request from ``peer`` with the given proxy headers.
+
+    Returns the peer unchanged when it is not trusted (or not an IP at all, e.g. a unix socket
+    name); unparsable header entries are skipped.
+    """
+    peer_address = _parse(peer)
+    if peer_address is None or not trusted or not _trusted(peer_address, trusted):
+        return str(peer_address) if peer_address is not None else peer
+    if forwarded_for:
+        leftmost: Address | None = None
+        for part in reversed(forwarded_for.split(",")):
+            address = _parse(part)
+            if address is None:
+                continue
+            if not _trusted(address, trusted):
+                return str(address)
+            leftmost = address
+        if leftmost is not None:  # the whole chain is ours: the client is internal
+            return str(leftmost)
+    if real_ip:
+        address = _parse(real_ip)
+        if address is not None:
+            return str(address)
+    return str(peer_address)

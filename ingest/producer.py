@@ -1,0 +1,322 @@
+"""The only module of the collector that talks to Kafka.
+
+Contract of ``KafkaProducer.send_batch(topic, items)``: returns only after the broker has
+acknowledged every message (idempotent producer, ``acks=all``); otherwise raises
+``KafkaUnavailable`` within ``timeout_s`` — the caller answers 503 and acknowledges nothing.
+Messages of a request that gave up before they were handed to aiokafka are dropped; ones
+already handed over may still be delivered (the sender's retry then duplicates them: delivery
+is at-least-once, and ``event_id`` makes a resent server hit harmless).
+
+Availability: ``start()`` never fails. A background task (re)connects until the broker answers,
+so the collector starts while Kafka is down and answers 503 until it is there. When a send
+fails, or times out while the cluster does not answer metadata, the aiokafka producer is
+discarded and a fresh one connects (a producer whose batches expired has broken idempotence
+sequence numbers); meanwhile sends fail fast.
+
+Throughput: aiokafka keeps one produce request in flight per broker, so what matters is how
+many messages each request carries. Concurrent ``send_batch`` calls are queued and one flusher
+task coalesces everything queued into one record batch per partition (the default murmur2
+partitioner, as the Java client and Faust), handed over with ``create_batch``/``send_batch``:
+one future per partition and flush instead of one per message. While a flush waits for the
+broker, new requests pile up and form the next, larger flush.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any, Protocol
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from aiokafka.partitioner import murmur2
+
+from emc.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Message = tuple[bytes, bytes]
+
+#: Bytes per record batch; the broker's default message.max.bytes is ~1 MiB.
+MAX_BATCH_BYTES = 512 * 1024
+_RECONNECT_MIN_S = 0.2
+_RECONNECT_MAX_S = 2.0
+_READY_TIMEOUT_S = 1.0
+
+
+class KafkaUnavailable(Exception):
+    """Kafka did not acknowledge in time (or is not connected): nothing may be acknowledged."""
+
+
+class Producer(Protocol):
+    """What the app needs from a producer (tests pass a fake)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def send_batch(self, topic: str, items: Sequence[Message]) -> None: ...
+
+    async def ready(self) -> bool: ...
+
+
+@lru_cache(maxsize=1 << 16)
+def _key_hash(key: bytes) -> int:
+    return int(murmur2(key)) & 0x7FFFFFFF
+
+
+def partition_for(key: bytes, partitions: Sequence[int]) -> int:
+    """The partition of ``key`` among the sorted ``partitions``: the Java client's default."""
+    return partitions[_key_hash(key) % len(partitions)]
+
+
+class KafkaProducer:
+    """An auto-reconnecting idempotent aiokafka producer (see the module doc)."""
+
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        *,
+        timeout_s: float = 5.0,
+        linger_ms: int = 1,
+        client_id: str = "emc-collector",
+    ) -> None:
+        self._bootstrap = bootstrap_servers
+        self._timeout_s = timeout_s
+        self._linger_ms = linger_ms
+        self._client_id = client_id
+        self._producer: AIOKafkaProducer | None = None
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._retiring: set[asyncio.Task[None]] = set()
+        self._settling: set[asyncio.Task[None]] = set()
+        self._queue: list[_Pending] = []
+        self._kick = asyncio.Event()
+        self._flusher: asyncio.Task[None] | None = None
+        self._check: asyncio.Task[None] | None = None
+        self._stopped = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> KafkaProducer:
+        return cls(settings.bootstrap_servers, timeout_s=settings.produce_timeout_s)
+
+    @property
+    def connected(self) -> bool:
+        return self._producer is not None
+
+    def _new(self) -> AIOKafkaProducer:
+        return AIOKafkaProducer(
+            bootstrap_servers=self._bootstrap,
+            client_id=self._client_id,
+            enable_idempotence=True,
+            acks="all",
+            linger_ms=self._linger_ms,
+            compression_type="lz4",
+            max_batch_size=MAX_BATCH_BYTES,
+            request_timeout_ms=int(self._timeout_s * 1000),
+            retry_backoff_ms=100,
+        )
+
+    async def start(self) -> None:
+        """Start connecting in the background; returns at once (see ``wait_connected``)."""
+        self._stopped = False
+        self._wake.set()
+        if self._task is None:
+            self._task = asyncio.create_task(self._connect_loop(), name="emc-kafka-connect")
+        if self._flusher is None:
+            self._flusher = asyncio.create_task(self._flush_loop(), name="emc-kafka-flush")
+
+    async def wait_connected(self, timeout_s: float) -> bool:
+        """Wait up to ``timeout_s`` for a connection (used by tests and benchmarks)."""
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while self._producer is None:
+            if asyncio.get_running_loop().time() > deadline:
+                return False
+            await asyncio.sleep(0.05)
+        return True
+
+    async def stop(self) -> None:
+        self._stopped = True
+        for task in (self._task, self._flusher, self._check):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._flusher = self._check = None
+        _fail(self._queue, KafkaUnavailable("the collector is stopping"))
+        self._queue = []
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            await self._close(producer)
+        for task in [*self._retiring, *self._settling]:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _connect_loop(self) -> None:
+        delay_s = _RECONNECT_MIN_S
+        while not self._stopped:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._producer is None and not self._stopped:
+                producer = self._new()
+                try:
+                    await asyncio.wait_for(producer.start(), timeout=self._timeout_s * 2)
+                except (TimeoutError, KafkaError, OSError) as exc:
+                    log.info("Kafka at %s not reachable yet: %s", self._bootstrap, exc)
+                    await self._close(producer)
+                    await asyncio.sleep(delay_s)
+                    delay_s = min(delay_s * 2, _RECONNECT_MAX_S)
+                    continue
+                log.info("connected to Kafka at %s", self._bootstrap)
+                self._producer = producer
+                delay_s = _RECONNECT_MIN_S
+
+    async def _close(self, producer: AIOKafkaProducer) -> None:
+        try:
+            await asyncio.wait_for(producer.stop(), timeout=self._timeout_s)
+        except (TimeoutError, KafkaError, OSError) as exc:
+            log.debug("closing a Kafka producer: %s", exc)
+
+    def _retire(self, producer: AIOKafkaProducer) -> None:
+        """Discard a producer after a failure and reconnect with a fresh one."""
+        if self._producer is producer:
+            self._producer = None
+            task = asyncio.create_task(self._close(producer))
+            self._retiring.add(task)
+            task.add_done_callback(self._retiring.discard)
+            self._wake.set()
+
+    async def ready(self) -> bool:
+        """True when connected and the cluster answers a metadata request within 1 s."""
+        producer = self._producer
+        if producer is None:
+            return False
+        try:
+            await asyncio.wait_for(producer.client.fetch_all_metadata(), _READY_TIMEOUT_S)
+        except (TimeoutError, KafkaError, OSError):
+            return False
+        return True
+
+    async def send_batch(self, topic: str, items: Sequence[Message]) -> None:
+        """Produce ``items`` (key, value) to ``topic`` and wait for every ack; raises
+        ``KafkaUnavailable`` within ``timeout_s`` otherwise."""
+        if not items:
+            return
+        if self._producer is None:
+            raise KafkaUnavailable(f"not connected to Kafka at {self._bootstrap}")
+        pending = _Pending(topic, items, asyncio.get_running_loop().create_future())
+        self._queue.append(pending)
+        self._kick.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(pending.future), timeout=self._timeout_s)
+        except TimeoutError:
+            pending.abandoned = True
+            self._suspect()
+            raise KafkaUnavailable(
+                f"Kafka did not acknowledge within {self._timeout_s} s"
+            ) from None
+
+    def _suspect(self) -> None:
+        """After a timeout: retire the producer if the cluster does not answer (an outage),
+        keep it if it does (a burst of load)."""
+        if self._check is not None and not self._check.done():
+            return
+        producer = self._producer
+
+        async def check() -> None:
+            if producer is not None and self._producer is producer and not await self.ready():
+                log.warning("Kafka at %s not answering: reconnecting", self._bootstrap)
+                self._retire(producer)
+
+        self._check = asyncio.create_task(check())
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await self._kick.wait()
+            self._kick.clear()
+            while self._queue:
+                pending = [p for p in self._queue if not p.abandoned]
+                self._queue = []
+                producer = self._producer
+                if producer is None:
+                    _fail(pending, KafkaUnavailable("not connected to Kafka"))
+                    continue
+                try:
+                    futures = await self._submit(producer, pending)
+                except (KafkaError, OSError, AssertionError) as exc:
+                    self._retire(producer)
+                    _fail(pending, KafkaUnavailable(f"{type(exc).__name__}: {exc}"))
+                    continue
+                task = asyncio.create_task(self._settle(producer, pending, futures))
+                self._settling.add(task)
+                task.add_done_callback(self._settling.discard)
+
+    async def _submit(
+        self, producer: AIOKafkaProducer, pending: list[_Pending]
+    ) -> list[asyncio.Future[Any]]:
+        by_topic: dict[str, list[Message]] = {}
+        for request in pending:
+            by_topic.setdefault(request.topic, []).extend(request.items)
+        futures: list[asyncio.Future[Any]] = []
+        for topic, items in by_topic.items():
+            partitions = sorted(await producer.partitions_for(topic))
+            grouped: dict[int, list[Message]] = {}
+            for item in items:
+                grouped.setdefault(partition_for(item[0], partitions), []).append(item)
+            for partition, group in grouped.items():
+                futures.extend(await _send_partition(producer, topic, partition, group))
+        return futures
+
+    async def _settle(
+        self,
+        producer: AIOKafkaProducer,
+        pending: list[_Pending],
+        futures: list[asyncio.Future[Any]],
+    ) -> None:
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            self._retire(producer)
+            _fail(pending, KafkaUnavailable(f"{type(errors[0]).__name__}: {errors[0]}"))
+            return
+        for request in pending:
+            if not request.future.done():
+                request.future.set_result(None)
+
+
+class _Pending:
+    """One queued ``send_batch`` call."""
+
+    __slots__ = ("abandoned", "future", "items", "topic")
+
+    def __init__(self, topic: str, items: Sequence[Message], future: asyncio.Future[None]):
+        self.topic = topic
+        self.items = items
+        self.future = future
+        self.abandoned = False
+
+
+def _fail(pending: list[_Pending], exc: KafkaUnavailable) -> None:
+    for request in pending:
+        if not request.future.done() and not request.abandoned:
+            request.future.set_exception(exc)
+
+
+async def _send_partition(
+    producer: AIOKafkaProducer, topic: str, partition: int, group: list[Message]
+) -> list[asyncio.Future[Any]]:
+    """Hand ``group`` to aiokafka as prebuilt record batches; the futures resolve on ack."""
+    futures: list[asyncio.Future[Any]] = []
+    batch = producer.create_batch()
+    for key, value in group:
+        if batch.append(key=key, value=value, timestamp=None) is None:
+            futures.append(await producer.send_batch(batch, topic, partition=partition))
+            batch = producer.create_batch()
+            if batch.append(key=key, value=value, timestamp=None) is None:
+                raise KafkaError(f"a message of {len(value)} bytes does not fit a record batch")
+    if batch.record_count():
+        futures.append(await producer.send_batch(batch, topic, partition=partition))
+    return futures
