@@ -282,7 +282,7 @@ async def test_dossier_events_reach_clickhouse(stack: Stack) -> None:
             "dossier_code": "H26-0001",
             "procedure_code": "1.004227",
             "status": status,
-            "ts": f"2026-11-20T0{8 + i}:00:00+07:00",
+            "ts": f"2026-11-20T{8 + i:02d}:00:00+07:00",
             "channel": "online",
             "received_at": "2026-11-20T09:00:00+07:00",
             "due_at": "2026-11-25T17:00:00+07:00",
