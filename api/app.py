@@ -1,0 +1,172 @@
+"""The warehouse HTTP API: health, read-only SQL and the site registry.
+
+Every ``/api/`` route needs ``Authorization: Bearer <EMC_ADMIN_TOKEN>``. Every 4xx answer is
+JSON ``{"error": message}`` naming what to fix. Database calls run in worker threads (the
+``Database`` lock serialises them with the sink).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from api.auth import is_admin
+from api.sql import SqlFailed, SqlRefused, run_readonly, to_delimited
+from clickhouse import registry
+from clickhouse.client import Database
+from emc.settings import Settings
+from schemas.sites import Site
+from streams.sink import Sink
+
+_Handler = Callable[[Request], Awaitable[Response]]
+_READY_TIMEOUT_S = 5.0
+_FORMATS = {"json", "tsv", "csv"}
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors(include_url=False):
+        where = ".".join(str(p) for p in error.get("loc", ())) or "(body)"
+        parts.append(f"{where}: {error.get('msg', 'invalid')}")
+    return "; ".join(parts)
+
+
+class _OrjsonResponse(JSONResponse):
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+async def _json_body(request: Request) -> Any:
+    """The decoded JSON body; raises ValueError with a message for the client."""
+    raw = await request.body()
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"body: not valid JSON ({exc})") from exc
+
+
+def create_app(settings: Settings, db: Database, sink: Sink | None = None) -> Starlette:
+    """The Starlette app. ``sink`` (when given) is reported by ``/readyz``."""
+    admin_token = settings.admin_token.get_secret_value()
+
+    def admin(handler: _Handler) -> _Handler:
+        async def guarded(request: Request) -> Response:
+            if not is_admin(request, admin_token):
+                return _error(401, "missing or wrong bearer token (Authorization: Bearer …)")
+            return await handler(request)
+
+        return guarded
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        try:
+            ok = await asyncio.wait_for(asyncio.to_thread(db.ping), _READY_TIMEOUT_S)
+        except TimeoutError:
+            ok = False
+        if not ok:
+            return JSONResponse(
+                {"status": "unavailable", "error": "ClickHouse does not answer"}, 503
+            )
+        if sink is not None and not sink.running:
+            reason = (
+                f"sink is not running ({sink.error!r})" if sink.error else "sink is not running"
+            )
+            return JSONResponse({"status": "unavailable", "error": reason}, 503)
+        return JSONResponse({"status": "ok"})
+
+    async def sql(request: Request) -> Response:
+        try:
+            body = await _json_body(request)
+        except ValueError as exc:
+            return _error(400, str(exc))
+        if not isinstance(body, dict):
+            return _error(400, "body: expected a JSON object with a 'sql' field")
+        query = body.get("sql")
+        fmt = body.get("format", "json")
+        max_rows = body.get("max_rows")
+        timeout_s = body.get("timeout_s")
+        if not isinstance(query, str):
+            return _error(400, "sql: required, a string")
+        if fmt not in _FORMATS:
+            return _error(400, f"format: one of {', '.join(sorted(_FORMATS))}")
+        if max_rows is not None and (isinstance(max_rows, bool) or not isinstance(max_rows, int)):
+            return _error(400, "max_rows: must be an integer")
+        if timeout_s is not None and (
+            isinstance(timeout_s, bool) or not isinstance(timeout_s, int | float)
+        ):
+            return _error(400, "timeout_s: must be a number of seconds")
+        try:
+            result = await asyncio.to_thread(run_readonly, db, query, max_rows, timeout_s)
+        except (SqlRefused, SqlFailed) as exc:
+            return _error(400, str(exc))
+        if fmt == "json":
+            return _OrjsonResponse(result)
+        delimiter = "\t" if fmt == "tsv" else ","
+        media = "text/tab-separated-values" if fmt == "tsv" else "text/csv"
+        return PlainTextResponse(to_delimited(result, delimiter), media_type=media)
+
+    async def list_sites(request: Request) -> Response:
+        sites = await asyncio.to_thread(registry.list_sites, db)
+        return JSONResponse([s.model_dump(mode="json") for s in sites])
+
+    async def get_site(request: Request) -> Response:
+        site_id = request.path_params["site_id"]
+        site = await asyncio.to_thread(registry.get_site, db, site_id)
+        if site is None:
+            return _error(404, f"site {site_id!r} is not registered")
+        return JSONResponse(site.model_dump(mode="json"))
+
+    async def put_site(request: Request) -> Response:
+        site_id = request.path_params["site_id"]
+        try:
+            body = await _json_body(request)
+        except ValueError as exc:
+            return _error(400, str(exc))
+        if not isinstance(body, dict):
+            return _error(422, "body: expected a JSON object (a site)")
+        if body.setdefault("id", site_id) != site_id:
+            return _error(422, f"id: {body['id']!r} differs from the URL's {site_id!r}")
+        try:
+            site = Site.model_validate(body)
+        except ValidationError as exc:
+            return _error(422, _describe(exc))
+        await asyncio.to_thread(registry.upsert_site, db, site)
+        return JSONResponse(site.model_dump(mode="json"))
+
+    async def delete_site(request: Request) -> Response:
+        site_id = request.path_params["site_id"]
+        if not await asyncio.to_thread(registry.delete_site, db, site_id):
+            return _error(404, f"site {site_id!r} is not registered")
+        return JSONResponse({"deleted": site_id})
+
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/api/v1/sql", admin(sql), methods=["POST"]),
+        Route("/api/v1/sites", admin(list_sites), methods=["GET"]),
+        Route("/api/v1/sites/{site_id}", admin(get_site), methods=["GET"]),
+        Route("/api/v1/sites/{site_id}", admin(put_site), methods=["PUT"]),
+        Route("/api/v1/sites/{site_id}", admin(delete_site), methods=["DELETE"]),
+    ]
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return _error(404, f"no route {request.method} {request.url.path}")
+
+    async def not_allowed(request: Request, exc: Exception) -> Response:
+        return _error(405, f"method {request.method} not allowed on {request.url.path}")
+
+    return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_allowed})
