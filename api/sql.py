@@ -26,6 +26,10 @@ _COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
 _STRINGS = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|`(?:[^`\\]|\\.)*`", re.DOTALL)
 _FIRST_WORD = re.compile(r"^\s*\(*\s*([A-Za-z]+)")
 _OUTFILE = re.compile(r"\bINTO\s+OUTFILE\b", re.IGNORECASE)
+#: ``WITH … INSERT INTO …`` starts like a read but writes; clickhouse-connect also routes it
+#: through its insert path, which on chDB sets ``readonly`` on the shared session with SET and
+#: cannot undo it (the sink could then never insert again). Refused before anything runs.
+_INSERT = re.compile(r"\bINSERT\s+INTO\b", re.IGNORECASE)
 
 
 class SqlRefused(ValueError):
@@ -52,6 +56,8 @@ def check_readonly(sql: str) -> str:
         raise SqlRefused(f"sql: only read statements are allowed ({allowed}); got {word or '?'}")
     if _OUTFILE.search(body):
         raise SqlRefused("sql: INTO OUTFILE is not allowed")
+    if _INSERT.search(body):
+        raise SqlRefused("sql: INSERT is not allowed (read-only SQL)")
     stripped = sql.strip()
     while stripped.endswith(";"):
         stripped = stripped[:-1].rstrip()

@@ -87,6 +87,10 @@ async def test_sql_returns_csv_and_tsv(api: httpx.AsyncClient) -> None:
         "ALTER TABLE sites DELETE WHERE 1",
         "SELECT 1 INTO OUTFILE '/tmp/x.csv'",
         "  -- comment\n  TRUNCATE TABLE sites",
+        # starts like a read; clickhouse-connect would route it through its insert path, which
+        # on chDB would leave the shared session read-only for good (the sink could not write)
+        "WITH 1 AS x INSERT INTO sites (id) SELECT toString(x)",
+        "with 1 as x\ninsert  into sites (id) select 'y'",
     ],
 )
 async def test_sql_refuses_anything_but_reads(api: httpx.AsyncClient, sql: str) -> None:
@@ -128,6 +132,10 @@ async def test_readonly_queries_leave_the_engine_writable(
     for sql in ["SELECT 1", "SHOW TABLES", "DESCRIBE TABLE sites", "EXPLAIN SELECT 1"]:
         response = await api.post("/api/v1/sql", json={"sql": sql}, headers=AUTH)
         assert response.status_code == 200, (sql, response.text)
+    refused = await api.post(
+        "/api/v1/sql", json={"sql": "WITH 1 AS x INSERT INTO sites (id) SELECT 'z'"}, headers=AUTH
+    )
+    assert refused.status_code == 400
     db = Database(clickhouse_engine, ch_database)
     db.command("CREATE TABLE scratch (a UInt8) ENGINE = Memory")
     assert db.query("EXISTS TABLE scratch").result_rows == [(1,)]
