@@ -303,7 +303,8 @@ class Sink:
                 if self._buffers[table] and not await self._insert(table):
                     return False
             await self._commit_positions()
-            self._first_buffered_at = None
+            # A failed commit leaves positions behind: retry them after one flush interval.
+            self._first_buffered_at = time.monotonic() if self._positions else None
             return True
 
     async def _insert(self, table: str) -> bool:
@@ -346,8 +347,11 @@ class Sink:
         try:
             await self._commit(offsets)
         except KafkaError as exc:
-            # Stored already; after the rebalance the re-read messages are skipped.
-            log.warning("offset commit failed (%s); stored offsets make the re-read safe", exc)
+            # Stored already, so a re-read is skipped; keep the positions (unless newer ones
+            # arrived meanwhile) so the next flush commits them even if no message follows.
+            for tp, off in offsets.items():
+                self._positions[tp] = max(off, self._positions.get(tp, 0))
+            log.warning("offset commit failed (%s); will retry with the next flush", exc)
 
     async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
         """Commit ``offsets`` (next offset to read per partition). A seam for tests that
