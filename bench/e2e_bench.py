@@ -26,8 +26,8 @@ from pathlib import Path
 import httpx
 import orjson
 
-from emc.lag import group_lag
 from emc.demo import USER_AGENTS
+from emc.lag import group_lag
 from emc.settings import Settings
 from schemas.sites import Site, SiteType
 

@@ -13,12 +13,12 @@ import base64
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 import orjson
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -54,6 +54,18 @@ _CORS = {
     "Access-Control-Allow-Headers": "Content-Type",
     "Access-Control-Max-Age": "86400",
 }
+
+
+def _headers(request: Request) -> dict[str, str]:
+    """The request headers as one dict (lower-case names), built once per request instead of
+    a scan per lookup. Repeated headers are joined with ", " (RFC 9110 list semantics, which
+    is what X-Forwarded-For needs; other repeated headers are malformed anyway)."""
+    out: dict[str, str] = {}
+    for raw_name, raw_value in request.scope["headers"]:
+        name = raw_name.decode("latin-1")
+        value = raw_value.decode("latin-1")
+        out[name] = f"{out[name]}, {value}" if name in out else value
+    return out
 
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
@@ -99,17 +111,27 @@ class _Collector:
             {**(headers or {}), "Retry-After": retry},
         )
 
-    async def _body(self, request: Request) -> bytes:
-        """The body, refused (413) as soon as it is known to exceed the limit."""
-        check_content_length(request.headers.get("content-length"), self.limits)
+    async def _body(self, request: Request, headers: Mapping[str, str]) -> bytes:
+        """The body, refused (413) as soon as it is known to exceed the limit: by
+        Content-Length before reading, and by counting while reading (the header may lie or
+        be absent). Reads the ASGI messages directly (this is the per-request hot path)."""
+        check_content_length(headers.get("content-length"), self.limits)
+        receive = request.receive
         chunks: list[bytes] = []
         size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > self.limits.max_body_bytes:
-                raise body_too_large(self.limits)
-            chunks.append(chunk)
-        return b"".join(chunks)
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnect()
+            chunk: bytes = message.get("body", b"")
+            if chunk:
+                size += len(chunk)
+                if size > self.limits.max_body_bytes:
+                    raise body_too_large(self.limits)
+                chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     async def _produce(self, topic: str, messages: list[Message]) -> None:
         await self.producer.send_batch(topic, messages)
@@ -120,12 +142,13 @@ class _Collector:
         if request.method == "OPTIONS":
             return Response(status_code=204, headers=_CORS)
         pixel = request.method == "GET"
+        headers = _headers(request)
         try:
             if pixel:
                 params: dict[str, Any] = dict(request.query_params)
             else:
                 params = parse_beacon_body(
-                    await self._body(request), request.headers.get("content-type")
+                    await self._body(request, headers), headers.get("content-type")
                 )
             site_id = params.get("s", params.get("site"))
             if isinstance(site_id, str):
@@ -135,11 +158,11 @@ class _Collector:
                 params,
                 ip=client_ip(
                     peer,
-                    request.headers.get("x-forwarded-for"),
-                    request.headers.get("x-real-ip"),
+                    headers.get("x-forwarded-for"),
+                    headers.get("x-real-ip"),
                     self.trusted,
                 ),
-                ua=request.headers.get("user-agent", ""),
+                ua=headers.get("user-agent", ""),
                 now_ms=int(time.time() * 1000),
                 sites=self.sites.sites,
                 limits=self.limits,
@@ -161,8 +184,8 @@ class _Collector:
 
     # ----------------------------------------------------------------- batches
 
-    async def _grant(self, request: Request) -> Grant:
-        header = request.headers.get("authorization")
+    async def _grant(self, headers: Mapping[str, str]) -> Grant:
+        header = headers.get("authorization")
         try:
             return authorize(header, self.admin_token, self.sites.tokens)
         except RequestError:
@@ -179,10 +202,11 @@ class _Collector:
         kind: str,
         build: Callable[[list[tuple[int, Any]], Grant, int], BatchResult],
     ) -> Response:
+        headers = _headers(request)
         try:
-            grant = await self._grant(request)
+            grant = await self._grant(headers)
             items = parse_batch(
-                await self._body(request), request.headers.get("content-type"), self.limits
+                await self._body(request, headers), headers.get("content-type"), self.limits
             )
             await self.sites.ensure(site_ids_in(items))
             result = build(items, grant, int(time.time() * 1000))

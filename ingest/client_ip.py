@@ -10,12 +10,28 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
+from functools import lru_cache
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
+#: Longer than any address with port, brackets and zone id: refused without parsing (and
+#: never cached, so garbage headers cannot fill the cache with big strings).
+_MAX_ADDRESS_CHARS = 64
+
+
 def _parse(text: str) -> Address | None:
+    """An address from a peer or header entry (port and brackets removed, IPv4-mapped IPv6
+    unwrapped), None when it is not one."""
+    if len(text) > _MAX_ADDRESS_CHARS:
+        return None
+    return _parse_short(text)
+
+
+@lru_cache(maxsize=1 << 14)
+def _parse_short(text: str) -> Address | None:
+    """``_parse`` of a short string; cached because the same clients and proxies repeat."""
     text = text.strip()
     if text.startswith("[") and "]" in text:  # [v6]:port
         text = text[1 : text.index("]")]

@@ -307,16 +307,11 @@ def _validation_rejection(
     return Rejection(line, name, message, "invalid_field")
 
 
-@lru_cache(maxsize=16)
-def _text_fields(model: type[BaseModel]) -> tuple[str, ...]:
-    """Names of a model's fields that may hold text (checked against EMC_MAX_FIELD_CHARS)."""
-    return tuple(name for name, info in model.model_fields.items() if "str" in str(info.annotation))
-
-
 def _long_field(line: int, model: BaseModel, max_chars: int) -> Rejection | None:
-    for name in _text_fields(type(model)):
-        value = getattr(model, name)
-        if isinstance(value, str) and len(value) > max_chars:
+    """The first text field (in declaration order) longer than ``max_chars`` (per-hit hot
+    path: one pass over the validated values; enum values are short by construction)."""
+    for name, value in model.__dict__.items():
+        if type(value) is str and len(value) > max_chars:
             return Rejection(
                 line,
                 name,

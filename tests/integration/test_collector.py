@@ -14,10 +14,9 @@ import httpx
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
 
 from emc.settings import Settings
+from emc.topics_admin import ensure_topics
 from ingest.app import create_app
 from ingest.producer import KafkaProducer, KafkaUnavailable
 from ingest.sites import SiteCache
@@ -33,16 +32,7 @@ ADMIN = {"Authorization": "Bearer adm", "Content-Type": "application/x-ndjson"}
 
 
 async def _create_topics(bootstrap: str, settings: Settings) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        specs = [s for s in settings.topics.specs() if "raw" in s.name]
-        with contextlib.suppress(TopicAlreadyExistsError):
-            await admin.create_topics(
-                [NewTopic(s.name, num_partitions=s.partitions, replication_factor=1) for s in specs]
-            )
-    finally:
-        await admin.close()
+    await ensure_topics(bootstrap, settings.topics.specs())
 
 
 async def _consume(bootstrap: str, topic: str, count: int, timeout_s: float = 30) -> list[Any]:

@@ -27,10 +27,10 @@ import pytest
 import pytest_asyncio
 import uvicorn
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from emc.topics_admin import ensure_topics
 
 from emc.lag import group_lag
 from emc.settings import Settings
+from emc.topics_admin import ensure_topics
 from schemas.sites import Site, SiteType
 from tests.conftest import free_port
 from tests.integration import scenario

@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 from starlette.testclient import TestClient
@@ -246,3 +247,30 @@ def test_kafka_down_503_retry_after(client: TestClient, producer: FakeProducer) 
     stats = client.get("/stats").json()
     assert stats["rejected"]["kafka_unavailable"] == 2
     assert stats["accepted"]["hits"] == 1
+
+
+async def test_beacon_behind_trusted_proxy_joins_repeated_forwarded_for(tmp_path: Path) -> None:
+    """Repeated X-Forwarded-For lines form one list (neither the first nor the last line alone
+    gives the right answer); the right-most untrusted entry is the client."""
+    producer = FakeProducer()
+    settings = Settings(
+        admin_token="adm", secret_key="sk", data_dir=tmp_path, trusted_proxies="10.0.0.0/8"
+    )
+    sites = SiteCache.static([Site(id="a", name="A", type=SiteType.PORTAL, domains=("a.gov.vn",))])
+    app = create_app(settings, producer=producer, sites=sites)
+    transport = httpx.ASGITransport(app=app, client=("10.0.0.5", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://collector") as http:
+        response = await http.post(
+            "/collect",
+            content=b'{"s":"a","u":"https://a.gov.vn/x"}',
+            headers=[
+                ("Content-Type", "text/plain;charset=UTF-8"),
+                ("User-Agent", "UA-1"),
+                ("X-Forwarded-For", "6.6.6.6"),
+                ("X-Forwarded-For", "198.51.100.7"),
+                ("X-Forwarded-For", "10.0.0.2"),
+            ],
+        )
+    assert response.status_code == 202
+    [hit] = producer.messages()
+    assert hit["ip"] == "198.51.100.7" and hit["ua"] == "UA-1"

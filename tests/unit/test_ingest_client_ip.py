@@ -37,3 +37,9 @@ def test_all_trusted_chain_gives_left_most() -> None:
 def test_ipv6_peer_and_mapped_v4() -> None:
     assert client_ip("::1", "2001:db8::5", None, PROXIES) == "2001:db8::5"
     assert client_ip("::ffff:203.0.113.1", None, None, PROXIES) == "203.0.113.1"
+
+
+def test_overlong_entries_are_not_addresses() -> None:
+    padded = " " * 100 + "198.51.100.7"  # would parse after strip, but no address is that long
+    assert client_ip("10.0.0.1", f"198.51.100.9, {padded}", None, PROXIES) == "198.51.100.9"
+    assert client_ip("10.0.0.1", "x" * 10_000, "198.51.100.8", PROXIES) == "198.51.100.8"

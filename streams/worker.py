@@ -1,0 +1,103 @@
+"""Run the stream worker: ``run_worker(settings)`` blocks until SIGTERM/SIGINT.
+
+Before Faust starts, the broker is awaited and the project's topics are created when missing
+(``emc.topics_admin``, idempotent), with the partition counts of ``schemas.topics``: Faust
+creates only its own internal topics, and a raw topic auto-created by a producer would get the
+broker's default partition count. Faust's chatty INFO logs (rebalances, timers) are kept at
+WARNING unless ``EMC_LOG_LEVEL=DEBUG``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import Any
+
+from emc.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: How long the worker waits for the broker at start.
+KAFKA_WAIT_S = 60.0
+_MAX_REPLICATION_FACTOR = 3
+
+
+async def _prepare_topics(settings: Settings) -> int:
+    """Wait for Kafka, create missing topics; returns the replication factor for Faust's own
+    topics (min(3, brokers))."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    from emc.topics_admin import ensure_topics, wait_for_kafka
+
+    bootstrap = settings.bootstrap_servers
+    await wait_for_kafka(bootstrap, KAFKA_WAIT_S)
+    await ensure_topics(bootstrap, settings.topics.specs())
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        cluster = await admin.describe_cluster()
+    finally:
+        await admin.close()
+    return max(1, min(_MAX_REPLICATION_FACTOR, len(cluster.get("brokers") or ())))
+
+
+def _logging_config(level: str) -> dict[str, Any]:
+    quiet = "DEBUG" if level.upper() == "DEBUG" else "WARNING"
+    return {
+        "merge": True,
+        "version": 1,
+        "disable_existing_loggers": False,
+        "loggers": {name: {"level": quiet} for name in ("faust", "mode", "aiokafka", "kafka")},
+    }
+
+
+def _exit_now(signum: int, frame: Any) -> None:
+    raise SystemExit(0)
+
+
+def run_worker(settings: Settings) -> None:
+    """Start the Faust worker of ``streams.app`` and block until it is stopped by a signal
+    (SIGTERM or SIGINT: Faust stops the agents, flushes the producer, commits, then returns).
+
+    Raises ``SystemExit`` with a non-zero code when the worker crashed, ``TimeoutError`` when
+    Kafka does not answer within ``KAFKA_WAIT_S``.
+    """
+    try:
+        _run(settings)
+    except SystemExit as exc:
+        if exc.code not in (0, None):
+            raise
+
+
+def _run(settings: Settings) -> None:
+    # until Faust installs its own handlers, SIGTERM/SIGINT end the start-up quietly
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _exit_now)
+    import faust
+
+    from streams.app import create_app
+
+    logging.basicConfig(level=settings.log_level.upper())
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    replication_factor = loop.run_until_complete(_prepare_topics(settings))
+    (settings.data_dir / "streams").mkdir(parents=True, exist_ok=True)
+    app = create_app(settings, replication_factor=replication_factor)
+    worker = faust.Worker(
+        app,
+        loop=loop,
+        loglevel=settings.log_level.upper(),
+        quiet=True,
+        logging_config=_logging_config(settings.log_level),
+        redirect_stdouts=False,
+    )
+    worker.spinner = None  # a terminal progress spinner: escape codes in log files
+    log.info(
+        "streams worker: group %s on %s, topics prefix %r, web http://127.0.0.1:%d/stats/",
+        app.conf.id,
+        settings.bootstrap_servers,
+        settings.topic_prefix,
+        settings.streams_web_port,
+    )
+    worker.execute_from_commandline()
