@@ -109,9 +109,9 @@ def _cmd_sites(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_sql(args: argparse.Namespace, settings: Settings) -> int:
-    from emc.warehouse_client import WarehouseClient
+    from emc.named_query import run_sql_command
 
-    result = WarehouseClient(settings).sql(args.query, max_rows=args.max_rows)
+    result = run_sql_command(args, settings)
     columns: list[str] = result["columns"]
     rows: list[list[Any]] = result["rows"]
     if args.format == "json":
@@ -233,8 +233,15 @@ def build_parser() -> argparse.ArgumentParser:
     lst.add_argument("--format", choices=["table", "json"], default="table")
     sites.set_defaults(handler=_cmd_sites)
 
-    sql = sub.add_parser("sql", help="run read-only SQL against the warehouse")
-    sql.add_argument("query", help='SQL, e.g. "SELECT count() FROM pageviews"')
+    sql = sub.add_parser("sql", help="run read-only SQL or a named query against the warehouse")
+    sql.add_argument("query", nargs="?", help='SQL, e.g. "SELECT count() FROM pageviews"')
+    sql.add_argument(
+        "--query", dest="named", metavar="NAME", help="run clickhouse/queries/NAME.sql"
+    )
+    sql.add_argument(
+        "--param", action="append", default=[], metavar="K=V", help="named query parameter"
+    )
+    sql.add_argument("--list", action="store_true", help="list the named queries")
     sql.add_argument("--format", choices=["table", "tsv", "json"], default="table")
     sql.add_argument("--max-rows", type=int, default=1000, help="row limit (default 1000)")
     sql.set_defaults(handler=_cmd_sql)

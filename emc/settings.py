@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     collector_port: int = Field(8000, ge=1, le=65535, description="Collector HTTP port.")
     api_host: str = Field("127.0.0.1", description="Warehouse (query API) bind address.")
     api_port: int = Field(8080, ge=1, le=65535, description="Warehouse (query API) HTTP port.")
+    api_max_range_days: int = Field(
+        366, ge=1, le=3660, description="Longest from…to range an indicator query accepts (days)."
+    )
     api_url: str | None = Field(
         None,
         description="Where the CLI and collector reach the warehouse; default http://API_HOST:API_PORT.",

@@ -66,6 +66,19 @@ class WarehouseClient:
 
         return dict(run_readonly(self._direct(), query, max_rows=max_rows))
 
+    def named_query(self, name: str, params: dict[str, str]) -> dict[str, Any]:
+        """Run ``clickhouse/queries/NAME.sql`` with command-line parameter strings."""
+        answer = self._request("POST", f"/api/v1/queries/{name}", json={"params": params})
+        if answer is not None:
+            return dict(answer)
+        from api.named_api import run_named
+        from clickhouse.named import BadParameters, UnknownQuery
+
+        try:
+            return run_named(self._direct(), name, dict(params))
+        except (UnknownQuery, BadParameters) as exc:
+            raise CliError(str(exc)) from exc
+
     def _direct(self) -> Any:
         from clickhouse.client import open_database
         from clickhouse.migrate import migrate

@@ -1,0 +1,116 @@
+"""Named queries: the SQL behind the indicator endpoints, as files analysts can read and run.
+
+Why files: the numbers a ministry is ranked on must be checkable, so the exact SQL of each
+endpoint piece lives in ``clickhouse/queries/NAME.sql`` with a header comment saying which
+tables it reads (rollup or raw) and why. The API runs the same files; ``emc sql --query NAME
+--param k=v`` runs one by hand.
+
+Parameters use ClickHouse's own syntax ``{name:Type}`` and are bound by clickhouse-connect (never
+pasted into the SQL by us). ``convert`` turns command-line strings into Python values of the
+declared types (``Array(String)`` from ``a,b,c``, ``Date`` from ``YYYY-MM-DD``, integers).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from clickhouse.client import Database
+
+QUERIES_DIR = Path(__file__).resolve().parent / "queries"
+_NAME = re.compile(r"^[a-z0-9_]+$")
+_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*):([^{}]+)\}")
+
+
+class UnknownQuery(LookupError):
+    """No ``clickhouse/queries/NAME.sql``."""
+
+
+class BadParameters(ValueError):
+    """Missing, unexpected or unparsable parameters; the message names them."""
+
+
+@dataclass(frozen=True, slots=True)
+class NamedQuery:
+    name: str
+    sql: str
+    #: The header comment without the ``--`` markers.
+    description: str
+    #: Declared parameters and their ClickHouse types, in order of first use.
+    params: dict[str, str]
+
+
+def names() -> list[str]:
+    """Every named query, sorted."""
+    return sorted(p.stem for p in QUERIES_DIR.glob("*.sql"))
+
+
+@cache
+def load(name: str) -> NamedQuery:
+    """The query ``name``; ``UnknownQuery`` listing the known names otherwise."""
+    path = QUERIES_DIR / f"{name}.sql"
+    if not _NAME.match(name) or not path.is_file():
+        raise UnknownQuery(f"no named query {name!r}; known: {', '.join(names())}")
+    sql = path.read_text()
+    header = []
+    for line in sql.splitlines():
+        if not line.startswith("--"):
+            break
+        header.append(line[2:].strip())
+    params: dict[str, str] = {}
+    for param, kind in _PARAM.findall(sql):
+        params.setdefault(param, kind.strip())
+    return NamedQuery(name, sql, "\n".join(header), params)
+
+
+def _convert_one(name: str, kind: str, text: str) -> Any:
+    try:
+        if kind.startswith("Array("):
+            inner = kind[len("Array(") : -1]
+            return [_convert_one(name, inner, part.strip()) for part in text.split(",") if part]
+        if kind == "Date":
+            return date.fromisoformat(text)
+        if re.fullmatch(r"U?Int\d+", kind):
+            return int(text)
+        if kind.startswith("Float"):
+            return float(text)
+    except ValueError as exc:
+        raise BadParameters(f"{name}: {text!r} is not a {kind} ({exc})") from exc
+    return text
+
+
+def convert(query: NamedQuery, raw: Mapping[str, str]) -> dict[str, Any]:
+    """Command-line strings to values of the declared types (unknown names are left to
+    ``run`` to refuse)."""
+    return {
+        key: _convert_one(key, query.params[key], value) if key in query.params else value
+        for key, value in raw.items()
+    }
+
+
+def run(db: Database, name: str, params: Mapping[str, Any]) -> Any:
+    """Run the named query with ``params`` (every declared parameter, nothing else); returns the
+    clickhouse-connect ``QueryResult``."""
+    query = load(name)
+    missing = [p for p in query.params if p not in params]
+    extra = [p for p in params if p not in query.params]
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append("missing " + ", ".join(f"{p} ({query.params[p]})" for p in missing))
+        if extra:
+            parts.append("unexpected " + ", ".join(extra))
+        raise BadParameters(f"{name}: {'; '.join(parts)}")
+    return db.query(query.sql, parameters=dict(params))
+
+
+def rows(db: Database, name: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The result of ``run`` as dicts by column name."""
+    result = run(db, name, params)
+    columns = list(result.column_names)
+    return [dict(zip(columns, row, strict=True)) for row in result.result_rows]

@@ -1,0 +1,21 @@
+-- portal_breakdown_sites: the selected sites ranked by visits (by the local date of each
+-- visit's start). total_visits is the sum over every site (before LIMIT) for shares.
+-- Params: sites Array(String), from Date, to Date, keys Array(String) (empty = all),
+--   limit UInt32.
+-- Reads: visits_hourly (rollup of sessions; a year of 500 sites is ~4.4 M rollup rows at most).
+SELECT
+    toString(site) AS key,
+    sum(visits) AS visits,
+    sum(pageviews) AS visit_pageviews,
+    sum(duration_ms) AS duration_ms,
+    sum(bounces) AS bounces,
+    sum(visits) OVER () AS total_visits
+FROM visits_hourly
+WHERE site IN {sites:Array(String)}
+  AND hour >= toDateTime({from:Date}, 'UTC')
+  AND hour < toDateTime({to:Date} + 1, 'UTC')
+  AND (empty({keys:Array(String)}) OR has({keys:Array(String)}, toString(site)))
+GROUP BY key
+HAVING visits != 0
+ORDER BY visits DESC, key
+LIMIT {limit:UInt32}

@@ -1,0 +1,55 @@
+-- portal_timeseries: visits, pageviews, unique visitors, bounces and duration per local day
+-- or hour (hourly = 1) of one or several sites. Only buckets with data come back; the API
+-- zero-fills the others.
+-- Params: sites Array(String), from Date, to Date, hourly UInt8.
+-- Reads:
+--   visits_hourly (rollup): visit numbers by the local hour/day of each visit's first hit;
+--   hits_hourly (rollup): pageviews by each hit's local hour/day;
+--   pageviews (raw): unique visitors per bucket (distinct counts need the raw visitor ids;
+--     the primary key (site, local date) limits the scan).
+SELECT
+    bucket,
+    v.visits AS visits,
+    v.visit_pageviews AS visit_pageviews,
+    v.duration_ms AS duration_ms,
+    v.bounces AS bounces,
+    h.pageviews AS pageviews,
+    u.unique_visitors AS unique_visitors
+FROM
+(
+    SELECT
+        if({hourly:UInt8} = 1, hour, toStartOfDay(hour)) AS bucket,
+        sum(visits) AS visits,
+        sum(pageviews) AS visit_pageviews,
+        sum(duration_ms) AS duration_ms,
+        sum(bounces) AS bounces
+    FROM visits_hourly
+    WHERE site IN {sites:Array(String)}
+      AND hour >= toDateTime({from:Date}, 'UTC')
+      AND hour < toDateTime({to:Date} + 1, 'UTC')
+    GROUP BY bucket
+) AS v
+FULL OUTER JOIN
+(
+    SELECT
+        if({hourly:UInt8} = 1, hour, toStartOfDay(hour)) AS bucket,
+        sum(pageviews) AS pageviews
+    FROM hits_hourly
+    WHERE site IN {sites:Array(String)}
+      AND hour >= toDateTime({from:Date}, 'UTC')
+      AND hour < toDateTime({to:Date} + 1, 'UTC')
+    GROUP BY bucket
+) AS h USING (bucket)
+FULL OUTER JOIN
+(
+    SELECT
+        toDateTime(
+            if({hourly:UInt8} = 1, toStartOfHour(local_ts), toStartOfDay(local_ts)), 'UTC'
+        ) AS bucket,
+        uniqExact(visitor_id) AS unique_visitors
+    FROM pageviews
+    WHERE site IN {sites:Array(String)}
+      AND toDate(local_ts) BETWEEN {from:Date} AND {to:Date}
+    GROUP BY bucket
+) AS u USING (bucket)
+ORDER BY bucket

@@ -1,0 +1,45 @@
+"""``emc sql``: plain read-only SQL, or a named query (``--query NAME --param k=v``), or the
+list of named queries (``--list``). Kept apart from ``emc/cli.py`` so the CLI stays a thin
+parser; the result shape is the same for all three (``{"columns", "rows"}``)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from emc.errors import CliError
+from emc.settings import Settings
+
+
+def parse_params(pairs: list[str]) -> dict[str, str]:
+    """``["k=v", …]`` to a dict; ``CliError`` naming a pair without ``=``."""
+    params: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise CliError(f"--param {pair!r}: expected NAME=VALUE")
+        params[key.strip()] = value.strip()
+    return params
+
+
+def run_sql_command(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    """What ``emc sql`` prints, as ``{"columns", "rows"}``."""
+    if args.list:
+        from clickhouse import named
+
+        rows = [
+            [q.name, ", ".join(f"{k} {t}" for k, t in q.params.items())]
+            for q in (named.load(n) for n in named.names())
+        ]
+        return {"columns": ["name", "params"], "rows": rows}
+    from emc.warehouse_client import WarehouseClient
+
+    if args.named:
+        if args.query:
+            raise CliError("give either SQL or --query NAME, not both")
+        return WarehouseClient(settings).named_query(args.named, parse_params(args.param))
+    if not args.query:
+        raise CliError("give SQL, --query NAME (with --param k=v) or --list")
+    if args.param:
+        raise CliError("--param needs --query NAME")
+    return WarehouseClient(settings).sql(args.query, max_rows=args.max_rows)
