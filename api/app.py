@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from api.auth import is_admin
 from api.portal import routes as portal_routes
+from api.registry_api import routes as registry_routes
 from api.sql import SqlFailed, SqlRefused, run_readonly, to_delimited
 from clickhouse import registry
 from clickhouse.client import Database
@@ -150,6 +151,10 @@ def create_app(settings: Settings, db: Database, sink: Sink | None = None) -> St
 
     async def delete_site(request: Request) -> Response:
         site_id = request.path_params["site_id"]
+        if request.query_params.get("force") != "1":  # removal guard (issue 5)
+            blockers = await asyncio.to_thread(registry.removal_blockers, db, site_id)
+            if blockers:
+                return _error(409, f"site {site_id!r}: {'; '.join(blockers)} (add ?force=1)")
         if not await asyncio.to_thread(registry.delete_site, db, site_id):
             return _error(404, f"site {site_id!r} is not registered")
         return JSONResponse({"deleted": site_id})
@@ -163,6 +168,7 @@ def create_app(settings: Settings, db: Database, sink: Sink | None = None) -> St
         Route("/api/v1/sites/{site_id}", admin(put_site), methods=["PUT"]),
         Route("/api/v1/sites/{site_id}", admin(delete_site), methods=["DELETE"]),
         *portal_routes(settings, db),
+        *registry_routes(settings, db),
     ]
 
     async def not_found(request: Request, exc: Exception) -> Response:

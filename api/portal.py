@@ -5,7 +5,9 @@ Why a module of its own: ``api/app.py`` stays the warehouse's core (health, SQL,
 module parses and validates the query string with the shared conventions of ``api/params.py``
 (400 naming the parameter, 404 unknown site), runs ``api/portal_data.py`` in a worker thread
 (database calls block) and answers JSON, or CSV/XLSX (``format=``) for table-shaped answers.
-Every route needs the admin bearer token (agency-scoped tokens come with the registry).
+Every route needs a bearer token: the admin token sees every site; an agency-scoped token sees
+its agency's subtree only (``api/access.py``: ``site=``/``agency=`` resolve to visible sites, an
+invisible one answers 404 like an unknown one). Named queries are free SQL: admin token only.
 """
 
 from __future__ import annotations
@@ -20,11 +22,17 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from api import named_api, portal_data
-from api.auth import is_admin
+from api.access import (
+    Principal,
+    Selection,
+    authenticate,
+    parse_selection,
+    resolve_sites,
+)
+from api.auth import bearer_token
 from api.export import Table, parse_format, respond
 from api.params import (
     ParamError,
-    check_sites_known,
     comparison_period,
     parse_choice,
     parse_compare,
@@ -38,6 +46,7 @@ from emc.settings import Settings
 _Handler = Callable[[Request], Awaitable[Response]]
 #: What an endpoint computes in its worker thread: (JSON answer, table for CSV/XLSX).
 _Built = tuple[dict[str, Any], Table | None]
+_Build = Callable[[Mapping[str, str], Principal], Callable[[], _Built]]
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 10
 MAX_COMPARE_SITES = 10
@@ -53,16 +62,20 @@ def routes(settings: Settings, db: Database, clock: Callable[[], float] = time.t
     admin_token = settings.admin_token.get_secret_value()
     max_days = settings.api_max_range_days
 
-    def endpoint(name: str, build: Callable[[Mapping[str, str]], Callable[[], _Built]]) -> _Handler:
+    async def principal_of(request: Request) -> Principal | None:
+        return await asyncio.to_thread(authenticate, db, bearer_token(request), admin_token)
+
+    def endpoint(name: str, build: _Build) -> _Handler:
         """Validate with ``build`` (raises ParamError), run what it returns in a thread."""
 
         async def handler(request: Request) -> Response:
-            if not is_admin(request, admin_token):
+            principal = await principal_of(request)
+            if principal is None:
                 return _error(401, "missing or wrong bearer token (Authorization: Bearer …)")
             query = request.query_params
             try:
                 fmt = parse_format(query)
-                work = build(query)
+                work = build(query, principal)
                 answer, table = await asyncio.to_thread(work)
             except ParamError as exc:
                 return _error(exc.status, str(exc))
@@ -70,34 +83,31 @@ def routes(settings: Settings, db: Database, clock: Callable[[], float] = time.t
 
         return handler
 
-    def sites_of(query: Mapping[str, str], param: str = "site") -> list[str]:
-        return parse_sites(query.get(param), param)
-
-    def overview(query: Mapping[str, str]) -> Callable[[], _Built]:
-        sites, period = sites_of(query), parse_period(query, max_days)
+    def overview(query: Mapping[str, str], who: Principal) -> Callable[[], _Built]:
+        selection, period = parse_selection(query), parse_period(query, max_days)
         compare = comparison_period(period, parse_compare(query))
 
         def work() -> _Built:
-            check_sites_known(db, sites)
+            sites = resolve_sites(db, selection, who)
             answer = portal_data.overview(db, sites, period, compare)
             return answer, portal_data.overview_table(answer)
 
         return work
 
-    def timeseries(query: Mapping[str, str]) -> Callable[[], _Built]:
-        sites, period = sites_of(query), parse_period(query, max_days)
+    def timeseries(query: Mapping[str, str], who: Principal) -> Callable[[], _Built]:
+        selection, period = parse_selection(query), parse_period(query, max_days)
         compare = comparison_period(period, parse_compare(query))
         hourly = parse_choice(query, "interval", ("day", "hour"), "day") == "hour"
 
         def work() -> _Built:
-            check_sites_known(db, sites)
+            sites = resolve_sites(db, selection, who)
             answer = portal_data.timeseries(db, sites, period, compare, hourly)
             return answer, portal_data.timeseries_table(answer)
 
         return work
 
-    def breakdown(query: Mapping[str, str]) -> Callable[[], _Built]:
-        sites, period = sites_of(query), parse_period(query, max_days)
+    def breakdown(query: Mapping[str, str], who: Principal) -> Callable[[], _Built]:
+        selection, period = parse_selection(query), parse_period(query, max_days)
         compare = comparison_period(period, parse_compare(query))
         if not query.get("by"):
             raise ParamError(f"by: required, one of {', '.join(portal_data.BREAKDOWNS)}")
@@ -105,23 +115,23 @@ def routes(settings: Settings, db: Database, clock: Callable[[], float] = time.t
         limit = parse_int(query, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
 
         def work() -> _Built:
-            check_sites_known(db, sites)
+            sites = resolve_sites(db, selection, who)
             answer = portal_data.breakdown(db, sites, period, compare, by, limit)
             return answer, portal_data.breakdown_table(answer)
 
         return work
 
-    def realtime(query: Mapping[str, str]) -> Callable[[], _Built]:
-        sites = sites_of(query)
+    def realtime(query: Mapping[str, str], who: Principal) -> Callable[[], _Built]:
+        selection = parse_selection(query)
 
         def work() -> _Built:
-            check_sites_known(db, sites)
+            sites = resolve_sites(db, selection, who)
             answer = portal_data.realtime(db, sites, int(clock() * 1000))
             return answer, portal_data.realtime_table(answer)
 
         return work
 
-    def compare(query: Mapping[str, str]) -> Callable[[], _Built]:
+    def compare(query: Mapping[str, str], who: Principal) -> Callable[[], _Built]:
         sites = parse_sites(query.get("sites"), "sites", max_sites=MAX_COMPARE_SITES)
         if len(sites) < 2:
             raise ParamError("sites: give at least two different site ids, e.g. sites=a,b")
@@ -130,7 +140,7 @@ def routes(settings: Settings, db: Database, clock: Callable[[], float] = time.t
         limit = parse_int(query, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
 
         def work() -> _Built:
-            check_sites_known(db, sites, "sites")
+            resolve_sites(db, Selection("sites", sites=tuple(sites)), who)
             answer = portal_data.compare_sites(db, sites, period, mode, limit)
             return answer, portal_data.compare_table(answer)
 
@@ -138,8 +148,11 @@ def routes(settings: Settings, db: Database, clock: Callable[[], float] = time.t
 
     def guarded(handler: _Handler) -> _Handler:
         async def checked(request: Request) -> Response:
-            if not is_admin(request, admin_token):
+            principal = await principal_of(request)
+            if principal is None:
                 return _error(401, "missing or wrong bearer token (Authorization: Bearer …)")
+            if not principal.is_admin:
+                return _error(403, "named queries are free SQL: they need the admin token")
             return await handler(request)
 
         return checked

@@ -20,9 +20,22 @@ from schemas.sites import Site
 
 log = logging.getLogger("emc.registry")
 
-_COLUMNS = ("id", "name", "type", "domains", "timezone", "ingest_token", "updated_at", "deleted")
+_COLUMNS = (
+    "id",
+    "name",
+    "type",
+    "domains",
+    "timezone",
+    "ingest_token",
+    "agency_id",
+    "parent_site",
+    "matomo_id",
+    "updated_at",
+    "deleted",
+)
 _SELECT = (
-    "SELECT id, name, type, domains, timezone, ingest_token FROM sites FINAL WHERE deleted = 0"
+    "SELECT id, name, type, domains, timezone, ingest_token, agency_id, parent_site, matomo_id"
+    " FROM sites FINAL WHERE deleted = 0"
 )
 
 _clock_guard = threading.Lock()
@@ -45,22 +58,31 @@ def _row_to_site(row: tuple[Any, ...]) -> Site:
         domains=tuple(row[3]),
         timezone=row[4],
         ingest_token=row[5],
+        agency_id=row[6],
+        parent_site=row[7],
+        matomo_id=row[8],
     )
 
 
-def upsert_site(db: Database, site: Site) -> Site:
-    """Store ``site`` (insert or replace by id); returns it."""
-    row = [
+def _row(site: Site, deleted: int) -> list[Any]:
+    return [
         site.id,
         site.name,
         site.type.value,
         list(site.domains),
         site.timezone,
         site.ingest_token,
+        site.agency_id,
+        site.parent_site,
+        site.matomo_id,
         _next_version(),
-        0,
+        deleted,
     ]
-    db.insert("sites", [row], _COLUMNS)
+
+
+def upsert_site(db: Database, site: Site) -> Site:
+    """Store ``site`` (insert or replace by id); returns it."""
+    db.insert("sites", [_row(site, 0)], _COLUMNS)
     return site
 
 
@@ -87,15 +109,23 @@ def delete_site(db: Database, site_id: str) -> bool:
     existing = get_site(db, site_id)
     if existing is None:
         return False
-    row = [
-        existing.id,
-        existing.name,
-        existing.type.value,
-        list(existing.domains),
-        existing.timezone,
-        existing.ingest_token,
-        _next_version(),
-        1,
-    ]
-    db.insert("sites", [row], _COLUMNS)
+    db.insert("sites", [_row(existing, 1)], _COLUMNS)
     return True
+
+
+def removal_blockers(db: Database, site_id: str) -> list[str]:
+    """Why removing ``site_id`` would lose something: sites it manages (their ``parent_site``)
+    and stored data (pageviews, dossier events). Empty when removal is harmless. The data stays
+    in ClickHouse either way; the guard stops an operator from orphaning it by a typo."""
+    reasons: list[str] = []
+    children = [s.id for s in list_sites(db) if s.parent_site == site_id]
+    if children:
+        reasons.append(f"it manages sites {', '.join(children[:5])}")
+    for table in ("pageviews", "dossier_events"):
+        rows = db.query(
+            f"SELECT count() FROM {table} WHERE site = {{id:String}}", parameters={"id": site_id}
+        ).result_rows
+        count = int(rows[0][0]) if rows else 0
+        if count:
+            reasons.append(f"{table} holds {count} rows for it")
+    return reasons

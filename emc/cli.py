@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from emc import registry_cli
 from emc.errors import CliError
 from emc.settings import Settings, load_settings
 
@@ -84,6 +85,10 @@ def _cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_sites(args: argparse.Namespace, settings: Settings) -> int:
     from emc.warehouse_client import WarehouseClient
 
+    if args.sites_cmd not in ("add", "list"):
+        from emc.registry_cli import run_sites
+
+        return run_sites(args, settings)
     client = WarehouseClient(settings)
     if args.sites_cmd == "add":
         from schemas.sites import Site
@@ -106,6 +111,18 @@ def _cmd_sites(args: argparse.Namespace, settings: Settings) -> int:
     rows = [[s["id"], s["type"], s["timezone"], ",".join(s["domains"]), s["name"]] for s in sites]
     print(format_table(["id", "type", "timezone", "domains", "name"], rows))
     return 0
+
+
+def _cmd_agencies(args: argparse.Namespace, settings: Settings) -> int:
+    from emc.registry_cli import run_agencies
+
+    return run_agencies(args, settings)
+
+
+def _cmd_tokens(args: argparse.Namespace, settings: Settings) -> int:
+    from emc.registry_cli import run_tokens
+
+    return run_tokens(args, settings)
 
 
 def _cmd_sql(args: argparse.Namespace, settings: Settings) -> int:
@@ -232,6 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     lst = sites_sub.add_parser("list", help="list registered sites")
     lst.add_argument("--format", choices=["table", "json"], default="table")
     sites.set_defaults(handler=_cmd_sites)
+    registry_cli.register(sub, sites_sub, _cmd_agencies, _cmd_tokens)
 
     sql = sub.add_parser("sql", help="run read-only SQL or a named query against the warehouse")
     sql.add_argument("query", nargs="?", help='SQL, e.g. "SELECT count() FROM pageviews"')

@@ -1,4 +1,4 @@
-"""The minimal site registry contract (grown into the agency tree by a later issue)."""
+"""The site registry contract: a site belongs to an agency of the tree (schemas/agencies.py)."""
 
 from __future__ import annotations
 
@@ -43,6 +43,12 @@ class Site(BaseModel):
     domains: tuple[Domain, ...] = Field(default=(), max_length=100)
     timezone: str = DEFAULT_TIMEZONE
     ingest_token: str = ""
+    #: The owning agency (``""``: not yet placed in the tree; only the admin token sees it).
+    agency_id: str = ""
+    #: The managing parent site (e.g. a department portal managed by the province portal).
+    parent_site: str = ""
+    #: The Matomo ``idsite`` that existing EMC snippets send for this site (0: none).
+    matomo_id: int = Field(default=0, ge=0, le=4_294_967_295)
 
     @field_validator("timezone")
     @classmethod

@@ -161,6 +161,9 @@ async def test_sites_upsert_list_get_delete(api: httpx.AsyncClient) -> None:
         "domains": ["hochiminhcity.gov.vn"],
         "timezone": "Asia/Ho_Chi_Minh",
         "ingest_token": "secret-1",
+        "agency_id": "",
+        "parent_site": "",
+        "matomo_id": 7,
     }
     put = await api.put("/api/v1/sites/hcm", json=site, headers=AUTH)
     assert put.status_code == 200, put.text

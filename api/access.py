@@ -1,0 +1,112 @@
+"""Who is asking, and which sites they may read.
+
+Two kinds of bearer token: the admin token (``EMC_ADMIN_TOKEN``) sees everything; an
+agency-scoped token (``emc tokens create``) sees its agency's subtree and nothing else.
+
+Every indicator endpoint resolves its ``site=`` / ``agency=`` parameters through
+``resolve_sites`` here, so the restriction is applied where the site list is built, before any
+SQL runs: the queries then filter on that list. A site or agency outside the token's subtree
+answers exactly like one that does not exist (404, same message), so a token cannot probe which
+ids exist elsewhere. Free SQL (``/api/v1/sql``, named queries) is refused to agency tokens: a
+row-level restriction of arbitrary SQL cannot be enforced honestly in embedded chDB (no users,
+so no ClickHouse row policies), and rewriting SQL text is not a security boundary.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from api.params import MAX_SITES, ParamError, parse_sites
+from clickhouse import agencies, agency_tree, registry, tokens
+from clickhouse.client import Database
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The caller: ``agency_id`` None means the admin (everything); otherwise the token's
+    agency, whose subtree bounds every answer."""
+
+    agency_id: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.agency_id is None
+
+
+ADMIN = Principal(None)
+
+
+def authenticate(db: Database, token: str | None, admin_token: str) -> Principal | None:
+    """The principal of ``token`` or None (missing, wrong or revoked). Blocks on the database
+    for agency tokens: call it from a worker thread."""
+    if not token:
+        return None
+    if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
+        return ADMIN
+    agency_id = tokens.agency_of_token(db, token)
+    return Principal(agency_id) if agency_id else None
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """What the query string asked for: explicit sites, or an agency's subtree."""
+
+    param: str
+    sites: tuple[str, ...] = ()
+    agency: str = ""
+
+
+def parse_selection(
+    query: Mapping[str, str], param: str = "site", max_sites: int = MAX_SITES
+) -> Selection:
+    """``site=a,b`` or ``agency=X`` (exactly one of them); pure, no database."""
+    site_value, agency_value = query.get(param), query.get("agency")
+    has_site = bool(site_value and site_value.strip())
+    has_agency = bool(agency_value and agency_value.strip())
+    if has_site and has_agency:
+        raise ParamError(f"{param}: give either {param}= or agency=, not both")
+    if has_agency:
+        agency = parse_sites(agency_value, "agency", max_sites=1)[0]
+        return Selection("agency", agency=agency)
+    if not has_site:
+        raise ParamError(
+            f"{param}: required, a site id or several separated by commas (or agency=ID)"
+        )
+    return Selection(param, sites=tuple(parse_sites(site_value, param, max_sites)))
+
+
+def visible_sites(db: Database, principal: Principal) -> set[str] | None:
+    """The site ids ``principal`` may read; None for the admin (all)."""
+    if principal.agency_id is None:
+        return None
+    return {s.id for s in agencies.subtree_sites(db, principal.agency_id)}
+
+
+def resolve_sites(db: Database, selection: Selection, principal: Principal) -> list[str]:
+    """The registered site ids to compute over, each visible to ``principal``. An unknown or
+    invisible site or agency raises the same 404 (no existence leak); an agency without any
+    site raises 404 naming it (a roll-up of nothing is an error, not zeros)."""
+    all_agencies = agencies.list_agencies(db)
+    if selection.agency:
+        allowed = (
+            agency_tree.subtree(all_agencies, principal.agency_id)
+            if principal.agency_id is not None
+            else {a.id for a in all_agencies}
+        )
+        if selection.agency not in allowed:
+            raise ParamError(f"agency: agency {selection.agency!r} is not registered", 404)
+        ids = agency_tree.subtree(all_agencies, selection.agency)
+        sites = sorted(s.id for s in registry.list_sites(db) if s.agency_id in ids)
+        if not sites:
+            raise ParamError(f"agency: agency {selection.agency!r} has no registered site", 404)
+        return sites
+    known = {s.id: s for s in registry.list_sites(db)}
+    if principal.agency_id is not None:
+        scope = agency_tree.subtree(all_agencies, principal.agency_id)
+        known = {k: s for k, s in known.items() if s.agency_id in scope}
+    for site in selection.sites:
+        if site not in known:
+            raise ParamError(f"{selection.param}: site {site!r} is not registered", status=404)
+    return list(selection.sites)

@@ -1,0 +1,96 @@
+"""Pure functions over the agency tree: subtrees, cycles, load order and a printable tree.
+
+Why apart from the storage module: access control and roll-ups both depend on "which agencies
+are under this one", so that rule is written once, without a database, and unit-tested alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from schemas.agencies import Agency
+
+
+def children_of(agencies: Iterable[Agency]) -> dict[str, list[str]]:
+    """Child ids per parent id (``""`` holds the top level), each list sorted."""
+    out: dict[str, list[str]] = {}
+    for agency in agencies:
+        out.setdefault(agency.parent_id, []).append(agency.id)
+    for ids in out.values():
+        ids.sort()
+    return out
+
+
+def subtree(agencies: Iterable[Agency], root: str) -> set[str]:
+    """``root`` and every agency below it (empty when ``root`` is unknown). A cycle written by
+    hand in the table cannot loop forever: each id is visited once."""
+    by_id = {a.id: a for a in agencies}
+    if root not in by_id:
+        return set()
+    kids = children_of(by_id.values())
+    seen = {root}
+    stack = [root]
+    while stack:
+        for child in kids.get(stack.pop(), []):
+            if child not in seen:
+                seen.add(child)
+                stack.append(child)
+    return seen
+
+
+def would_cycle(agencies: Iterable[Agency], agency_id: str, new_parent: str) -> bool:
+    """True when making ``new_parent`` the parent of ``agency_id`` would close a loop."""
+    if not new_parent:
+        return False
+    return new_parent in subtree(agencies, agency_id) or new_parent == agency_id
+
+
+def load_order(entries: Sequence[Agency], known: Iterable[str]) -> list[Agency]:
+    """``entries`` ordered parents first; ``ValueError`` naming the first entry whose parent is
+    neither known nor in the file (or that sits in a loop)."""
+    placed = set(known)
+    pending = list(entries)
+    ordered: list[Agency] = []
+    while pending:
+        rest = [a for a in pending if a.parent_id and a.parent_id not in placed]
+        ready = [a for a in pending if a not in rest]
+        if not ready:
+            first = rest[0]
+            raise ValueError(
+                f"agency {first.id!r}: parent {first.parent_id!r} is not registered and not in "
+                "the file (or the file's parents form a loop)"
+            )
+        ordered.extend(ready)
+        placed.update(a.id for a in ready)
+        pending = rest
+    return ordered
+
+
+def tree_lines(
+    agencies: Iterable[Agency], site_counts: Mapping[str, int] | None = None
+) -> list[str]:
+    """The tree as indented lines ``id  name [kind, code] (n sites)`` for the CLI."""
+    by_id = {a.id: a for a in agencies}
+    kids = children_of(by_id.values())
+    # Orphans (parent deleted by hand) are shown at the top rather than hidden.
+    tops = sorted(a.id for a in by_id.values() if not a.parent_id or a.parent_id not in by_id)
+    lines: list[str] = []
+    seen: set[str] = set()
+
+    def walk(agency_id: str, depth: int) -> None:
+        if agency_id in seen:
+            return
+        seen.add(agency_id)
+        agency = by_id[agency_id]
+        extra = f"{agency.kind.value}{', ' + agency.code if agency.code else ''}"
+        if agency.merged_into:
+            extra += f", merged into {agency.merged_into} on {agency.ended_on}"
+        count = (site_counts or {}).get(agency_id, 0)
+        suffix = f" ({count} site{'s' if count != 1 else ''})" if count else ""
+        lines.append(f"{'  ' * depth}{agency.id}  {agency.name} [{extra}]{suffix}")
+        for child in kids.get(agency_id, []):
+            walk(child, depth + 1)
+
+    for top in tops:
+        walk(top, 0)
+    return lines

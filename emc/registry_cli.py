@@ -1,0 +1,354 @@
+"""``emc agencies …``, ``emc tokens …`` and the extra ``emc sites`` actions (edit, move,
+remove, snippet).
+
+Like the rest of the CLI, each action goes through the warehouse's HTTP API while it runs and
+opens the database directly otherwise (embedded chDB allows one process per folder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from emc.errors import CliError
+from emc.settings import Settings
+from emc.warehouse_client import WarehouseClient
+
+AGENCY_KINDS = (
+    "ministry",
+    "ministry_level",
+    "government_agency",
+    "province",
+    "department",
+    "commune",
+    "other",
+)
+
+
+class RegistryClient(WarehouseClient):
+    """Registry calls: HTTP first, the database directly when the warehouse is not running."""
+
+    def call(self, method: str, path: str, body: Any, direct: Callable[[Any], Any]) -> Any:
+        kwargs: dict[str, Any] = {} if body is None else {"json": body}
+        answer = self._request(method, path, **kwargs)
+        if answer is not None:
+            return answer
+        from clickhouse.agencies import RegistryError
+
+        try:
+            return direct(self._direct())
+        except (RegistryError, ValueError) as exc:
+            raise CliError(str(exc)) from exc
+
+    def text(self, path: str, direct: Callable[[Any], str]) -> str:
+        try:
+            response = self._http.get(path)
+        except Exception:
+            return direct(self._direct())
+        if response.status_code >= 400:
+            raise CliError(f"warehouse answered {response.status_code}: {response.text}")
+        return response.text
+
+
+def _date(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError as exc:
+        raise CliError(f"--effective: {value!r} is not a date YYYY-MM-DD") from exc
+
+
+def run_agencies(args: argparse.Namespace, settings: Settings) -> int:
+    from clickhouse import agencies, agency_tree, registry
+    from schemas.agencies import Agency
+
+    client = RegistryClient(settings)
+    action = args.agencies_cmd
+    if action in ("add", "edit"):
+        current: dict[str, Any] = {}
+        if action == "edit":
+            current = client.call(
+                "GET",
+                f"/api/v1/agencies/{args.id}",
+                None,
+                lambda db: _need(agencies.get_agency(db, args.id), args.id).model_dump(mode="json"),
+            )
+        body = {**current, "id": args.id}
+        for field in ("name", "kind", "code"):
+            if getattr(args, field) is not None:
+                body[field] = getattr(args, field)
+        if args.parent is not None:
+            body["parent_id"] = args.parent
+        effective = _date(args.effective)
+        try:
+            agency = Agency.model_validate(body)
+        except ValueError as exc:
+            raise CliError(str(exc)) from exc
+        wire = {**agency.model_dump(mode="json"), "effective": effective}
+        stored = client.call(
+            "PUT",
+            f"/api/v1/agencies/{args.id}",
+            wire,
+            lambda db: agencies.upsert_agency(
+                db, agency, date.fromisoformat(effective) if effective else None
+            ).model_dump(mode="json"),
+        )
+        print(
+            f"agency {stored['id']} saved ({stored['kind']}, parent {stored['parent_id'] or '-'})"
+        )
+        return 0
+    if action == "list":
+        if args.format == "json":
+            found = client.call(
+                "GET",
+                "/api/v1/agencies",
+                None,
+                lambda db: [a.model_dump(mode="json") for a in agencies.list_agencies(db)],
+            )
+            print(json.dumps(found, ensure_ascii=False, indent=2))
+            return 0
+
+        def tree(db: Any) -> str:
+            counts: dict[str, int] = {}
+            for site in registry.list_sites(db):
+                counts[site.agency_id] = counts.get(site.agency_id, 0) + 1
+            return "\n".join(agency_tree.tree_lines(agencies.list_agencies(db), counts)) + "\n"
+
+        print(client.text("/api/v1/agencies?format=tree", tree), end="")
+        return 0
+    if action == "rename":
+        day = _date(args.effective) or ""
+        stored = client.call(
+            "POST",
+            f"/api/v1/agencies/{args.id}/rename",
+            {"name": args.name, "effective": day},
+            lambda db: agencies.rename_agency(
+                db, args.id, args.name, date.fromisoformat(day)
+            ).model_dump(mode="json"),
+        )
+        print(f"agency {stored['id']} is now {stored['name']!r} from {day}")
+        return 0
+    if action == "merge":
+        when = _date(args.effective) or ""
+        client.call(
+            "POST",
+            f"/api/v1/agencies/{args.id}/merge",
+            {"into": args.into, "effective": when},
+            lambda db: agencies.merge_agency(
+                db, args.id, args.into, date.fromisoformat(when)
+            ).model_dump(mode="json"),
+        )
+        print(f"agency {args.id} merged into {args.into} from {when}")
+        return 0
+    if action == "remove":
+        client.call(
+            "DELETE",
+            f"/api/v1/agencies/{args.id}",
+            None,
+            lambda db: agencies.delete_agency(db, args.id),
+        )
+        print(f"agency {args.id} removed")
+        return 0
+    if action == "history":
+        entries = client.call(
+            "GET",
+            f"/api/v1/agencies/{args.id}/history",
+            None,
+            lambda db: [e.model_dump(mode="json") for e in agencies.history(db, args.id)],
+        )
+        for e in entries:
+            print(f"{e['effective']}  {e['change']:<8} {e['old_value']!r} -> {e['new_value']!r}")
+        return 0
+    # load
+    from api.registry_api import parse_agencies
+
+    path = Path(args.file)
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CliError(f"{path}: cannot read a JSON file ({exc})") from exc
+    try:
+        entries = parse_agencies(payload)
+    except ValueError as exc:
+        raise CliError(f"{path}: {exc}") from exc
+    answer = client.call(
+        "POST",
+        "/api/v1/agencies/load",
+        [a.model_dump(mode="json") for a in entries],
+        lambda db: {"loaded": agencies.load(db, entries)},
+    )
+    print(f"{answer['loaded']} agencies loaded from {path}")
+    return 0
+
+
+def _need(value: Any, agency_id: str) -> Any:
+    if value is None:
+        raise CliError(f"agency {agency_id!r} is not registered")
+    return value
+
+
+def run_tokens(args: argparse.Namespace, settings: Settings) -> int:
+    from clickhouse import agencies, tokens
+
+    client = RegistryClient(settings)
+    if args.tokens_cmd == "create":
+
+        def direct(db: Any) -> dict[str, Any]:
+            _need(agencies.get_agency(db, args.agency), args.agency)
+            info, token = tokens.create_token(db, args.agency, args.name or "")
+            return {**info.as_json(), "token": token}
+
+        made = client.call(
+            "POST", "/api/v1/tokens", {"agency_id": args.agency, "name": args.name or ""}, direct
+        )
+        print(f"token {made['id']} for agency {made['agency_id']} (shown once, store it now):")
+        print(made["token"])
+        return 0
+    if args.tokens_cmd == "revoke":
+
+        def revoke(db: Any) -> dict[str, str]:
+            if not tokens.revoke_token(db, args.id):
+                raise CliError(f"token {args.id!r} does not exist")
+            return {"revoked": args.id}
+
+        client.call("DELETE", f"/api/v1/tokens/{args.id}", None, revoke)
+        print(f"token {args.id} revoked")
+        return 0
+    found = client.call(
+        "GET", "/api/v1/tokens", None, lambda db: [t.as_json() for t in tokens.list_tokens(db)]
+    )
+    for t in found:
+        state = "revoked" if t["revoked"] else "active"
+        print(f"{t['id']}  {t['agency_id']:<30} {state:<8} {t['created_at']}  {t['name']}")
+    return 0
+
+
+def snippet(site_id: str, collector_url: str) -> str:
+    """The embed code of ``emc.js`` for a site."""
+    return f'<script defer src="{collector_url.rstrip("/")}/emc.js" data-site="{site_id}"></script>'
+
+
+def run_sites(args: argparse.Namespace, settings: Settings) -> int:
+    """``emc sites edit|move|remove|snippet``."""
+    from clickhouse import agencies, registry
+    from schemas.sites import Site
+
+    client = RegistryClient(settings)
+    found = {s["id"]: s for s in client.list_sites()}
+    if args.id not in found:
+        raise CliError(f"site {args.id!r} is not registered")
+    current = found[args.id]
+    if args.sites_cmd == "snippet":
+        url = args.collector or f"http://{settings.collector_host}:{settings.collector_port}"
+        print(snippet(args.id, url))
+        return 0
+    if args.sites_cmd == "remove":
+        if not args.force:
+            check = client.call(
+                "GET",
+                f"/api/v1/sites/{args.id}/removal-check",
+                None,
+                lambda db: {"blockers": registry.removal_blockers(db, args.id)},
+            )
+            if check["blockers"]:
+                raise CliError(
+                    f"site {args.id!r} not removed: {'; '.join(check['blockers'])} "
+                    "(--force removes it anyway; the data stays in ClickHouse)"
+                )
+        client.call(
+            "DELETE",
+            f"/api/v1/sites/{args.id}?force=1",
+            None,
+            lambda db: registry.delete_site(db, args.id),
+        )
+        print(f"site {args.id} removed")
+        return 0
+    changes: dict[str, Any] = {}
+    if args.sites_cmd == "move":
+        changes["agency_id"] = args.agency
+    else:
+        for field in ("name", "timezone", "parent_site", "matomo_id", "agency_id"):
+            value = getattr(args, field, None)
+            if value is not None:
+                changes[field] = value
+        if args.domain:
+            changes["domains"] = args.domain
+    target = str(changes.get("agency_id") or "")
+    if target:  # refuse a typo before the site disappears from its agency's numbers
+        client.call(
+            "GET",
+            f"/api/v1/agencies/{target}",
+            None,
+            lambda db: _need(agencies.get_agency(db, target), target).model_dump(mode="json"),
+        )
+    try:
+        site = Site.model_validate({**current, **changes})
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    client.put_site(site)
+    print(f"site {site.id} saved (agency {site.agency_id or '-'})")
+    return 0
+
+
+def register(sub: Any, sites_sub: Any, cmd_agencies: Any, cmd_tokens: Any) -> None:
+    """Add the parsers: ``agencies``, ``tokens`` and the extra ``sites`` actions."""
+    ag = sub.add_parser("agencies", help="manage the agency tree")
+    ag_sub = ag.add_subparsers(dest="agencies_cmd", required=True, metavar="ACTION")
+    for name, helptext in (("add", "register an agency"), ("edit", "change an agency")):
+        p = ag_sub.add_parser(name, help=helptext)
+        p.add_argument("id", help="agency id (letters, digits, . _ -)")
+        p.add_argument("--name", required=name == "add")
+        p.add_argument("--kind", choices=AGENCY_KINDS, required=name == "add")
+        p.add_argument("--code", help="official code (e.g. the province's unit code)")
+        p.add_argument("--parent", help="parent agency id ('' for the top level)")
+        p.add_argument("--effective", help="date the change took effect (default today)")
+    lst = ag_sub.add_parser("list", help="the agency tree (or --format json)")
+    lst.add_argument("--format", choices=["tree", "json"], default="tree")
+    rn = ag_sub.add_parser("rename", help="record a name change with its effective date")
+    rn.add_argument("id")
+    rn.add_argument("--name", required=True)
+    rn.add_argument("--effective", required=True, help="YYYY-MM-DD")
+    mg = ag_sub.add_parser("merge", help="merge an agency into another from a date")
+    mg.add_argument("id")
+    mg.add_argument("--into", required=True)
+    mg.add_argument("--effective", required=True, help="YYYY-MM-DD")
+    rm = ag_sub.add_parser("remove", help="remove an agency without children or sites")
+    rm.add_argument("id")
+    hi = ag_sub.add_parser("history", help="name changes, moves and mergers of an agency")
+    hi.add_argument("id")
+    ld = ag_sub.add_parser("load", help="load agencies from a JSON file (data/agencies_vn.json)")
+    ld.add_argument("file")
+    ag.set_defaults(handler=cmd_agencies)
+
+    tk = sub.add_parser("tokens", help="agency-scoped API tokens")
+    tk_sub = tk.add_subparsers(dest="tokens_cmd", required=True, metavar="ACTION")
+    cr = tk_sub.add_parser("create", help="a token that sees one agency's subtree")
+    cr.add_argument("--agency", required=True)
+    cr.add_argument("--name", help="who or what uses it")
+    tk_sub.add_parser("list", help="tokens (never the tokens themselves)")
+    rv = tk_sub.add_parser("revoke", help="revoke a token by id")
+    rv.add_argument("id")
+    tk.set_defaults(handler=cmd_tokens)
+
+    ed = sites_sub.add_parser("edit", help="change fields of a site")
+    ed.add_argument("id")
+    ed.add_argument("--name")
+    ed.add_argument("--timezone")
+    ed.add_argument("--domain", action="append", help="replaces the domains (repeatable)")
+    ed.add_argument("--agency", dest="agency_id")
+    ed.add_argument("--parent-site", dest="parent_site")
+    ed.add_argument("--matomo-id", dest="matomo_id", type=int, help="Matomo idsite it answers to")
+    mv = sites_sub.add_parser("move", help="move a site to another agency")
+    mv.add_argument("id")
+    mv.add_argument("--agency", required=True)
+    rms = sites_sub.add_parser("remove", help="remove a site (refused while it has data)")
+    rms.add_argument("id")
+    rms.add_argument("--force", action="store_true", help="remove even with data or children")
+    sn = sites_sub.add_parser("snippet", help="print the emc.js embed code of a site")
+    sn.add_argument("id")
+    sn.add_argument("--collector", help="public collector URL (default from settings)")
