@@ -68,13 +68,13 @@ def test_tree_lines_indent_children_and_count_sites() -> None:
 def test_parse_selection() -> None:
     assert parse_selection({"site": "a,b"}) == Selection("site", sites=("a", "b"))
     assert parse_selection({"agency": "p"}) == Selection("agency", agency="p")
-    with pytest.raises(ParamError, match="^site: give either"):
+    with pytest.raises(ParamError, match=r"^site: give either"):
         parse_selection({"site": "a", "agency": "p"})
-    with pytest.raises(ParamError, match="^site: required"):
+    with pytest.raises(ParamError, match=r"^site: required"):
         parse_selection({})
-    with pytest.raises(ParamError, match="^agency: at most 1"):
+    with pytest.raises(ParamError, match=r"^agency: at most 1"):
         parse_selection({"agency": "p,q"})
-    with pytest.raises(ParamError, match="^agency: 'p q' is not a site id"):
+    with pytest.raises(ParamError, match=r"^agency: 'p q' is not a site id"):
         parse_selection({"agency": "p q"})
 
 
