@@ -42,6 +42,7 @@ from ingest.requests import (
     site_ids_in,
 )
 from ingest.sites import SiteCache
+from ingest.tracker_routes import routes as tracker_routes
 
 log = logging.getLogger(__name__)
 
@@ -299,7 +300,10 @@ def create_app(
         ("/stats", handlers.stats, ["GET"]),
     ]
     app = Starlette(
-        routes=[Route(path, fn, methods=methods) for path, fn, methods in routes],
+        routes=[
+            *(Route(path, fn, methods=methods) for path, fn, methods in routes),
+            *tracker_routes(handlers),  # emc.js, emc-compat.js, Matomo protocol (issue 5)
+        ],
         lifespan=lifespan,
     )
     app.state.counters = counters

@@ -416,8 +416,12 @@ def build_beacon(
     limits: Limits,
     secret: bytes,
     new_id: Callable[[], str] = _new_event_id,
+    ts_ms: int | None = None,
 ) -> Message:
     """One beacon hit (POST body object or pixel query) → its Kafka message.
+
+    ``ts_ms`` (default ``now_ms``) is the hit's own time when a trusted sender gave one
+    (the Matomo protocol's ``cdt`` with a valid token).
 
     IP is the client IP, UA the User-Agent header, time is ``now_ms``. Raises ``RequestError``
     422 naming the field (``reason`` unknown_site / foreign_domain / invalid_field /
@@ -445,7 +449,7 @@ def build_beacon(
     return _hit_message(
         secret,
         site,
-        ts_ms=now_ms,
+        ts_ms=now_ms if ts_ms is None else ts_ms,
         received_ms=now_ms,
         event_id=new_id(),
         hit=hit,

@@ -1,0 +1,179 @@
+"""The Matomo HTTP tracking protocol, translated into the collector's own beacon hits.
+
+Why: EMC's current snippet is a renamed Matomo tracker. Portals that carry it must be counted
+when only the script URL changes, so the collector understands the requests that tracker sends
+(``GET``/``POST /matomo.php``, bulk JSON) and turns each into the same hit the OpenEMC beacon
+would have sent: site, page URL, referrer, type, name, explicit visitor id, screen width.
+
+Mapping (pure functions, no I/O):
+- ``idsite`` → the site whose ``matomo_id`` equals it (``emc sites edit ID --matomo-id N``);
+  a non-numeric ``idsite`` is read as an OpenEMC site id;
+- ``rec=1`` is required (Matomo ignores requests without it, and so do we, with a 400);
+- ``url`` → page URL (its host must be a domain of the site, as for the beacon); ``urlref`` →
+  referrer; ``action_name`` → the pageview's name (page title);
+- ``e_c``/``e_a``/``e_n`` → an event named ``category/action[/name]``; ``link`` → event
+  ``outbound:URL``; ``download`` → event ``download:URL``; ``ping=1`` → engagement ping;
+  anything else is a pageview;
+- ``cid`` > ``uid`` > ``_id`` → explicit visitor id (what the Matomo tracker set; without any,
+  the cookieless visitor hash applies);
+- ``res`` ``WxH`` → screen width;
+- ``cip`` (visitor IP), ``cdt`` (hit time) and ``ua`` (user agent) are used only with a valid
+  ``token_auth`` (the admin token or the site's ingest token); without one they are ignored,
+  like Matomo does for untrusted overrides;
+- ``h``/``m``/``s`` (the visitor's local clock) are not needed: local time comes from the
+  site's timezone.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+from ingest.requests import RequestError
+from schemas.sites import Site
+
+PATHS = ("/tracking", "/matomo.php", "/piwik.php")
+MAX_BULK_REQUESTS = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Translated:
+    """One Matomo request as beacon parameters, plus the trusted overrides (None: use the
+    request's own IP, User-Agent and time)."""
+
+    params: dict[str, Any]
+    site: Site
+    ip: str | None = None
+    ua: str | None = None
+    ts_ms: int | None = None
+
+
+def _bad(field: str, message: str) -> RequestError:
+    return RequestError(400, f"{field}: {message}", reason="invalid_field", field=field)
+
+
+def site_for(idsite: str, sites: Mapping[str, Site]) -> Site:
+    """The site an ``idsite`` names; 400 when missing, 422 when no site answers to it."""
+    value = idsite.strip()
+    if not value:
+        raise _bad("idsite", "required (the Matomo site id)")
+    if value.isdigit():
+        number = int(value)
+        for site in sites.values():
+            if site.matomo_id == number:
+                return site
+    elif value in sites:
+        return sites[value]
+    raise RequestError(
+        422, f"idsite: no site answers to {value!r}", reason="unknown_site", field="idsite"
+    )
+
+
+def token_valid(token: str, site: Site, admin_token: str) -> bool:
+    """True for the admin token or the site's own ingest token (constant time)."""
+    if not token:
+        return False
+    for candidate in (admin_token, site.ingest_token):
+        if candidate and hmac.compare_digest(token.encode(), candidate.encode()):
+            return True
+    return False
+
+
+def parse_cdt(value: str) -> int:
+    """``cdt`` as epoch ms: a Unix timestamp (seconds, fractions allowed) or
+    ``YYYY-MM-DD HH:MM:SS`` in UTC (Matomo's two forms)."""
+    text = value.strip()
+    try:
+        return int(float(text) * 1000)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+    except ValueError as exc:
+        raise _bad("cdt", f"{text!r} is neither a Unix time nor 'YYYY-MM-DD HH:MM:SS'") from exc
+    return int(moment.timestamp() * 1000)
+
+
+def _kind(q: Mapping[str, str]) -> tuple[str, str]:
+    """(beacon type code, name) of a request."""
+    if q.get("e_c") or q.get("e_a"):
+        parts = [q.get("e_c", ""), q.get("e_a", "")]
+        if q.get("e_n"):
+            parts.append(q["e_n"])
+        return "e", "/".join(parts)
+    if q.get("link"):
+        return "e", "outbound:" + q["link"]
+    if q.get("download"):
+        return "e", "download:" + q["download"]
+    if q.get("ping") == "1":
+        return "g", ""
+    return "p", q.get("action_name", "")
+
+
+def translate(
+    q: Mapping[str, str], sites: Mapping[str, Site], admin_token: str, token: str = ""
+) -> Translated:
+    """One Matomo request (its parameters) → beacon parameters and trusted overrides.
+    ``token`` is a bulk request's ``token_auth`` when the line has none of its own."""
+    if q.get("rec") != "1":
+        raise _bad("rec", "must be 1 (Matomo records only requests with rec=1)")
+    site = site_for(q.get("idsite", ""), sites)
+    url = q.get("url", "").strip()
+    if not url:
+        raise _bad("url", "required (the page URL)")
+    kind, name = _kind(q)
+    params: dict[str, Any] = {"s": site.id, "u": url, "r": q.get("urlref", ""), "t": kind}
+    if name:
+        params["n"] = name
+    visitor = q.get("cid") or q.get("uid") or q.get("_id")
+    if visitor:
+        params["v"] = visitor
+    width = q.get("res", "").partition("x")[0]
+    if width.isdigit():
+        params["w"] = int(width)
+    if not token_valid(q.get("token_auth") or token, site, admin_token):
+        return Translated(params, site)
+    return Translated(
+        params,
+        site,
+        ip=q.get("cip") or None,
+        ua=q.get("ua") or None,
+        ts_ms=parse_cdt(q["cdt"]) if q.get("cdt") else None,
+    )
+
+
+def query_params(text: str) -> dict[str, str]:
+    """Parameters of a query string (a leading ``?`` allowed); the last value of a repeated
+    key wins, as in PHP."""
+    return dict(parse_qsl(text.lstrip("?"), keep_blank_values=True))
+
+
+def bulk_requests(body: Any) -> tuple[list[dict[str, str]], str]:
+    """The lines and the shared ``token_auth`` of a bulk body
+    ``{"requests": ["?idsite=1&rec=1…", …], "token_auth": "…"}``; 400 naming the problem."""
+    if not isinstance(body, dict) or not isinstance(body.get("requests"), list):
+        raise RequestError(
+            400,
+            'expected a JSON object {"requests": ["?idsite=…&rec=1…", …]}',
+            reason="malformed_body",
+        )
+    lines = body["requests"]
+    if len(lines) > MAX_BULK_REQUESTS:
+        raise RequestError(
+            413,
+            f"requests: at most {MAX_BULK_REQUESTS} per bulk request, got {len(lines)}",
+            reason="too_many_lines",
+        )
+    out = []
+    for number, line in enumerate(lines, start=1):
+        if not isinstance(line, str):
+            raise RequestError(
+                400, f"requests[{number}]: expected a query string", reason="malformed_body"
+            )
+        out.append(query_params(line))
+    token = body.get("token_auth")
+    return out, token if isinstance(token, str) else ""
