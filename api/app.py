@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from api.auth import is_admin
+from api.monitor_routes import routes as monitor_routes
 from api.portal import routes as portal_routes
 from api.registry_api import routes as registry_routes
 from api.sql import SqlFailed, SqlRefused, run_readonly, to_delimited
@@ -169,6 +170,7 @@ def create_app(settings: Settings, db: Database, sink: Sink | None = None) -> St
         Route("/api/v1/sites/{site_id}", admin(delete_site), methods=["DELETE"]),
         *portal_routes(settings, db),
         *registry_routes(settings, db),
+        *monitor_routes(settings, db),
     ]
 
     async def not_found(request: Request, exc: Exception) -> Response:
