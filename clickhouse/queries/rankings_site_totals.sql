@@ -6,14 +6,14 @@
 SELECT key, sum(v) AS visits, sum(p) AS pageviews
 FROM
 (
-    SELECT toString(site) AS key, sum(visits) AS v, toUInt64(0) AS p
+    SELECT toString(site) AS key, toInt64(sum(visits)) AS v, toInt64(0) AS p
     FROM visits_hourly
     WHERE site IN {sites:Array(String)}
       AND hour >= toDateTime({from:Date}, 'UTC')
       AND hour < toDateTime({to:Date} + 1, 'UTC')
     GROUP BY key
     UNION ALL
-    SELECT toString(site) AS key, toUInt64(0) AS v, sum(pageviews) AS p
+    SELECT toString(site) AS key, toInt64(0) AS v, toInt64(sum(pageviews)) AS p
     FROM hits_hourly
     WHERE site IN {sites:Array(String)}
       AND hour >= toDateTime({from:Date}, 'UTC')
