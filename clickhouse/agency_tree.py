@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from schemas.agencies import Agency
+from schemas.agencies import Agency, AgencyKind
 
 
 def children_of(agencies: Iterable[Agency]) -> dict[str, list[str]]:
@@ -73,7 +73,12 @@ def tree_lines(
     by_id = {a.id: a for a in agencies}
     kids = children_of(by_id.values())
     # Orphans (parent deleted by hand) are shown at the top rather than hidden.
-    tops = sorted(a.id for a in by_id.values() if not a.parent_id or a.parent_id not in by_id)
+    order = {kind: n for n, kind in enumerate(AgencyKind)}  # ministries first, then provinces
+    tops = [
+        a.id
+        for a in sorted(by_id.values(), key=lambda a: (order[a.kind], a.id))
+        if not a.parent_id or a.parent_id not in by_id
+    ]
     lines: list[str] = []
     seen: set[str] = set()
 

@@ -295,6 +295,39 @@ def run_sites(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def run_connections(args: argparse.Namespace, settings: Settings) -> int:
+    """``emc connections [--agency ID] [--status S]``: a line per site."""
+    from datetime import UTC, datetime
+
+    from api.connections import fetch
+    from clickhouse import agencies, registry
+
+    client = RegistryClient(settings)
+    query = "&".join(f"{k}={v}" for k, v in (("agency", args.agency), ("status", args.status)) if v)
+
+    def direct(db: Any) -> dict[str, Any]:
+        if args.agency:
+            sites = [s.id for s in agencies.subtree_sites(db, args.agency)]
+        else:
+            sites = [s.id for s in registry.list_sites(db)]
+        found = fetch(db, sites, datetime.now(UTC))
+        if args.status:
+            found = [s for s in found if s["status"] == args.status]
+        return {"sites": found}
+
+    answer = client.call("GET", f"/api/v1/connections?{query}", None, direct)
+    if args.format == "json":
+        print(json.dumps(answer, ensure_ascii=False, indent=2))
+        return 0
+    for s in answer["sites"]:
+        since = s["seconds_since_last_event"]
+        ago = "-" if since is None else f"{since / 3600:.1f} h ago"
+        usual = "-" if s["usual_gap_hours"] is None else f"usual gap {s['usual_gap_hours']} h"
+        lost = sum(g["hours"] for g in s["gaps"])
+        print(f"{s['site']:<30} {s['status']:<10} {ago:<12} {usual:<16} {lost} h of gaps")
+    return 0
+
+
 def register(sub: Any, sites_sub: Any, cmd_agencies: Any, cmd_tokens: Any) -> None:
     """Add the parsers: ``agencies``, ``tokens`` and the extra ``sites`` actions."""
     ag = sub.add_parser("agencies", help="manage the agency tree")
@@ -334,6 +367,12 @@ def register(sub: Any, sites_sub: Any, cmd_agencies: Any, cmd_tokens: Any) -> No
     rv = tk_sub.add_parser("revoke", help="revoke a token by id")
     rv.add_argument("id")
     tk.set_defaults(handler=cmd_tokens)
+
+    cn = sub.add_parser("connections", help="connection status of each site (last event, gaps)")
+    cn.add_argument("--agency", help="only this agency's subtree")
+    cn.add_argument("--status", choices=["connected", "silent", "never_seen"])
+    cn.add_argument("--format", choices=["table", "json"], default="table")
+    cn.set_defaults(handler=run_connections)
 
     ed = sites_sub.add_parser("edit", help="change fields of a site")
     ed.add_argument("id")
