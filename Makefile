@@ -12,12 +12,12 @@ CACHE_DIR ?= $(or $(EMC_CACHE_DIR),$(HOME)/.cache/openemc)
 # The Python side reads its cache folder from EMC_CACHE_DIR: keep both in step.
 export EMC_CACHE_DIR := $(CACHE_DIR)
 
-.PHONY: help venv jars geoip setup run lint test bench clean
+.PHONY: help venv jars geoip browser setup run lint test bench clean
 
 help:
 	@echo "make run    install what is missing, start Kafka + collector + streams + warehouse + demo traffic"
 	@echo "make test   install what is missing, lint (ruff, mypy), run the whole test suite"
-	@echo "other: setup (venv jars geoip), venv, jars, geoip, lint, bench, clean (removes var/)"
+	@echo "other: setup (venv jars geoip browser), venv, jars, geoip, browser, lint, bench, clean (removes var/)"
 	@echo "CACHE_DIR=$(CACHE_DIR)"
 
 # (Re)built only when pyproject.toml changed: the stamp holds the hash it was built from.
@@ -45,7 +45,15 @@ jars: venv
 geoip: venv
 	@$(VENV)/bin/python -m emc.geoip_fetch
 
-setup: venv jars geoip
+# Real-browser tests: Debian's chromium package (never a downloaded browser build) and the npm
+# Matomo tracking client, pinned, into the cache.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium; }
+	@[ -d "$(CACHE_DIR)/npm/node_modules/matomo-tracker" ] || \
+	  npm install --no-audit --no-fund --prefix "$(CACHE_DIR)/npm" matomo-tracker@2.2.4
+	@echo "[make] browser: $$(command -v chromium), matomo-tracker in $(CACHE_DIR)/npm"
+
+setup: venv jars geoip browser
 
 run: setup
 	$(VENV)/bin/emc up

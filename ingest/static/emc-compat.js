@@ -24,7 +24,9 @@
   var api = {
     setTrackerUrl: function (u) { url = u; },
     setSiteId: function (s) { site = String(s); },
-    setCustomUrl: function (u) { custom = u; },
+    setCustomUrl: function (u) {
+      try { custom = new URL(u, location.href).href; } catch (e) { custom = u; }
+    },
     setDocumentTitle: function (t) { title = t; },
     setReferrerUrl: function (r) { ref = r; },
     setUserId: function (u) { uid = u; },
