@@ -98,6 +98,19 @@ async def test_connections_status_per_site(world: dict[str, Any]) -> None:
     assert [line.split(",")[0] for line in csv.text.splitlines()[1:]] == ["hn", "live"]
 
 
+async def test_connection_gauges_for_prometheus(world: dict[str, Any]) -> None:
+    response = await world["api"].get("/api/v1/connections/metrics", headers=ADMIN)
+    assert response.status_code == 200
+    lines = response.text.splitlines()
+    assert "# TYPE emc_site_seconds_since_last_event gauge" in lines
+    assert 'emc_site_seconds_since_last_event{site="live"} 1500' in lines
+    assert 'emc_site_seconds_since_last_event{site="never"} NaN' in lines
+    quiet = (NOW - datetime(2025, 4, 18, 11, 5, tzinfo=UTC)).total_seconds()
+    assert f'emc_site_seconds_since_last_event{{site="quiet"}} {int(quiet)}' in lines
+    denied = await world["api"].get("/api/v1/connections/metrics", headers=world["hn"])
+    assert denied.status_code == 401
+
+
 async def test_connections_for_an_agency_token(world: dict[str, Any]) -> None:
     api, hn = world["api"], world["hn"]
     mine = await api.get("/api/v1/connections", headers=hn)
