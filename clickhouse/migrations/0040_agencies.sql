@@ -2,6 +2,8 @@
 -- Why: numbers roll up ministry/province -> departments -> communes, and access tokens are
 -- scoped to a subtree. Same versioning as sites: ReplacingMergeTree(updated_at), read with
 -- FINAL and deleted = 0. merged_into / ended_on record a merger (the agency stays readable).
+-- Every table carries the deduplication window like all tables here; each write has its own
+-- version (updated_at / recorded_at), so only a retried identical insert is dropped.
 CREATE TABLE IF NOT EXISTS {database}.agencies
 (
     id String,
@@ -15,7 +17,8 @@ CREATE TABLE IF NOT EXISTS {database}.agencies
     deleted UInt8 DEFAULT 0
 )
 ENGINE = ReplacingMergeTree(updated_at)
-ORDER BY id;
+ORDER BY id
+SETTINGS non_replicated_deduplication_window = 1000;
 
 -- Name changes, mergers, moves and creations with their effective dates, append-only.
 CREATE TABLE IF NOT EXISTS {database}.agency_history
@@ -29,4 +32,5 @@ CREATE TABLE IF NOT EXISTS {database}.agency_history
     recorded_at DateTime64(3, 'UTC')
 )
 ENGINE = MergeTree
-ORDER BY (agency_id, effective, recorded_at);
+ORDER BY (agency_id, effective, recorded_at)
+SETTINGS non_replicated_deduplication_window = 1000;

@@ -12,4 +12,5 @@ CREATE TABLE IF NOT EXISTS {database}.api_tokens
     updated_at DateTime64(3, 'UTC')
 )
 ENGINE = ReplacingMergeTree(updated_at)
-ORDER BY id;
+ORDER BY id
+SETTINGS non_replicated_deduplication_window = 1000;
