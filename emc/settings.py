@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     max_field_chars: int = Field(
         2048, ge=64, le=8192, description="Longest accepted URL/referrer/UA."
     )
+    mcdt_require_token: bool = Field(
+        False,
+        description="POST /TrackingMCDT needs a bearer token (EMC senders send none by default).",
+    )
     produce_timeout_s: float = Field(
         5.0, gt=0, description="How long the collector waits for Kafka acks."
     )

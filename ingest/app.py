@@ -2,7 +2,8 @@
 (pure), Kafka in ``ingest.producer``, the site registry in ``ingest.sites``.
 
 Routes: ``POST|GET|OPTIONS /collect`` (browser beacon, CORS open), ``POST /v1/hits``,
-``POST /v1/dossiers`` (bearer token, NDJSON or JSON array), ``GET /healthz``, ``GET /readyz``
+``POST /v1/dossiers`` (bearer token, NDJSON or JSON array), ``POST /TrackingMCDT`` (the EMC
+one-stop push, ``ingest.mcdt``; answers 204), ``GET /healthz``, ``GET /readyz``
 (200 only while Kafka answers), ``GET /stats`` (counters). Nothing is acknowledged before
 Kafka has it: when the producer fails the answer is 503 with ``Retry-After``.
 """
@@ -37,6 +38,7 @@ from ingest.requests import (
     build_dossiers,
     build_server_hits,
     check_content_length,
+    media_type,
     parse_batch,
     parse_beacon_body,
     site_ids_in,
@@ -70,6 +72,29 @@ def _headers(request: Request) -> dict[str, str]:
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
     return Response(orjson.dumps(body), status, headers, media_type="application/json")
+
+
+async def _multipart_fields(request: Request, body: bytes) -> dict[str, Any]:
+    """The text fields of a multipart form whose body was already read (and size-checked):
+    Starlette's parser (python-multipart) reads it again from a replayed receive."""
+    from starlette.datastructures import UploadFile
+
+    sent = False
+
+    async def replay() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    try:
+        form = await Request(request.scope, replay).form()
+    except Exception as exc:  # python-multipart's parse errors have no common base class
+        raise RequestError(
+            400, f"body is not a valid multipart form: {exc}", reason="malformed_body"
+        ) from None
+    return {key: value for key, value in form.multi_items() if not isinstance(value, UploadFile)}
 
 
 class _Collector:
@@ -243,6 +268,38 @@ class _Collector:
 
         return await self._batch(request, self.settings.topics.dossiers_raw, "dossiers", build)
 
+    async def tracking_mcdt(self, request: Request) -> Response:
+        """The EMC push (see ``ingest.mcdt``): 204 once Kafka has every event of it."""
+        from ingest import mcdt
+
+        headers = _headers(request)
+        try:
+            grant: Grant | None = None
+            if headers.get("authorization") or self.settings.mcdt_require_token:
+                grant = await self._grant(headers)
+            body = await self._body(request, headers)
+            content_type = headers.get("content-type")
+            if media_type(content_type) == mcdt.MULTIPART_TYPE:
+                items = [await _multipart_fields(request, body)]
+            else:
+                items = mcdt.parse_body(body, content_type)
+            await self.sites.ensure(mcdt.site_ids(items))
+            messages = mcdt.build_messages(
+                items,
+                sites=self.sites.sites,
+                grant=grant,
+                now_ms=int(time.time() * 1000),
+                limits=self.limits,
+            )
+            await self._produce(self.settings.topics.dossiers_raw, messages)
+        except RequestError as exc:
+            return self._error(exc)
+        except KafkaUnavailable as exc:
+            return self._unavailable(exc)
+        self.counters.accept("dossiers", len(messages))
+        self.counters.request(204)
+        return Response(status_code=204)
+
     # ----------------------------------------------------------------- health
 
     async def healthz(self, request: Request) -> Response:
@@ -294,6 +351,7 @@ def create_app(
         ("/collect", handlers.collect, ["GET", "POST", "OPTIONS"]),
         ("/v1/hits", handlers.hits, ["POST"]),
         ("/v1/dossiers", handlers.dossiers, ["POST"]),
+        ("/TrackingMCDT", handlers.tracking_mcdt, ["POST"]),
         ("/healthz", handlers.healthz, ["GET"]),
         ("/readyz", handlers.readyz, ["GET"]),
         ("/stats", handlers.stats, ["GET"]),
