@@ -13,13 +13,17 @@ decoder, not crash Faust's), agents with ``concurrency=1`` (with more, an offset
 committed past an unfinished message), an exception never escapes an agent (a raised message
 would be skipped, i.e. lost: it is dead-lettered instead), visitor state in a Faust table
 co-partitioned with ``emc.hits.raw`` (same key, ``HIT_PARTITIONS``), and a timer that evicts
-idle visitor state (``sessionize.expire``). Delivery is at-least-once: Faust flushes the
-producer before it commits offsets, and a replayed hit is a duplicate the sessionizer drops.
+idle visitor state (``sessionize.expire``). Outputs and the table's changelog records go
+straight to the Kafka producer (``produce``): Faust's own per-message send path cost several
+times the handler itself. Delivery is at-least-once: Faust flushes the producer before it
+commits offsets, a refused output stops the worker before any commit (fail-stop), and a
+replayed hit is a duplicate the sessionizer drops.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +34,7 @@ from pydantic import ValidationError
 from emc.settings import Settings
 from schemas.dossiers import RawDossierEvent
 from schemas.hits import RawHit
-from schemas.topics import DEADLETTER_PARTITIONS, DOSSIER_PARTITIONS, HIT_PARTITIONS
+from schemas.topics import DOSSIER_PARTITIONS, HIT_PARTITIONS
 from streams import sessionize
 from streams.deadletters import build_dead_letter, describe_validation_error
 from streams.dossiers import normalise
@@ -273,24 +277,29 @@ def create_app(
 
     hits_raw = topic(names.hits_raw, HIT_PARTITIONS)
     dossiers_raw = topic(names.dossiers_raw, DOSSIER_PARTITIONS)
-    outputs = {
-        names.pageviews: topic(names.pageviews, HIT_PARTITIONS),
-        names.sessions: topic(names.sessions, HIT_PARTITIONS),
-        names.dossiers: topic(names.dossiers, DOSSIER_PARTITIONS),
-        names.deadletters: topic(names.deadletters, DEADLETTER_PARTITIONS),
-    }
     # key_type=bytes: raw keys (the message key); no value_type: JSON values (the state dict)
     visitors = app.Table("visitors", default=None, partitions=HIT_PARTITIONS, key_type=bytes)
     #: Highest hit time processed per partition since this worker got it (for eviction).
     watermarks: dict[int, int] = {}
 
-    async def send_all(messages: list[Outgoing]) -> None:
-        for message in messages:
-            await outputs[message.topic].send(
-                key=message.key, value=message.value, partition=message.partition
-            )
+    changelog = visitors.changelog_topic.get_topic_name()
+
+    def remember(key: bytes, partition: int, state: sessionize.State) -> Outgoing:
+        """Store the visitor state; returns its changelog message for ``deliver``.
+
+        ``visitors[key] = …`` would pick the changelog partition from Faust's "current event"
+        (in a batch, not this key's event) and queue the record in Faust's table buffer, which
+        drains one message at a time (measured: it stalled the worker). The record is the
+        table's own JSON value on the hit's own partition (the table is co-partitioned).
+        """
+        value = {"p": partition, "s": state}
+        visitors.data[key] = value
+        return Outgoing(changelog, key, orjson.dumps(value), partition)
 
     async def hits(stream: Any) -> None:
+        # Faust's per-message send path (channels, futures, its own buffer) cost ~5x the
+        # handler itself (measured): outputs go straight to the producer, whose delivery is
+        # awaited by Faust's commit (it flushes the producer before committing offsets)
         async for event in stream.events():
             now_ms = _now_ms()
             message = _incoming(event)
@@ -298,18 +307,18 @@ def create_app(
                 key, partition = message.key, message.partition
                 stored = visitors.get(key) if key else None
                 outcome = hit_handler.handle(message, stored["s"] if stored else None, now_ms)
-                if outcome.state is not None:
-                    visitors[key] = {"p": partition, "s": outcome.state}
+                messages = outcome.messages
+                if outcome.state is not None and key:
+                    messages.append(remember(key, partition, outcome.state))
                 # a hit time in the future (a sender's wrong clock) must not move the
                 # watermark past what has really happened: that would let the timer evict
                 # states of a backlog replayed after a restart (see sessionize.expire)
                 event_ms = min(outcome.event_ms, now_ms)
                 if event_ms > watermarks.get(partition, 0):
                     watermarks[partition] = event_ms
-                messages = outcome.messages
             except Exception as exc:
                 messages = [hit_handler.internal_error(message, exc, now_ms)]
-            await _send_safely(send_all, messages)
+            await produce(app.producer, messages)
 
     async def dossiers(stream: Any) -> None:
         async for event in stream.events():
@@ -319,7 +328,7 @@ def create_app(
                 messages = dossier_handler.handle(message, now_ms)
             except Exception as exc:
                 messages = [dossier_handler.internal_error(message, exc, now_ms)]
-            await _send_safely(send_all, messages)
+            await produce(app.producer, messages)
 
     async def evict_idle_visitors() -> None:
         # an exception escaping a Faust timer crashes the worker: eviction is only memory
@@ -354,13 +363,33 @@ def create_app(
     return app
 
 
-async def _send_safely(send_all: Any, messages: list[Outgoing]) -> None:
-    """Send; a producer failure is logged, not raised (Faust crashes the worker on a fatal
-    producer error anyway, and the uncommitted message is then consumed again)."""
-    try:
-        await send_all(messages)
-    except Exception:
-        log.exception("could not produce %d message(s)", len(messages))
+async def produce(producer: Any, messages: list[Outgoing]) -> None:
+    """Hand ``messages`` to the producer without waiting for Kafka's answer.
+
+    Faust flushes the producer before it commits offsets, so an input is committed only after
+    its outputs were delivered. A message Kafka refuses after the producer's own retries
+    (broker gone longer than the delivery timeout, a message over the size limit) is a hard
+    failure: the worker stops at once without committing (fail-stop), and the uncommitted
+    inputs are consumed again after a restart instead of being committed without outputs.
+    """
+    for m in messages:
+        future = await producer.send(m.topic, m.key, m.value, m.partition, None, None)
+        future.add_done_callback(_stop_on_failure)
+
+
+def _stop_on_failure(future: Any) -> None:
+    if future.cancelled() or future.exception() is None:
+        return
+    log.critical(
+        "Kafka refused an output message (%r): stopping the worker without committing; "
+        "uncommitted inputs will be consumed again",
+        future.exception(),
+    )
+    _fail_stop()
+
+
+def _fail_stop() -> None:
+    os._exit(70)  # EX_SOFTWARE; no cleanup that could commit offsets
 
 
 def evict(
