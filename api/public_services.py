@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from api import catalog_api
+from api import catalog_api, dossier_api
 from clickhouse.client import Database
 from emc.settings import Settings
 
 
 def routes(settings: Settings, db: Database) -> list[Route]:
-    return [*catalog_api.routes(settings, db)]
+    return [*catalog_api.routes(settings, db), *dossier_api.routes(settings, db)]

@@ -1,0 +1,346 @@
+"""The public-service (DVC, DESIGN §3.II) and one-stop (§3.III) indicators, the account
+summary and the provincial quarterly report: run the named queries and shape the answers.
+
+Why apart from HTTP: these functions take a ``Database`` and validated parameters and return
+plain dicts, so the rules live in one place that the endpoints, the report and the benchmark
+share. Rules: inclusive local dates in each site's own timezone (turned into per-site UTC
+bounds, ``bounds``); several sites = numbers over their union; ratios from summed numerators and
+denominators, ``null`` when the denominator is 0; rates change in percentage points, counts in
+percent. Catalog ratios (II.10, II.12) use the current default catalog for both periods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from api.change import count_metric, percent, rate_metric, ratio
+from api.export import Table
+from api.params import Period
+from clickhouse import named
+from clickhouse.client import Database
+
+#: Administrative levels in report order ('' = not reported by the sender).
+ADMIN_LEVELS = ("central", "province", "district", "commune", "")
+
+
+def bounds(sites: Sequence[str], tzs: Mapping[str, str], period: Period) -> dict[str, Any]:
+    """Named-query parameters ``sites``, ``starts``, ``ends``: per site, the UTC epoch ms of
+    the local midnight opening ``period`` and of the local midnight after its last day."""
+    starts, ends = [], []
+    for site in sites:
+        zone = ZoneInfo(tzs[site])
+        first = datetime.combine(period.start, time(0), zone)
+        after = datetime.combine(period.end + timedelta(days=1), time(0), zone)
+        starts.append(int(first.timestamp() * 1000))
+        ends.append(int(after.timestamp() * 1000))
+    return {"sites": list(sites), "starts": starts, "ends": ends}
+
+
+def _one(db: Database, name: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    rows = named.rows(db, name, params)
+    return rows[0] if rows else {}
+
+
+def period_numbers(
+    db: Database, sites: Sequence[str], tzs: Mapping[str, str], period: Period, agency: str = ""
+) -> dict[str, Any]:
+    """Every dossier count of ``period`` (named query ``dossier_period``)."""
+    return _one(db, "dossier_period", {**bounds(sites, tzs, period), "agency": agency})
+
+
+def catalog_counts(db: Database, sites: Sequence[str]) -> dict[str, int]:
+    return {k: int(v) for k, v in _one(db, "catalog_counts", {"sites": list(sites)}).items()}
+
+
+def unknown_procedures(
+    db: Database,
+    sites: Sequence[str],
+    tzs: Mapping[str, str],
+    period: Period,
+    agency: str = "",
+    limit: int = 20,
+) -> list[dict[str, Any]]:
+    """Procedure codes with dossiers in the period that no default catalog lists."""
+    return named.rows(
+        db,
+        "dossier_unknown_procedures",
+        {**bounds(sites, tzs, period), "agency": agency, "limit": limit},
+    )
+
+
+def _compare(
+    current: Mapping[str, Any], previous: Mapping[str, Any] | None, key: str, rate: bool
+) -> dict[str, Any]:
+    value = current.get(key)
+    before = previous.get(key) if previous is not None else None
+    return rate_metric(value, before) if rate else count_metric(value, before)
+
+
+def _metrics(
+    current: Mapping[str, Any], previous: Mapping[str, Any] | None, rates: set[str]
+) -> dict[str, Any]:
+    return {key: _compare(current, previous, key, key in rates) for key in current}
+
+
+# --------------------------------------------------------------------------- DVC (§3.II)
+
+
+def _dvc_values(
+    numbers: Mapping[str, Any], pageviews: int, catalog: Mapping[str, int]
+) -> dict[str, Any]:
+    """The eleven DVC numbers of one period (II.8 is the portal timeseries of the site)."""
+    return {
+        "pageviews": pageviews,  # II.1
+        "submissions": int(numbers.get("submitted", 0)),  # II.2
+        "submissions_l4": int(numbers.get("submitted_l4", 0)),  # II.3
+        "submissions_l3": int(numbers.get("submitted_l3", 0)),  # II.4
+        "submissions_per_pageview_pct": percent(numbers.get("submitted", 0), pageviews),  # II.5
+        "l4_services_with_dossiers": int(numbers.get("l4_services_submitted", 0)),  # II.6
+        "l3_services_with_dossiers": int(numbers.get("l3_services_submitted", 0)),  # II.7
+        "l4_services_with_dossiers_pct": percent(
+            numbers.get("l4_services_submitted", 0), catalog["l4_services"]
+        ),  # II.9
+        "l4_services_pct": percent(catalog["l4_services"], catalog["services"]),  # II.10
+        "l3_services_with_dossiers_pct": percent(
+            numbers.get("l3_services_submitted", 0), catalog["l3_services"]
+        ),  # II.11
+        "l3_services_pct": percent(catalog["l3_services"], catalog["services"]),  # II.12
+    }
+
+
+_DVC_RATES = {
+    "submissions_per_pageview_pct",
+    "l4_services_with_dossiers_pct",
+    "l4_services_pct",
+    "l3_services_with_dossiers_pct",
+    "l3_services_pct",
+}
+
+
+def dvc_overview(
+    db: Database,
+    sites: Sequence[str],
+    tzs: Mapping[str, str],
+    period: Period,
+    compare: Period | None,
+) -> dict[str, Any]:
+    """``GET /api/v1/dvc/overview``: the items of §3.II with change."""
+    catalog = catalog_counts(db, sites)
+
+    def values(p: Period) -> dict[str, Any]:
+        views = int(
+            _one(db, "dvc_pageviews", {"sites": list(sites), "from": p.start, "to": p.end}).get(
+                "pageviews"
+            )
+            or 0
+        )
+        return _dvc_values(period_numbers(db, sites, tzs, p), views, catalog)
+
+    current = values(period)
+    previous = values(compare) if compare is not None else None
+    return {
+        "sites": list(sites),
+        "period": period.as_json(),
+        "compare": compare.as_json() if compare else None,
+        "metrics": _metrics(current, previous, _DVC_RATES),
+        "catalog": catalog,
+        "unknown_procedures": unknown_procedures(db, sites, tzs, period),
+    }
+
+
+# --------------------------------------------------------------------------- one-stop (§3.III)
+
+
+def _onestop_values(n: Mapping[str, Any]) -> dict[str, Any]:
+    """The one-stop numbers of one period from ``dossier_period``."""
+    g = {k: (v or 0) for k, v in n.items()}
+    return {
+        "submitted": int(g.get("submitted", 0)),  # III.1
+        "received_online": int(g.get("received_online", 0)),  # III.2
+        "received_total": int(g.get("received", 0)),  # III.3
+        "services_online_pct": percent(
+            g.get("services_received_online", 0), g.get("services_received", 0)
+        ),  # III.4
+        "online_rate_pct": percent(g.get("received_online", 0), g.get("received", 0)),  # III.5
+        "avg_processing_time_s": ratio(
+            g.get("processing_s_total", 0), g.get("finished", 0), 1
+        ),  # III.8
+        "l4_services_online_pct": percent(
+            g.get("l4_services_received_online", 0), g.get("l4_services_received", 0)
+        ),  # III.9
+        "l3_services_online_pct": percent(
+            g.get("l3_services_received_online", 0), g.get("l3_services_received", 0)
+        ),  # III.10
+        "l4_online_rate_pct": percent(
+            g.get("received_online_l4", 0), g.get("received_l4", 0)
+        ),  # III.11
+        "l3_online_rate_pct": percent(
+            g.get("received_online_l3", 0), g.get("received_l3", 0)
+        ),  # III.12
+        "resolved": int(g.get("resolved", 0)),
+        "returned_on_time": int(g.get("resolved_on_time", 0)),
+        "on_time_rate_pct": percent(g.get("resolved_on_time", 0), g.get("resolved_with_due", 0)),
+        "overdue_open": int(g.get("overdue_open", 0)),
+    }
+
+
+_ONESTOP_RATES = {
+    "services_online_pct",
+    "online_rate_pct",
+    "l4_services_online_pct",
+    "l3_services_online_pct",
+    "l4_online_rate_pct",
+    "l3_online_rate_pct",
+    "on_time_rate_pct",
+}
+
+
+def onestop_overview(
+    db: Database,
+    sites: Sequence[str],
+    tzs: Mapping[str, str],
+    period: Period,
+    compare: Period | None,
+) -> dict[str, Any]:
+    """``GET /api/v1/onestop/overview``: the items of §3.III with change (III.6/III.7 are
+    ``top-services``)."""
+    current_numbers = period_numbers(db, sites, tzs, period)
+    current = _onestop_values(current_numbers)
+    previous = (
+        _onestop_values(period_numbers(db, sites, tzs, compare)) if compare is not None else None
+    )
+    return {
+        "sites": list(sites),
+        "period": period.as_json(),
+        "compare": compare.as_json() if compare else None,
+        "metrics": _metrics(current, previous, _ONESTOP_RATES),
+        "resolved_without_due": int(
+            (current_numbers.get("resolved") or 0) - (current_numbers.get("resolved_with_due") or 0)
+        ),
+        "unknown_procedures": unknown_procedures(db, sites, tzs, period),
+    }
+
+
+def top_services(
+    db: Database,
+    sites: Sequence[str],
+    tzs: Mapping[str, str],
+    period: Period,
+    level: int,
+    limit: int,
+) -> dict[str, Any]:
+    """``GET /api/v1/onestop/top-services``: level 4 by online dossiers (III.6), level 3 by
+    all dossiers (III.7), received in the period."""
+    rows = named.rows(
+        db,
+        "dossier_top_services",
+        {
+            **bounds(sites, tzs, period),
+            "agency": "",
+            "level": level,
+            "order_online": 1 if level == 4 else 0,
+            "limit": limit,
+        },
+    )
+    services = [
+        {
+            "site": r["site"],
+            "procedure_code": r["procedure_code"],
+            "name": r["name"],
+            "online_dossiers": int(r["online_dossiers"]),
+            "dossiers": int(r["dossiers"]),
+            "online_rate_pct": percent(r["online_dossiers"], r["dossiers"], 1),
+        }
+        for r in rows
+    ]
+    return {
+        "sites": list(sites),
+        "period": period.as_json(),
+        "level": level,
+        "ranked_by": "online_dossiers" if level == 4 else "dossiers",
+        "services": services,
+    }
+
+
+def by_level(
+    db: Database,
+    sites: Sequence[str],
+    tzs: Mapping[str, str],
+    period: Period,
+    agency: str = "",
+) -> list[dict[str, Any]]:
+    """Per administrative level: received, resolved, resolved on time, on-time rate."""
+    rows = named.rows(
+        db, "dossier_by_admin_level", {**bounds(sites, tzs, period), "agency": agency}
+    )
+    found = {r["admin_level"]: r for r in rows}
+    out = []
+    for level in ADMIN_LEVELS:
+        r = found.get(level)
+        if r is None and level == "":
+            continue
+        r = r or {}
+        on_time = int(r.get("resolved_on_time", 0))
+        out.append(
+            {
+                "admin_level": level or "unknown",
+                "received": int(r.get("received", 0)),
+                "resolved": int(r.get("resolved", 0)),
+                "resolved_on_time": on_time,
+                "on_time_rate_pct": percent(on_time, r.get("resolved_with_due", 0), 1),
+            }
+        )
+    return out
+
+
+def by_level_table(rows: list[dict[str, Any]]) -> Table:
+    columns = ["admin_level", "received", "resolved", "resolved_on_time", "on_time_rate_pct"]
+    return Table(columns, [[r[c] for c in columns] for r in rows])
+
+
+def metrics_table(metrics: Mapping[str, Mapping[str, Any]]) -> Table:
+    """An overview as rows: metric, value, previous, change_pct, change_pp."""
+    return Table(
+        ["metric", "value", "previous", "change_pct", "change_pp"],
+        [
+            [name, m.get("value"), m.get("previous"), m.get("change_pct"), m.get("change_pp")]
+            for name, m in metrics.items()
+        ],
+    )
+
+
+# --------------------------------------------------------------------------- accounts
+
+
+def accounts_summary(
+    db: Database, sites: Sequence[str], period: Period, compare: Period | None
+) -> dict[str, Any]:
+    """``GET /api/v1/accounts/summary``: current accounts by type and linked to the national
+    portal (snapshots), new and active in the period (with change)."""
+
+    def numbers(p: Period) -> dict[str, int]:
+        row = _one(db, "accounts_summary", {"sites": list(sites), "from": p.start, "to": p.end})
+        return {k: int(v or 0) for k, v in row.items()}
+
+    current = numbers(period)
+    previous = numbers(compare) if compare is not None else None
+    return {
+        "sites": list(sites),
+        "period": period.as_json(),
+        "compare": compare.as_json() if compare else None,
+        "accounts": current["accounts"],
+        "by_type": {
+            "business": current["business"],
+            "individual": current["individual"],
+            "onestop_officer": current["onestop_officer"],
+        },
+        "linked_national": current["linked_national"],
+        "linked_national_pct": percent(current["linked_national"], current["accounts"], 1),
+        "metrics": {
+            key: count_metric(current[key], previous[key] if previous else None)
+            for key in ("new_in_period", "active_in_period")
+        },
+    }
