@@ -20,7 +20,7 @@ FROM
         d.*,
         if(c.id_mcdt = '', NULL, c.level) AS lvl,
         c.name AS catalog_name,
-        (d.site, d.procedure_code) AS svc,
+        cityHash64(d.site, d.procedure_code) AS svc,
         d.procedure_code != '' AS has_code,
         d.channel = 'online' AS online,
         transform(d.site, {sites:Array(String)}, {starts:Array(Int64)}, toInt64(0)) AS p_start,
@@ -32,7 +32,7 @@ FROM
     FROM
     (
         SELECT
-            site, dossier_code, status, statuses_seen, procedure_code, procedure_name, channel,
+            site, dossier_code, statuses_seen, procedure_code, procedure_name, channel,
             source, agency, admin_level, on_time, processing_s, fee_paid_online,
             toUnixTimestamp64Milli(submitted_at) AS submitted_ms,
             toUnixTimestamp64Milli(received_at) AS received_ms,

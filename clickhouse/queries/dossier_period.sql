@@ -3,7 +3,7 @@
 -- submission time, received by its reception time, resolved by its result time (resolved,
 -- else returned), processing time by the time its result was returned; so a dossier received
 -- in one period and resolved in the next counts as received in the first and resolved in the
--- second. Services are (site, procedure code) pairs; dossiers without a procedure code count
+-- second. Services are (site, procedure code) pairs (hashed for speed); dossiers without a procedure code count
 -- in dossier numbers but never as a service.
 -- Params: sites Array(String), starts Array(Int64), ends Array(Int64), agency String.
 --   starts/ends hold, for each site in order, the UTC epoch milliseconds of the local midnight
@@ -42,14 +42,15 @@ SELECT
     countIf(res AND due_ms IS NOT NULL) AS resolved_with_due,
     countIf(received_ms < p_end AND due_ms < p_end
         AND (result_ms IS NULL OR result_ms >= p_end)
-        AND status NOT IN ('rejected', 'withdrawn', 'stopped')) AS overdue_open
+        -- not rejected (bit 3), withdrawn (7) or stopped (8)
+        AND bitAnd(statuses_seen, 392) = 0) AS overdue_open
 FROM
 (
     SELECT
         d.*,
         if(c.id_mcdt = '', NULL, c.level) AS lvl,
         c.name AS catalog_name,
-        (d.site, d.procedure_code) AS svc,
+        cityHash64(d.site, d.procedure_code) AS svc,
         d.procedure_code != '' AS has_code,
         d.channel = 'online' AS online,
         transform(d.site, {sites:Array(String)}, {starts:Array(Int64)}, toInt64(0)) AS p_start,
@@ -61,7 +62,7 @@ FROM
     FROM
     (
         SELECT
-            site, dossier_code, status, statuses_seen, procedure_code, procedure_name, channel,
+            site, dossier_code, statuses_seen, procedure_code, procedure_name, channel,
             source, agency, admin_level, on_time, processing_s, fee_paid_online,
             toUnixTimestamp64Milli(submitted_at) AS submitted_ms,
             toUnixTimestamp64Milli(received_at) AS received_ms,
