@@ -44,31 +44,84 @@ def _one(db: Database, name: str, params: Mapping[str, Any]) -> dict[str, Any]:
     return rows[0] if rows else {}
 
 
+def procedure_rows(
+    db: Database, sites: Sequence[str], tzs: Mapping[str, str], period: Period, agency: str = ""
+) -> list[dict[str, Any]]:
+    """Per (site, procedure) counts of ``period`` with the catalog level (named query
+    ``dossier_procedures``)."""
+    return named.rows(db, "dossier_procedures", {**bounds(sites, tzs, period), "agency": agency})
+
+
+_SUMMED = (
+    "submitted", "received", "received_online", "finished", "processing_s_total", "resolved",
+    "resolved_on_time", "resolved_with_due", "overdue_open",
+)  # fmt: skip
+
+
+def totals(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Every dossier total of a period from the per-procedure rows (pure). A service is a
+    (site, procedure) row; rows without a procedure code count as dossiers, never as services;
+    ``level`` None = not in the default catalog."""
+    out: dict[str, Any] = {key: 0 for key in _SUMMED}
+    extra = (
+        "submitted_l4", "submitted_l3", "submitted_unknown_procedure", "l4_services_submitted",
+        "l3_services_submitted", "received_l4", "received_online_l4", "received_l3",
+        "received_online_l3", "received_unknown_procedure", "services_received",
+        "services_received_online", "l4_services_received", "l4_services_received_online",
+        "l3_services_received", "l3_services_received_online", "services_with_fees",
+        "services_paid_online",
+    )  # fmt: skip
+    out.update({key: 0 for key in extra})
+    for r in rows:
+        for key in _SUMMED:
+            out[key] += r[key] or 0
+        level, service = r["level"], r["procedure_code"] != ""
+        submitted, received, online = r["submitted"], r["received"], r["received_online"]
+        if level is None:
+            out["submitted_unknown_procedure"] += submitted
+            out["received_unknown_procedure"] += received
+        elif level in (3, 4):
+            tag = f"l{level}"
+            out[f"submitted_{tag}"] += submitted
+            out[f"received_{tag}"] += received
+            out[f"received_online_{tag}"] += online
+            out[f"{tag}_services_submitted"] += submitted > 0
+            out[f"{tag}_services_received"] += received > 0
+            out[f"{tag}_services_received_online"] += online > 0
+        if service:
+            out["services_received"] += received > 0
+            out["services_received_online"] += online > 0
+            out["services_with_fees"] += r["fee_reported"] > 0
+            out["services_paid_online"] += r["paid_online"] > 0
+    return out
+
+
+def unknown_procedures(rows: Sequence[Mapping[str, Any]], limit: int = 20) -> list[dict[str, Any]]:
+    """Procedures with dossiers submitted or received in the period that no default catalog
+    lists (their level is unknown: reported, never guessed), most dossiers first."""
+    found = [
+        {
+            "site": r["site"],
+            "procedure_code": r["procedure_code"],
+            "procedure_name": r["procedure_name"],
+            "dossiers": int(r["submitted_or_received"]),
+        }
+        for r in rows
+        if r["level"] is None and r["submitted_or_received"] > 0
+    ]
+    found.sort(key=lambda u: (-u["dossiers"], u["site"], u["procedure_code"]))
+    return found[:limit]
+
+
 def period_numbers(
     db: Database, sites: Sequence[str], tzs: Mapping[str, str], period: Period, agency: str = ""
 ) -> dict[str, Any]:
-    """Every dossier count of ``period`` (named query ``dossier_period``)."""
-    return _one(db, "dossier_period", {**bounds(sites, tzs, period), "agency": agency})
+    """Every dossier total of ``period`` (see ``totals``)."""
+    return totals(procedure_rows(db, sites, tzs, period, agency))
 
 
 def catalog_counts(db: Database, sites: Sequence[str]) -> dict[str, int]:
     return {k: int(v) for k, v in _one(db, "catalog_counts", {"sites": list(sites)}).items()}
-
-
-def unknown_procedures(
-    db: Database,
-    sites: Sequence[str],
-    tzs: Mapping[str, str],
-    period: Period,
-    agency: str = "",
-    limit: int = 20,
-) -> list[dict[str, Any]]:
-    """Procedure codes with dossiers in the period that no default catalog lists."""
-    return named.rows(
-        db,
-        "dossier_unknown_procedures",
-        {**bounds(sites, tzs, period), "agency": agency, "limit": limit},
-    )
 
 
 def _compare(
@@ -130,24 +183,25 @@ def dvc_overview(
     """``GET /api/v1/dvc/overview``: the items of §3.II with change."""
     catalog = catalog_counts(db, sites)
 
-    def values(p: Period) -> dict[str, Any]:
+    def values(p: Period) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         views = int(
             _one(db, "dvc_pageviews", {"sites": list(sites), "from": p.start, "to": p.end}).get(
                 "pageviews"
             )
             or 0
         )
-        return _dvc_values(period_numbers(db, sites, tzs, p), views, catalog)
+        rows = procedure_rows(db, sites, tzs, p)
+        return _dvc_values(totals(rows), views, catalog), rows
 
-    current = values(period)
-    previous = values(compare) if compare is not None else None
+    current, rows = values(period)
+    previous = values(compare)[0] if compare is not None else None
     return {
         "sites": list(sites),
         "period": period.as_json(),
         "compare": compare.as_json() if compare else None,
         "metrics": _metrics(current, previous, _DVC_RATES),
         "catalog": catalog,
-        "unknown_procedures": unknown_procedures(db, sites, tzs, period),
+        "unknown_procedures": unknown_procedures(rows),
     }
 
 
@@ -207,7 +261,8 @@ def onestop_overview(
 ) -> dict[str, Any]:
     """``GET /api/v1/onestop/overview``: the items of §3.III with change (III.6/III.7 are
     ``top-services``)."""
-    current_numbers = period_numbers(db, sites, tzs, period)
+    rows = procedure_rows(db, sites, tzs, period)
+    current_numbers = totals(rows)
     current = _onestop_values(current_numbers)
     previous = (
         _onestop_values(period_numbers(db, sites, tzs, compare)) if compare is not None else None
@@ -220,7 +275,7 @@ def onestop_overview(
         "resolved_without_due": int(
             (current_numbers.get("resolved") or 0) - (current_numbers.get("resolved_with_due") or 0)
         ),
-        "unknown_procedures": unknown_procedures(db, sites, tzs, period),
+        "unknown_procedures": unknown_procedures(rows),
     }
 
 
@@ -234,27 +289,23 @@ def top_services(
 ) -> dict[str, Any]:
     """``GET /api/v1/onestop/top-services``: level 4 by online dossiers (III.6), level 3 by
     all dossiers (III.7), received in the period."""
-    rows = named.rows(
-        db,
-        "dossier_top_services",
-        {
-            **bounds(sites, tzs, period),
-            "agency": "",
-            "level": level,
-            "order_online": 1 if level == 4 else 0,
-            "limit": limit,
-        },
-    )
+    rows = [
+        r
+        for r in procedure_rows(db, sites, tzs, period)
+        if r["level"] == level and r["received"] > 0
+    ]
+    key = "received_online" if level == 4 else "received"
+    rows.sort(key=lambda r: (-r[key], -r["received"], r["site"], r["procedure_code"]))
     services = [
         {
             "site": r["site"],
             "procedure_code": r["procedure_code"],
-            "name": r["name"],
-            "online_dossiers": int(r["online_dossiers"]),
-            "dossiers": int(r["dossiers"]),
-            "online_rate_pct": percent(r["online_dossiers"], r["dossiers"], 1),
+            "name": r["catalog_name"],
+            "online_dossiers": int(r["received_online"]),
+            "dossiers": int(r["received"]),
+            "online_rate_pct": percent(r["received_online"], r["received"], 1),
         }
-        for r in rows
+        for r in rows[:limit]
     ]
     return {
         "sites": list(sites),

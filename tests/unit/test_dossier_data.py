@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from api.dossier_data import _onestop_values, bounds
+from api.dossier_data import _onestop_values, bounds, totals, unknown_procedures
 from api.params import Period
 from api.quarterly import quarter_period, report_rows
 
@@ -65,3 +65,40 @@ def test_report_rows_number_the_official_items() -> None:
     assert [r[0] for r in rows[:12]] == [str(i) for i in range(1, 13)]
     assert rows[4][3] == 100.0 and rows[3][3] is None
     assert rows[12][1].startswith("Cấp xã") and len(rows) == 16
+
+
+def _row(site: str, code: str, level: int | None, **counts: int) -> dict[str, object]:
+    base = dict.fromkeys(
+        ("submitted", "submitted_or_received", "received", "received_online", "fee_reported",
+         "paid_online", "finished", "processing_s_total", "resolved", "resolved_on_time",
+         "resolved_with_due", "overdue_open"), 0,
+    )  # fmt: skip
+    return {"site": site, "procedure_code": code, "level": level, "procedure_name": "",
+            "catalog_name": "", **base, **counts}  # fmt: skip
+
+
+def test_totals_sum_rows_and_count_services_per_site_and_level() -> None:
+    rows = [
+        _row("a", "P4", 4, submitted=2, received=3, received_online=1, fee_reported=1),
+        _row("b", "P4", 4, received=1),  # same code on another site: another service
+        _row("a", "P3", 3, received=2, received_online=2, paid_online=1, fee_reported=2),
+        _row("a", "PX", None, submitted=1, submitted_or_received=1, received=1),
+        _row("a", "", None, received=4, received_online=4),  # no code: dossiers, no service
+        _row("a", "P0", 0, resolved=2, resolved_on_time=1, resolved_with_due=2),
+    ]
+    t = totals(rows)
+    assert (t["submitted"], t["received"], t["received_online"]) == (3, 11, 7)
+    assert (t["received_l4"], t["received_online_l4"], t["l4_services_received"]) == (4, 1, 2)
+    assert (t["l4_services_received_online"], t["received_l3"], t["l3_services_received"]) == (
+        1, 2, 1,
+    )  # fmt: skip
+    assert (t["submitted_l4"], t["l4_services_submitted"], t["submitted_unknown_procedure"]) == (
+        2, 1, 1,
+    )  # fmt: skip
+    assert t["received_unknown_procedure"] == 5  # PX and the code-less row
+    assert (t["services_received"], t["services_received_online"]) == (4, 2)  # not "" nor P0
+    assert (t["services_with_fees"], t["services_paid_online"]) == (2, 1)
+    assert (t["resolved"], t["resolved_on_time"]) == (2, 1)
+    assert unknown_procedures(rows) == [
+        {"site": "a", "procedure_code": "PX", "procedure_name": "", "dossiers": 1}
+    ]
