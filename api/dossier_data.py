@@ -45,11 +45,31 @@ def _one(db: Database, name: str, params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def procedure_rows(
-    db: Database, sites: Sequence[str], tzs: Mapping[str, str], period: Period, agency: str = ""
-) -> list[dict[str, Any]]:
-    """Per (site, procedure) counts of ``period`` with the catalog level (named query
-    ``dossier_procedures``)."""
-    return named.rows(db, "dossier_procedures", {**bounds(sites, tzs, period), "agency": agency})
+    db: Database,
+    sites: Sequence[str],
+    tzs: Mapping[str, str],
+    period: Period,
+    compare: Period | None = None,
+    agency: str = "",
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
+    """Per (site, procedure) counts of ``period`` and of ``compare`` (None when not asked),
+    with the catalog level, in one pass (named query ``dossier_procedures``)."""
+    current = bounds(sites, tzs, period)
+    previous = bounds(sites, tzs, compare) if compare is not None else current
+    rows = named.rows(
+        db,
+        "dossier_procedures",
+        {
+            **current,
+            "prev_starts": previous["starts"],
+            "prev_ends": previous["ends"],
+            "periods": 2 if compare is not None else 1,
+            "agency": agency,
+        },
+    )
+    first = [r for r in rows if r["period_no"] == 1]
+    second = [r for r in rows if r["period_no"] == 2] if compare is not None else None
+    return first, second
 
 
 _SUMMED = (
@@ -117,7 +137,7 @@ def period_numbers(
     db: Database, sites: Sequence[str], tzs: Mapping[str, str], period: Period, agency: str = ""
 ) -> dict[str, Any]:
     """Every dossier total of ``period`` (see ``totals``)."""
-    return totals(procedure_rows(db, sites, tzs, period, agency))
+    return totals(procedure_rows(db, sites, tzs, period, None, agency)[0])
 
 
 def catalog_counts(db: Database, sites: Sequence[str]) -> dict[str, int]:
@@ -183,18 +203,15 @@ def dvc_overview(
     """``GET /api/v1/dvc/overview``: the items of §3.II with change."""
     catalog = catalog_counts(db, sites)
 
-    def values(p: Period) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        views = int(
-            _one(db, "dvc_pageviews", {"sites": list(sites), "from": p.start, "to": p.end}).get(
-                "pageviews"
-            )
-            or 0
-        )
-        rows = procedure_rows(db, sites, tzs, p)
-        return _dvc_values(totals(rows), views, catalog), rows
+    def pageviews(p: Period) -> int:
+        params = {"sites": list(sites), "from": p.start, "to": p.end}
+        return int(_one(db, "dvc_pageviews", params).get("pageviews") or 0)
 
-    current, rows = values(period)
-    previous = values(compare)[0] if compare is not None else None
+    rows, previous_rows = procedure_rows(db, sites, tzs, period, compare)
+    current = _dvc_values(totals(rows), pageviews(period), catalog)
+    previous = None
+    if compare is not None and previous_rows is not None:
+        previous = _dvc_values(totals(previous_rows), pageviews(compare), catalog)
     return {
         "sites": list(sites),
         "period": period.as_json(),
@@ -261,12 +278,10 @@ def onestop_overview(
 ) -> dict[str, Any]:
     """``GET /api/v1/onestop/overview``: the items of §3.III with change (III.6/III.7 are
     ``top-services``)."""
-    rows = procedure_rows(db, sites, tzs, period)
+    rows, previous_rows = procedure_rows(db, sites, tzs, period, compare)
     current_numbers = totals(rows)
     current = _onestop_values(current_numbers)
-    previous = (
-        _onestop_values(period_numbers(db, sites, tzs, compare)) if compare is not None else None
-    )
+    previous = _onestop_values(totals(previous_rows)) if previous_rows is not None else None
     return {
         "sites": list(sites),
         "period": period.as_json(),
@@ -291,7 +306,7 @@ def top_services(
     all dossiers (III.7), received in the period."""
     rows = [
         r
-        for r in procedure_rows(db, sites, tzs, period)
+        for r in procedure_rows(db, sites, tzs, period)[0]
         if r["level"] == level and r["received"] > 0
     ]
     key = "received_online" if level == 4 else "received"

@@ -6,16 +6,22 @@
 -- reception time, resolved by its result time (resolved, else returned), processing time by
 -- the time its result was returned; so a dossier received in one period and resolved in the
 -- next counts as received in the first and resolved in the second.
--- Params: sites Array(String), starts Array(Int64), ends Array(Int64), agency String.
+-- Two periods in one pass (period_no 1 = the period, 2 = the comparison period): reading
+-- every dossier of the sites once is the expensive part, so it is done once.
+-- Params: sites Array(String), starts Array(Int64), ends Array(Int64), prev_starts
+--   Array(Int64), prev_ends Array(Int64), periods UInt8, agency String.
 --   starts/ends hold, for each site in order, the UTC epoch milliseconds of the local midnight
 --   that opens the period and of the local midnight after its last day (inclusive local dates
---   in each site's own timezone); agency = '' for every agency, else the dossiers' agency.
+--   in each site's own timezone); prev_starts/prev_ends the same for the comparison period;
+--   periods = 1 (no comparison; prev_* are then ignored) or 2; agency = '' for every agency,
+--   else the dossiers' agency.
 -- Reads: the view dossiers (dossier_state read with FINAL: one row per dossier, its current
 --   state), grouped per procedure first; then the view catalog (each site's default catalog
 --   version) joined on the procedure code (= ID MCDT). level is NULL for a procedure missing
 --   from the catalog (reported, not guessed). Grouping before the join keeps the join to a
 --   few thousand rows however many dossiers there are.
 SELECT
+    g.period_no AS period_no,
     g.site AS site,
     g.procedure_code AS procedure_code,
     if(c.id_mcdt = '', NULL, c.level) AS level,
@@ -36,6 +42,7 @@ SELECT
 FROM
 (
     SELECT
+        period_no,
         site,
         procedure_code,
         max(procedure_name) AS procedure_name,
@@ -65,8 +72,15 @@ FROM
             toUnixTimestamp64Milli(due_at) AS due_ms,
             toUnixTimestamp64Milli(result_at) AS result_ms,
             toUnixTimestamp64Milli(coalesce(returned_at, result_at)) AS finished_ms,
-            transform(site, {sites:Array(String)}, {starts:Array(Int64)}, toInt64(0)) AS p_start,
-            transform(site, {sites:Array(String)}, {ends:Array(Int64)}, toInt64(0)) AS p_end,
+            arrayJoin(range(1, {periods:UInt8} + 1)) AS period_no,
+            if(period_no = 1,
+               transform(site, {sites:Array(String)}, {starts:Array(Int64)}, toInt64(0)),
+               transform(site, {sites:Array(String)}, {prev_starts:Array(Int64)}, toInt64(0)))
+                AS p_start,
+            if(period_no = 1,
+               transform(site, {sites:Array(String)}, {ends:Array(Int64)}, toInt64(0)),
+               transform(site, {sites:Array(String)}, {prev_ends:Array(Int64)}, toInt64(0)))
+                AS p_end,
             submitted_ms >= p_start AND submitted_ms < p_end AS sub,
             received_ms >= p_start AND received_ms < p_end AS rec,
             result_ms >= p_start AND result_ms < p_end AS res,
@@ -75,11 +89,11 @@ FROM
         WHERE site IN {sites:Array(String)}
           AND ({agency:String} = '' OR agency = {agency:String})
     )
-    GROUP BY site, procedure_code
+    GROUP BY period_no, site, procedure_code
     HAVING submitted + received + resolved + finished + overdue_open > 0
 ) AS g
 LEFT JOIN
 (
     SELECT site, id_mcdt, level, name FROM catalog WHERE site IN {sites:Array(String)}
 ) AS c ON c.site = g.site AND c.id_mcdt = g.procedure_code
-ORDER BY site, procedure_code
+ORDER BY period_no, site, procedure_code
