@@ -8,6 +8,9 @@
 -- history of defaults is kept too. A dossier's service level comes from its site's default
 -- catalog by procedure code (= ID MCDT): view `catalog`. Account lists: the latest import of
 -- a site is the current list (view `accounts_current`); times are the site's local time.
+-- Every table has non_replicated_deduplication_window like all tables here (a retried insert
+-- is dropped); each insert carries its own version, set_at or import_id, so two imports of the
+-- same file are never mistaken for a retry.
 CREATE TABLE IF NOT EXISTS {database}.catalog_versions
 (
     site LowCardinality(String),
@@ -18,7 +21,8 @@ CREATE TABLE IF NOT EXISTS {database}.catalog_versions
     sha256 String
 )
 ENGINE = MergeTree
-ORDER BY (site, version);
+ORDER BY (site, version)
+SETTINGS non_replicated_deduplication_window = 1000;
 
 CREATE TABLE IF NOT EXISTS {database}.catalog_services
 (
@@ -32,7 +36,8 @@ CREATE TABLE IF NOT EXISTS {database}.catalog_services
     id_mcdt String
 )
 ENGINE = MergeTree
-ORDER BY (site, version, id_mcdt);
+ORDER BY (site, version, id_mcdt)
+SETTINGS non_replicated_deduplication_window = 1000;
 
 CREATE TABLE IF NOT EXISTS {database}.catalog_defaults
 (
@@ -41,7 +46,8 @@ CREATE TABLE IF NOT EXISTS {database}.catalog_defaults
     set_at DateTime64(3, 'UTC')
 )
 ENGINE = MergeTree
-ORDER BY (site, set_at);
+ORDER BY (site, set_at)
+SETTINGS non_replicated_deduplication_window = 1000;
 
 CREATE VIEW IF NOT EXISTS {database}.catalog_default AS
 SELECT site, argMax(version, d.set_at) AS version, max(d.set_at) AS last_set_at
@@ -63,7 +69,8 @@ CREATE TABLE IF NOT EXISTS {database}.account_imports
     sha256 String
 )
 ENGINE = MergeTree
-ORDER BY (site, import_id);
+ORDER BY (site, import_id)
+SETTINGS non_replicated_deduplication_window = 1000;
 
 CREATE TABLE IF NOT EXISTS {database}.accounts
 (
@@ -77,7 +84,8 @@ CREATE TABLE IF NOT EXISTS {database}.accounts
     last_login_local Nullable(DateTime64(3, 'UTC'))
 )
 ENGINE = MergeTree
-ORDER BY (site, import_id, id_local);
+ORDER BY (site, import_id, id_local)
+SETTINGS non_replicated_deduplication_window = 1000;
 
 CREATE VIEW IF NOT EXISTS {database}.accounts_current AS
 SELECT site, import_id, row, id_local, id_qg, type, created_local, last_login_local
