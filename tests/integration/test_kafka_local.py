@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -73,7 +74,14 @@ async def test_local_broker_keeps_topics_messages_and_offsets_across_restart(
     await consumer.start()
     try:
         tp = TopicPartition("it.one", 0)
-        assert await consumer.committed(tp) == 1  # group g1's commit survived the restart
+        # group g1's commit survived the restart; right after a start the coordinator may
+        # still be loading the offsets partition (answers None), so ask until a deadline
+        committed = await consumer.committed(tp)
+        deadline = asyncio.get_running_loop().time() + 30
+        while committed is None and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.5)
+            committed = await consumer.committed(tp)
+        assert committed == 1
         consumer.assign([tp])
         await consumer.seek_to_beginning(tp)
         batches = await consumer.getmany(tp, timeout_ms=10_000)
