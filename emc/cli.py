@@ -252,6 +252,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-register", action="store_true", help="do not register the demo sites first"
     )
     demo.set_defaults(handler=_cmd_demo)
+
+    from emc.ops_cli import add_parsers as add_ops_parsers
+
+    add_ops_parsers(sub)  # lag, status, deadletters
     return parser
 
 
