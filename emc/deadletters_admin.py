@@ -29,6 +29,7 @@ from aiokafka.structs import OffsetAndMetadata
 from pydantic import ValidationError
 
 from emc.errors import CliError
+from emc.lag import committed_offsets
 from schemas.deadletter import DeadLetter
 
 REPLAY_HEADER = "emc-replay-of"
@@ -127,7 +128,7 @@ class DeadLetterAdmin:
         admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
         await admin.start()
         try:
-            meta = await admin.list_consumer_group_offsets(self.group)
+            meta = await committed_offsets(admin, self.group)
         finally:
             await admin.close()
         return {tp.partition: m.offset for tp, m in meta.items() if tp.topic == self.topic}
@@ -192,13 +193,13 @@ class DeadLetterAdmin:
             bootstrap_servers=self.bootstrap, group_id=self.group, enable_auto_commit=False
         )
         await consumer.start()
+        offsets = {
+            TopicPartition(self.topic, p): OffsetAndMetadata(off, "")
+            for p, off in positions.items()
+        }
         try:
-            await consumer.commit(
-                {
-                    TopicPartition(self.topic, p): OffsetAndMetadata(off, "")
-                    for p, off in positions.items()
-                }
-            )
+            consumer.assign(list(offsets))  # manual assignment: no group membership needed
+            await consumer.commit(offsets)
         finally:
             await consumer.stop()
 

@@ -13,17 +13,22 @@ Kafka commits are a true lower bound of the work done by every stage.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import CoordinatorLoadInProgressError, GroupCoordinatorNotAvailableError
 
 from emc.settings import Settings
 
 #: How long ``measure`` waits for the oldest pending records (lag seconds) at most.
 OLDEST_FETCH_TIMEOUT_S = 3.0
+#: How long to wait for a group coordinator on a fresh cluster.
+COORDINATOR_WAIT_S = 15.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +121,27 @@ async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
     return set(found or ())
 
 
+async def committed_offsets(
+    admin: AIOKafkaAdminClient,
+    group: str,
+    partitions: Sequence[TopicPartition] | None = None,
+    timeout_s: float = COORDINATOR_WAIT_S,
+) -> dict[TopicPartition, Any]:
+    """The group's committed offsets, waiting while the broker has no group coordinator yet
+    (a fresh cluster creates ``__consumer_offsets`` on first use)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            result: dict[TopicPartition, Any] = await admin.list_consumer_group_offsets(
+                group, partitions=partitions
+            )
+            return result
+        except (GroupCoordinatorNotAvailableError, CoordinatorLoadInProgressError):
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.3)
+
+
 async def _oldest_timestamps(
     bootstrap: str, positions: Mapping[TopicPartition, int], timeout_s: float
 ) -> dict[TopicPartition, int]:
@@ -162,7 +188,7 @@ async def measure(
         committed: dict[str, dict[TopicPartition, int]] = {}
         for group, group_topics in groups.items():
             mine = [tp for tp in every if tp.topic in group_topics]
-            meta = await admin.list_consumer_group_offsets(group, partitions=mine) if mine else {}
+            meta = await committed_offsets(admin, group, mine) if mine else {}
             committed[group] = {tp: m.offset for tp, m in meta.items() if m is not None}
     finally:
         await consumer.stop()
