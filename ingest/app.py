@@ -270,6 +270,16 @@ class _Collector:
         return _json(200, body)
 
 
+# ``scope["path"]``, not ``request.url``: building the URL decodes the raw query string,
+# which fails on bytes that are not UTF-8 (a 500 for a hostile request)
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return _json(404, {"error": f"no route {request.method} {request.scope['path']}"})
+
+
+async def _not_allowed(request: Request, exc: Exception) -> Response:
+    return _json(405, {"error": f"method {request.method} not allowed on {request.scope['path']}"})
+
+
 def create_app(
     settings: Settings,
     producer: Producer | None = None,
@@ -311,6 +321,7 @@ def create_app(
     app = Starlette(
         routes=[Route(path, fn, methods=methods) for path, fn, methods in routes],
         lifespan=lifespan,
+        exception_handlers={404: _not_found, 405: _not_allowed},
         middleware=[
             Middleware(metrics.HttpMetrics, registry=registry, endpoints=[r[0] for r in routes])
         ],
