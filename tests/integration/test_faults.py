@@ -361,7 +361,7 @@ async def test_worker_and_sink_killed_mid_stream_count_every_hit_once(
     )
     settings = _settings(env)
     await ensure_topics(settings.bootstrap_servers, settings.topics.specs())
-    worker = _Proc("streams", env, tmp_path / "streams.log")
+    worker = _Proc("streams", {**env, "EMC_LOG_LEVEL": "INFO"}, tmp_path / "streams.log")
     warehouse = _Warehouse(env, tmp_path / "warehouse.log")
     warehouse.start()
     worker.start()
@@ -405,6 +405,49 @@ async def test_worker_and_sink_killed_mid_stream_count_every_hit_once(
                 assert response.status_code == 202
             await _drained(settings, check=lambda: _alive(worker, worker.log))
             assert await _numbers(warehouse) == expected
+
+        # what operators see of this: /metrics of the worker and the warehouse, emc lag/status
+        streams_url = f"http://127.0.0.1:{env['EMC_STREAMS_WEB_PORT']}/metrics"
+        async with httpx.AsyncClient(timeout=30) as client:
+            worker_metrics = _samples((await client.get(streams_url)).text)
+            house_metrics = _samples((await client.get(f"{warehouse.url}/metrics")).text)
+        # every resent hit was recognised as a duplicate by the restarted worker
+        assert (
+            worker_metrics[("emc_stream_sessionizer_total", (("outcome", "duplicate"),))] >= total
+        )
+        assert worker_metrics[("emc_stream_visitor_states", ())] == VISITORS
+        assert house_metrics[("emc_sink_running", ())] == 1
+        assert ("emc_sink_insert_duration_seconds_count", (("table", "sessions"),)) in house_metrics
+        lag = _cli(env, "lag", "--format", "json")
+        sink_rows = [r for r in lag if r["group"] == f"{settings.consumer_group_prefix}-sink"]
+        assert len(sink_rows) == 15 and all(r["lag"] == 0 for r in sink_rows)  # 6 + 6 + 3
+        status = _cli(env, "status", "--format", "json", expect_code=1)  # no collector port
+        assert status["processes"]["warehouse"]["ok"] and status["processes"]["streams"]["ok"]
+        assert not status["processes"]["collector"]["ok"]
+        assert status["lag"][f"{settings.consumer_group_prefix}-streams"]["messages"] == 0
     finally:
         worker.stop()
         warehouse.stop()
+
+
+def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def _cli(env: dict[str, str], *args: str, expect_code: int = 0) -> Any:
+    done = subprocess.run(
+        [sys.executable, "-m", "emc.cli", *args],
+        env={**os.environ, **env, "EMC_COLLECTOR_PORT": str(free_port())},
+        cwd=REPO,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == expect_code, done.stderr.decode()
+    return orjson.loads(done.stdout)

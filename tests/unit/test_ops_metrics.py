@@ -109,3 +109,19 @@ def test_stream_and_sink_counters_are_bridged() -> None:
     assert s[("emc_sink_running", ())] == 1
     assert s[("emc_sink_batch_rows_sum", (("table", "pageviews"),))] == 9
     assert s[("emc_sink_insert_duration_seconds_count", (("table", "pageviews"),))] == 1
+
+
+def test_alert_rules_and_dashboard_use_only_declared_metrics() -> None:
+    import re
+
+    root = Path(__file__).resolve().parents[2] / "deploy"
+    text = (root / "prometheus" / "alerts.yml").read_text() + (
+        root / "grafana" / "openemc-ingest.json"
+    ).read_text()
+    used = set(re.findall(r"\bemc_[a-z_]+", text))
+    declared = set()
+    for spec in metrics.SPECS:
+        declared |= {spec.name, f"{spec.name}_total"}
+        declared |= {f"{spec.name}_{s}" for s in ("bucket", "sum", "count")}
+    assert used, "no metric found in the deploy files"
+    assert used <= declared, sorted(used - declared)
