@@ -9,6 +9,16 @@
 
 The collector runs in this process (ASGI, no socket), the Faust worker and (in the kill test)
 the warehouse run as subprocesses exactly as in production.
+
+Known failure (found by the kill test, intermittent, NOT fixed here): when the worker is
+SIGKILLed, the visitor table's changelog record of a hit can reach Kafka while that hit's
+outputs (pageview, session snapshot) do not — they are different partitions of one buffered
+producer. The input offset was not committed, so the hit is processed again after the restart,
+the restored state already holds its ``event_id``, and the sessionizer drops it as a duplicate:
+the hit is lost and the next hit retracts a session snapshot that was never stored (seen:
+2399 of 2400 hits, 299 of 300 visits, bounces -1; every pageviews-topic offset was stored, so
+the sink is not at fault). A second symptom, also intermittent: the restarted worker sometimes
+does not consume for over 2 minutes.
 """
 
 from __future__ import annotations
