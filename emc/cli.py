@@ -277,6 +277,10 @@ def build_parser() -> argparse.ArgumentParser:
     catalog, accounts = register_catalog(sub)
     catalog.set_defaults(handler=_cmd_catalog)
     accounts.set_defaults(handler=_cmd_accounts)
+
+    from emc.ops_cli import add_parsers as add_ops_parsers
+
+    add_ops_parsers(sub)  # lag, status, deadletters
     return parser
 
 

@@ -120,6 +120,11 @@ class Settings(BaseSettings):
         1000, ge=10, description="Longest wait before a partial batch is inserted."
     )
 
+    # --- operations
+    lag_poll_s: float = Field(
+        15.0, gt=0, description="How often the warehouse measures consumer lag for /metrics."
+    )
+
     # --- demo
     demo_rate: float = Field(
         20.0, gt=0, description="Demo traffic: pageviews per second (emc demo / make run)."

@@ -4,8 +4,9 @@
 Routes: ``POST|GET|OPTIONS /collect`` (browser beacon, CORS open), ``POST /v1/hits``,
 ``POST /v1/dossiers`` (bearer token, NDJSON or JSON array), ``POST /TrackingMCDT`` (the EMC
 one-stop push, ``ingest.mcdt``; answers 204), ``GET /healthz``, ``GET /readyz``
-(200 only while Kafka answers), ``GET /stats`` (counters). Nothing is acknowledged before
-Kafka has it: when the producer fails the answer is 503 with ``Retry-After``.
+(200 only while Kafka answers), ``GET /stats`` (counters), ``GET /metrics`` (Prometheus).
+Nothing is acknowledged before Kafka has it: when the producer fails the answer is 503 with
+``Retry-After``.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from typing import Any
 
 import orjson
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from emc import metrics
 from emc.settings import Settings
 from ingest.client_ip import client_ip
 from ingest.counters import Counters
@@ -324,6 +327,16 @@ class _Collector:
         return _json(200, body)
 
 
+# ``scope["path"]``, not ``request.url``: building the URL decodes the raw query string,
+# which fails on bytes that are not UTF-8 (a 500 for a hostile request)
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return _json(404, {"error": f"no route {request.method} {request.scope['path']}"})
+
+
+async def _not_allowed(request: Request, exc: Exception) -> Response:
+    return _json(405, {"error": f"method {request.method} not allowed on {request.scope['path']}"})
+
+
 def create_app(
     settings: Settings,
     producer: Producer | None = None,
@@ -335,6 +348,12 @@ def create_app(
     the_sites = sites or SiteCache(settings)
     counters = Counters()
     handlers = _Collector(settings, the_producer, the_sites, counters)
+    registry = metrics.new_registry()
+    metrics.bridge(registry, lambda: metrics.collector_families(counters, the_producer))
+
+    async def prometheus(request: Request) -> Response:
+        body, content_type = metrics.render(registry)
+        return Response(body, 200, {"Content-Type": content_type})
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -355,12 +374,18 @@ def create_app(
         ("/healthz", handlers.healthz, ["GET"]),
         ("/readyz", handlers.readyz, ["GET"]),
         ("/stats", handlers.stats, ["GET"]),
+        ("/metrics", prometheus, ["GET"]),
     ]
     app = Starlette(
         routes=[Route(path, fn, methods=methods) for path, fn, methods in routes],
         lifespan=lifespan,
+        exception_handlers={404: _not_found, 405: _not_allowed},
+        middleware=[
+            Middleware(metrics.HttpMetrics, registry=registry, endpoints=[r[0] for r in routes])
+        ],
     )
     app.state.counters = counters
+    app.state.metrics_registry = registry
     app.state.producer = the_producer
     app.state.sites = the_sites
     return app
