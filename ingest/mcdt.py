@@ -47,6 +47,7 @@ from schemas.dossier_status import from_emc_push
 from schemas.dossiers import DossierStatus, RawDossierEvent
 from schemas.sites import Site
 from schemas.topics import dossier_key
+from schemas.workbooks import NAIVE_DATE_FORMATS
 
 FIELDS = (
     "MaHoSo", "CodeProfile", "SiteId", "CodeTTHC", "NameTTHC", "Status", "FormsReception",
@@ -82,15 +83,6 @@ _STATUS_TIME = {
     DossierStatus.RECEIVED: "received_at",
     DossierStatus.RETURNED: "returned_at",
 }
-_NAIVE_FORMATS = (
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%dT%H:%M:%S",
-    "%Y-%m-%d %H:%M",
-    "%Y-%m-%d",
-    "%d/%m/%Y %H:%M:%S",
-    "%d/%m/%Y %H:%M",
-    "%d/%m/%Y",
-)
 
 
 def _invalid(field: str, message: str) -> RequestError:
@@ -186,7 +178,7 @@ def _time(value: Any, field: str, tz: str) -> int | None:
         return None
     if isinstance(value, str):
         text = value.strip()
-        for fmt in _NAIVE_FORMATS:
+        for fmt in NAIVE_DATE_FORMATS:
             try:
                 naive = datetime.strptime(text, fmt)
             except ValueError:

@@ -32,7 +32,8 @@ ACCOUNT_TYPES = {1: "business", 2: "individual", 3: "onestop_officer"}
 MAX_ROWS = 200_000
 #: Problems listed in one report at most (the count says how many there were).
 MAX_PROBLEMS = 200
-_DATE_FORMATS = (
+#: Date-time layouts accepted without a zone (workbooks and the EMC push use the same ones).
+NAIVE_DATE_FORMATS = (
     "%Y-%m-%d %H:%M:%S",
     "%Y-%m-%dT%H:%M:%S",
     "%Y-%m-%d %H:%M",
@@ -186,7 +187,7 @@ def _when(value: Any) -> datetime | None:
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day)
     text = _cell_text(value)
-    for fmt in _DATE_FORMATS:
+    for fmt in NAIVE_DATE_FORMATS:
         try:
             return datetime.strptime(text, fmt)
         except ValueError:
