@@ -21,6 +21,7 @@ from starlette.routing import Route
 from api.auth import is_admin
 from api.monitor_routes import routes as monitor_routes
 from api.portal import routes as portal_routes
+from api.public_services import routes as public_service_routes
 from api.registry_api import routes as registry_routes
 from api.sql import SqlFailed, SqlRefused, run_readonly, to_delimited
 from clickhouse import registry
@@ -171,6 +172,7 @@ def create_app(settings: Settings, db: Database, sink: Sink | None = None) -> St
         *portal_routes(settings, db),
         *registry_routes(settings, db),
         *monitor_routes(settings, db),
+        *public_service_routes(settings, db),
     ]
 
     async def not_found(request: Request, exc: Exception) -> Response:

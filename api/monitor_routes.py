@@ -130,11 +130,6 @@ def routes(settings: Settings, db: Database, clock: Callable[[], float] = time.t
             if not query.get("metric"):
                 raise ParamError(f"metric: required, one of {', '.join(rankings.METRICS)}")
             metric = parse_choice(query, "metric", rankings.METRICS, "")
-            if metric not in rankings.COUNT_METRICS:
-                raise ParamError(
-                    f"metric: {metric} comes from the dossier indicators, which are not wired "
-                    f"into rankings yet; use one of {', '.join(rankings.COUNT_METRICS)}"
-                )
             if not query.get("group"):
                 raise ParamError(f"group: required, one of {', '.join(rankings.GROUPS)}")
             group = parse_choice(query, "group", tuple(rankings.GROUPS), "")

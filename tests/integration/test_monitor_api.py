@@ -169,7 +169,6 @@ async def test_rankings_errors_and_access(world: dict[str, Any]) -> None:
     for query, start in [
         (f"group=provinces&{dates}", "metric: required"),
         (f"metric=clicks&group=provinces&{dates}", "metric: 'clicks'"),
-        (f"metric=on_time_rate&group=provinces&{dates}", "metric: on_time_rate"),
         (f"metric=visits&{dates}", "group: required"),
         (f"metric=visits&group=communes&{dates}", "group: 'communes'"),
         ("metric=visits&group=provinces", "from: required"),
