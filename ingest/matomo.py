@@ -37,6 +37,7 @@ from ingest.requests import RequestError
 from schemas.sites import Site
 
 PATHS = ("/tracking", "/matomo.php", "/piwik.php")
+_MAX_MS = 253_402_300_800_000  # 10000-01-01T00:00:00Z
 MAX_BULK_REQUESTS = 1000
 
 
@@ -88,9 +89,13 @@ def parse_cdt(value: str) -> int:
     ``YYYY-MM-DD HH:MM:SS`` in UTC (Matomo's two forms)."""
     text = value.strip()
     try:
-        return int(float(text) * 1000)
-    except ValueError:
+        ms = int(float(text) * 1000)
+    except (ValueError, OverflowError):
         pass
+    else:
+        if not 0 <= ms < _MAX_MS:
+            raise _bad("cdt", f"{text!r} is not a time between 1970 and 9999")
+        return ms
     try:
         moment = datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
     except ValueError as exc:

@@ -31,7 +31,13 @@ from ingest import matomo
 from ingest.client_ip import client_ip
 from ingest.counters import Counters
 from ingest.producer import KafkaUnavailable, Message, Producer
-from ingest.requests import Limits, RequestError, build_beacon
+from ingest.requests import (
+    Limits,
+    RequestError,
+    body_too_large,
+    build_beacon,
+    check_content_length,
+)
 from ingest.sites import SiteCache
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -80,6 +86,20 @@ def load_scripts(directory: Path = STATIC_DIR) -> dict[str, Script]:
         body = (directory / name).read_bytes()
         out[path] = Script(body, '"' + hashlib.sha256(body).hexdigest()[:20] + '"')
     return out
+
+
+async def read_body(request: Request, limits: Limits) -> bytes:
+    """The body, refused (413) as soon as it is known to exceed the limit: by Content-Length
+    before reading and by counting while reading (the header may lie or be absent)."""
+    check_content_length(request.headers.get("content-length"), limits)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limits.max_body_bytes:
+            raise body_too_large(limits)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _json(status: int, body: Any) -> Response:
@@ -136,15 +156,10 @@ def routes(parts: CollectorParts) -> list[Route]:
         if request.method == "OPTIONS":
             return Response(status_code=204, headers=_CORS)
         q = dict(request.query_params)
-        body = await request.body() if request.method == "POST" else b""
-        if len(body) > parts.limits.max_body_bytes:
-            return error(
-                RequestError(
-                    413,
-                    f"body larger than EMC_MAX_BODY_BYTES={parts.limits.max_body_bytes}",
-                    reason="body_too_large",
-                )
-            )
+        try:
+            body = await read_body(request, parts.limits) if request.method == "POST" else b""
+        except RequestError as exc:
+            return error(exc)
         peer = request.client.host if request.client else ""
         ip = client_ip(
             peer,

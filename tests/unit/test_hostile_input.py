@@ -27,6 +27,8 @@ from tests.unit.test_ingest_app import FakeProducer
 SITE = Site(id="a", name="A", type=SiteType.PORTAL, domains=("a.gov.vn",), ingest_token="tok-a")
 MAX_BODY = 4096
 PATHS = ["/collect", "/v1/hits", "/v1/dossiers", "/healthz", "/readyz", "/stats", "/metrics"]
+#: Matomo tracking protocol endpoints and the tracker scripts (issue 5).
+PATHS += ["/tracking", "/matomo.php", "/emc.js", "/emc-compat.js"]
 CONTENT_TYPES = [
     "application/json",
     "application/x-ndjson",
@@ -180,7 +182,7 @@ def test_random_requests_never_give_5xx(
 
 @FUZZ
 @given(
-    path=st.sampled_from(["/collect", "/v1/hits", "/v1/dossiers"]),
+    path=st.sampled_from(["/collect", "/v1/hits", "/v1/dossiers", "/matomo.php"]),
     content_type=st.sampled_from(CONTENT_TYPES),
     body=st.one_of(
         json_values.map(orjson.dumps),
@@ -200,7 +202,7 @@ def test_wrong_types_deep_json_and_invalid_utf8_are_4xx(
 def test_huge_bodies_are_413_whether_announced_or_not(harness: Harness) -> None:
     auth = (b"authorization", b"Bearer adm")
     big = b"x" * (MAX_BODY + 1)
-    for path in ["/collect", "/v1/hits", "/v1/dossiers"]:
+    for path in ["/collect", "/v1/hits", "/v1/dossiers", "/matomo.php"]:
         # announced by Content-Length
         status, headers, body = harness.call(
             "POST", path, [auth, (b"content-length", str(len(big)).encode())], [big]

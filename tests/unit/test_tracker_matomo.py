@@ -175,8 +175,9 @@ def test_overrides_need_a_valid_token() -> None:
 def test_parse_cdt_forms() -> None:
     assert parse_cdt("1741572000") == 1_741_572_000_000
     assert parse_cdt("1741572000.5") == 1_741_572_000_500
-    with pytest.raises(RequestError, match="cdt:"):
-        parse_cdt("yesterday")
+    for bad in ("yesterday", "1e400", "-5", "nan", "inf"):
+        with pytest.raises(RequestError, match="cdt:"):
+            parse_cdt(bad)
 
 
 @pytest.mark.parametrize(
