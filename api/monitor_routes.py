@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from api import connections, rankings
@@ -44,22 +44,6 @@ def connections_table(answer: dict[str, Any]) -> Table:
     columns = ["site", "status", "last_event", "seconds_since_last_event", "usual_gap_hours"]
     rows = [[s[c] for c in columns] + [len(s["gaps"])] for s in answer["sites"]]
     return Table([*columns, "gaps"], rows)
-
-
-GAUGE = "emc_site_seconds_since_last_event"
-
-
-def prometheus_text(reports: list[dict[str, Any]]) -> str:
-    """The gauge of every site in Prometheus' text format (site ids are ``[A-Za-z0-9_.-]``, so
-    no label escaping is needed)."""
-    lines = [
-        f"# HELP {GAUGE} Seconds since the site's last received event (NaN: never seen).",
-        f"# TYPE {GAUGE} gauge",
-    ]
-    for report in reports:
-        value = report["seconds_since_last_event"]
-        lines.append(f'{GAUGE}{{site="{report["site"]}"}} {"NaN" if value is None else value}')
-    return "\n".join(lines) + "\n"
 
 
 def routes(settings: Settings, db: Database, clock: Callable[[], float] = time.time) -> list[Route]:
@@ -101,23 +85,6 @@ def routes(settings: Settings, db: Database, clock: Callable[[], float] = time.t
             return _error(exc.status, str(exc))
         return respond(answer, connections_table(answer), fmt, "connections")
 
-    async def connection_metrics(request: Request) -> Response:
-        """Prometheus text exposition: one gauge per site of seconds since its last event
-        (NaN when never seen). The admin token is required (scrapers send it as a bearer)."""
-        principal = await who(request)
-        if principal is None or not principal.is_admin:
-            return _error(401, "missing or wrong admin bearer token (Authorization: Bearer …)")
-        now = datetime.fromtimestamp(clock(), tz=UTC)
-
-        def work() -> list[dict[str, Any]]:
-            sites = [s.id for s in registry.list_sites(db)]
-            return connections.fetch(db, sites, now) if sites else []
-
-        found = await asyncio.to_thread(work)
-        return PlainTextResponse(
-            prometheus_text(found), media_type="text/plain; version=0.0.4; charset=utf-8"
-        )
-
     async def get_rankings(request: Request) -> Response:
         principal = await who(request)
         if principal is None:
@@ -146,6 +113,5 @@ def routes(settings: Settings, db: Database, clock: Callable[[], float] = time.t
 
     return [
         Route("/api/v1/connections", list_connections, methods=["GET"]),
-        Route("/api/v1/connections/metrics", connection_metrics, methods=["GET"]),
         Route("/api/v1/rankings", get_rankings, methods=["GET"]),
     ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -20,6 +21,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from api import connections
+from clickhouse import registry as site_registry
+from clickhouse.client import Database
 from emc import metrics
 from emc.lag import measure, stack_groups
 from emc.settings import Settings
@@ -42,6 +46,27 @@ def instrument(app: Starlette, sink: Sink | None) -> tuple[Any, CollectorRegistr
     app.router.routes.append(Route("/metrics", prometheus, methods=["GET"]))
     paths = [getattr(r, "path", "") for r in app.router.routes]
     return metrics.HttpMetrics(app, registry, [p for p in paths if p]), registry
+
+
+def update_connections(db: Database, gauges: metrics.ConnectionMetrics, now: datetime) -> None:
+    """One measurement of every registered site's connection into the gauges (blocking)."""
+    sites = [s.id for s in site_registry.list_sites(db)]
+    gauges.set(connections.fetch(db, sites, now) if sites else [])
+
+
+async def poll_connections(
+    settings: Settings, db: Database, registry: CollectorRegistry, stop: asyncio.Event
+) -> None:
+    """Per-site seconds since the last event, every ``lag_poll_s`` (reads the small
+    ``site_receipts_hourly`` rollup); failures are logged, never raised."""
+    gauges = metrics.ConnectionMetrics(registry)
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(update_connections, db, gauges, datetime.now(UTC))
+        except Exception as exc:
+            log.info("measuring site connections failed: %s", exc)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), settings.lag_poll_s)
 
 
 async def poll_lag(settings: Settings, registry: CollectorRegistry, stop: asyncio.Event) -> None:

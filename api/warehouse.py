@@ -21,7 +21,7 @@ from collections.abc import Iterator
 import uvicorn
 
 from api.app import create_app
-from api.ops import instrument, poll_lag
+from api.ops import instrument, poll_connections, poll_lag
 from clickhouse.client import Database, open_database
 from clickhouse.migrate import migrate
 from emc.settings import Settings, load_settings
@@ -71,6 +71,9 @@ async def serve(settings: Settings, db: Database, stop: asyncio.Event | None = N
     sink_task = asyncio.create_task(_keep_sink_running(sink, stop), name="sink")
     server_task = asyncio.create_task(server.serve(), name="api")
     lag_task = asyncio.create_task(poll_lag(settings, registry, stop), name="lag")
+    conn_task = asyncio.create_task(
+        poll_connections(settings, db, registry, stop), name="connections"
+    )
     stop_task = asyncio.create_task(stop.wait())
     try:
         await asyncio.wait({server_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
@@ -78,6 +81,7 @@ async def serve(settings: Settings, db: Database, stop: asyncio.Event | None = N
         stop.set()
         await sink_task
         await lag_task
+        await conn_task
         log.info("sink stopped: rows %s, dead letters %d", sink.rows_written, sink.dead_letters)
         server.should_exit = True
         await server_task

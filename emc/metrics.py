@@ -112,6 +112,22 @@ LAG_UPDATED = Spec(
     "emc_consumer_lag_updated_timestamp_seconds", "When the lag gauges were last measured."
 )
 
+# ------------------------------------------------------------------ connections (warehouse)
+SITE_SILENCE = Spec(
+    "emc_site_seconds_since_last_event",
+    "Seconds since the site's last received event (NaN: never seen).",
+    ("site",),
+)
+SITE_SILENT = Spec(
+    "emc_site_silent",
+    "1 while the site is silent for longer than its usual gap (its own last 30 days), else 0.",
+    ("site",),
+)
+SITE_SILENCE_UPDATED = Spec(
+    "emc_site_connections_updated_timestamp_seconds",
+    "When the per-site connection gauges were last measured.",
+)
+
 SPECS: tuple[Spec, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Spec))
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
@@ -239,6 +255,36 @@ class LagMetrics:
             labels = (row.group, row.topic, str(row.partition))
             self.messages.labels(*labels).set(row.lag)
             self.seconds.labels(*labels).set(row.lag_s)
+        self.updated.set(time.time())
+
+
+class ConnectionMetrics:
+    """Per-site gauges of seconds since the last event, set from ``api.connections`` reports.
+    A site that left the registry is removed, so the gauge set follows the registry."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.silence = Gauge(
+            SITE_SILENCE.name, SITE_SILENCE.help, SITE_SILENCE.labels, registry=registry
+        )
+        self.silent = Gauge(
+            SITE_SILENT.name, SITE_SILENT.help, SITE_SILENT.labels, registry=registry
+        )
+        self.updated = Gauge(
+            SITE_SILENCE_UPDATED.name, SITE_SILENCE_UPDATED.help, registry=registry
+        )
+        self._sites: set[str] = set()
+
+    def set(self, reports: Sequence[Mapping[str, Any]]) -> None:
+        seen = set()
+        for report in reports:
+            value = report["seconds_since_last_event"]
+            self.silence.labels(report["site"]).set(float("nan") if value is None else value)
+            self.silent.labels(report["site"]).set(1 if report["status"] == "silent" else 0)
+            seen.add(report["site"])
+        for gone in self._sites - seen:
+            self.silence.remove(gone)
+            self.silent.remove(gone)
+        self._sites = seen
         self.updated.set(time.time())
 
 

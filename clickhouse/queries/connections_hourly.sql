@@ -2,20 +2,13 @@
 -- window, and the last receipt time ever. Receipt time, not event time: a backfill of old
 -- hits arriving now proves the connection works now; old event times would not.
 -- Params: sites Array(String), since DateTime64 (start of the window, UTC).
--- Reads: pageviews, bot_hits, dossier_events (raw; bots prove a connection too). The window
--- filter uses the tables' sort keys only by site, so this scans the window's received_ts.
+-- Reads: site_receipts_hourly (rollup of pageviews, bot_hits and dossier_events by hour of
+-- receipt; at most 24 rows per site and day), never the raw tables.
 SELECT
-    key,
-    groupUniqArrayIf(toStartOfHour(received_ts), received_ts >= {since:DateTime64(3, 'UTC')}) AS hours,
-    max(received_ts) AS last_event
-FROM
-(
-    SELECT toString(site) AS key, received_ts FROM pageviews WHERE site IN {sites:Array(String)}
-    UNION ALL
-    SELECT toString(site) AS key, received_ts FROM bot_hits WHERE site IN {sites:Array(String)}
-    UNION ALL
-    SELECT toString(site) AS key, received_ts FROM dossier_events
-    WHERE site IN {sites:Array(String)}
-)
+    toString(site) AS key,
+    groupUniqArrayIf(hour, hour >= toStartOfHour({since:DateTime64(3, 'UTC')})) AS hours,
+    max(last_received) AS last_event
+FROM site_receipts_hourly
+WHERE site IN {sites:Array(String)}
 GROUP BY key
 ORDER BY key

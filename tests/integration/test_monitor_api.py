@@ -71,7 +71,7 @@ async def world(clickhouse_engine: Any, ch_database: str) -> AsyncIterator[dict[
     app.router.routes[:0] = monitor_routes.routes(settings, db, clock=NOW.timestamp)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        yield {"api": client, "hn": {"Authorization": f"Bearer {hn_token}"}}
+        yield {"api": client, "db": db, "hn": {"Authorization": f"Bearer {hn_token}"}}
 
 
 async def test_connections_status_per_site(world: dict[str, Any]) -> None:
@@ -99,16 +99,31 @@ async def test_connections_status_per_site(world: dict[str, Any]) -> None:
 
 
 async def test_connection_gauges_for_prometheus(world: dict[str, Any]) -> None:
-    response = await world["api"].get("/api/v1/connections/metrics", headers=ADMIN)
-    assert response.status_code == 200
-    lines = response.text.splitlines()
+    """The warehouse's /metrics gauge per site, as its poller sets it."""
+    from api.ops import update_connections
+    from emc import metrics
+
+    registry = metrics.new_registry()
+    gauges = metrics.ConnectionMetrics(registry)
+    update_connections(world["db"], gauges, NOW)
+    lines = metrics.render(registry)[0].decode().splitlines()
     assert "# TYPE emc_site_seconds_since_last_event gauge" in lines
-    assert 'emc_site_seconds_since_last_event{site="live"} 1500' in lines
+    assert 'emc_site_seconds_since_last_event{site="live"} 1500.0' in lines
     assert 'emc_site_seconds_since_last_event{site="never"} NaN' in lines
+    assert 'emc_site_silent{site="quiet"} 1.0' in lines
+    assert 'emc_site_silent{site="live"} 0.0' in lines
+    assert 'emc_site_silent{site="never"} 0.0' in lines
     quiet = (NOW - datetime(2025, 4, 18, 11, 5, tzinfo=UTC)).total_seconds()
-    assert f'emc_site_seconds_since_last_event{{site="quiet"}} {int(quiet)}' in lines
-    denied = await world["api"].get("/api/v1/connections/metrics", headers=world["hn"])
-    assert denied.status_code == 401
+    assert f'emc_site_seconds_since_last_event{{site="quiet"}} {quiet}' in lines
+    # a site removed from the registry disappears from the gauges
+    registry_sites = [r for r in lines if r.startswith("emc_site_seconds_since_last_event{")]
+    assert len(registry_sites) == 5
+    from clickhouse import registry as site_registry
+
+    site_registry.delete_site(world["db"], "never")
+    update_connections(world["db"], gauges, NOW)
+    after = metrics.render(registry)[0].decode()
+    assert 'site="never"' not in after and 'site="live"' in after
 
 
 async def test_connections_for_an_agency_token(world: dict[str, Any]) -> None:
