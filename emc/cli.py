@@ -100,6 +100,9 @@ def _cmd_sites(args: argparse.Namespace, settings: Settings) -> int:
             domains=tuple(args.domain),
             timezone=args.timezone,
             ingest_token=args.token or "",
+            agency_id=args.agency or "",
+            parent_site=args.parent_site or "",
+            matomo_id=args.matomo_id or 0,
         )
         stored = client.put_site(site)
         print(f"site {stored['id']} saved ({stored['type']}, {', '.join(stored['domains'])})")
@@ -258,6 +261,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add.add_argument("--timezone", default="Asia/Ho_Chi_Minh", help="IANA timezone for reports")
     add.add_argument("--token", help="ingest token for the site's servers (optional)")
+    add.add_argument("--agency", help="owning agency id (see emc agencies list)")
+    add.add_argument("--parent-site", dest="parent_site", help="managing parent site id")
+    add.add_argument("--matomo-id", dest="matomo_id", type=int, help="Matomo idsite it answers to")
     lst = sites_sub.add_parser("list", help="list registered sites")
     lst.add_argument("--format", choices=["table", "json"], default="table")
     sites.set_defaults(handler=_cmd_sites)
