@@ -111,7 +111,7 @@ def routes(parts: CollectorParts) -> list[Route]:
     scripts = load_scripts()
 
     async def script(request: Request) -> Response:
-        found = scripts[request.url.path]
+        found = scripts[request.scope["path"]]  # not request.url: a non-UTF-8 query breaks it
         headers = {
             **_CORS,
             "Cache-Control": f"public, max-age={SCRIPT_MAX_AGE_S}",

@@ -257,3 +257,18 @@ def test_bulk_errors(client: TestClient) -> None:
     assert bad.status_code == 400 and "requests" in bad.json()["error"]
     none_valid = client.post("/matomo.php", content=b'{"requests": ["?idsite=12"]}')
     assert none_valid.status_code == 400 and none_valid.json()["invalid"] == 1
+
+
+def test_non_utf8_query_strings_are_not_5xx(tmp_path: Path) -> None:
+    """Regression (found by the hostile-input fuzzing): a script request with a non-UTF-8
+    query string must still be served."""
+    from tests.unit.test_hostile_input import Harness
+
+    harness = Harness(tmp_path)
+    try:
+        status, _, body = harness.call("GET", "/emc.js", [], [], b"\x80")
+        assert status == 200 and b"sendBeacon" in body
+        status, headers, body = harness.call("GET", "/matomo.php", [], [], b"idsite=\x80&rec=1")
+        assert status == 422 and headers["content-type"].startswith("application/json")
+    finally:
+        harness.close()
