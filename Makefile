@@ -12,12 +12,12 @@ CACHE_DIR ?= $(or $(EMC_CACHE_DIR),$(HOME)/.cache/openemc)
 # The Python side reads its cache folder from EMC_CACHE_DIR: keep both in step.
 export EMC_CACHE_DIR := $(CACHE_DIR)
 
-.PHONY: help venv jars geoip setup run lint test bench clean
+.PHONY: help venv jars geoip dashboard browser setup run lint test bench clean
 
 help:
 	@echo "make run    install what is missing, start Kafka + collector + streams + warehouse + demo traffic"
 	@echo "make test   install what is missing, lint (ruff, mypy), run the whole test suite"
-	@echo "other: setup (venv jars geoip), venv, jars, geoip, lint, bench, clean (removes var/)"
+	@echo "other: setup (venv jars geoip dashboard), venv, jars, geoip, dashboard, browser, lint, bench, clean (removes var/)"
 	@echo "CACHE_DIR=$(CACHE_DIR)"
 
 # (Re)built only when pyproject.toml changed: the stamp holds the hash it was built from.
@@ -45,7 +45,29 @@ jars: venv
 geoip: venv
 	@$(VENV)/bin/python -m emc.geoip_fetch
 
-setup: venv jars geoip
+# The dashboard's front-end libraries from the npm registry (dashboard/package-lock.json), served
+# locally by the warehouse; reinstalled only when the lock file changed.
+DASHBOARD_STAMP := dashboard/node_modules/.package-lock.sha256
+dashboard:
+	@command -v npm >/dev/null 2>&1 || { echo "error: npm not found (install Node.js 20 and npm)" >&2; exit 1; }
+	@want="$$(sha256sum dashboard/package-lock.json | cut -d' ' -f1)"; \
+	if [ "$$(cat $(DASHBOARD_STAMP) 2>/dev/null)" = "$$want" ]; then \
+	  echo "[make] dashboard/node_modules is up to date"; \
+	else \
+	  echo "[make] npm ci in dashboard/ ..." && \
+	  (cd dashboard && npm ci --no-audit --no-fund --loglevel=error) && echo "$$want" > $(DASHBOARD_STAMP); \
+	fi
+
+# Debian's Chromium for the dashboard browser tests (never a browser downloaded by Playwright).
+browser:
+	@if command -v chromium >/dev/null 2>&1; then echo "[make] chromium: $$(command -v chromium)"; \
+	else \
+	  echo "[make] installing Debian's chromium ..."; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+setup: venv jars geoip dashboard
 
 run: setup
 	$(VENV)/bin/emc up
@@ -55,7 +77,7 @@ lint: venv
 	$(VENV)/bin/mypy
 
 # pytest exits 5 when it collected nothing: that is a broken suite, not a pass.
-test: setup lint
+test: setup browser lint
 	@code=0; $(VENV)/bin/pytest -q -p no:cacheprovider || code=$$?; \
 	if [ $$code -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$code

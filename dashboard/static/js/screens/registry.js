@@ -1,0 +1,32 @@
+// Every screen of the dashboard. A screen whose API is not on the server yet is listed with
+// `needs` (what it will call) and renders the pending screen; to add it, write
+// screens/<id>.js exporting `render(main, ctx)` and give it a `load` here instead of `needs`.
+
+export const SCREENS = [
+  { id: 'portal', load: () => import('./portal.js') },
+  {
+    id: 'dvc',
+    needs: ['GET /api/v1/dvc/overview (DESIGN §3.II, issue 4)',
+      'GET /api/v1/portal/timeseries on the DVC site (pageviews and visits per day)'],
+  },
+  {
+    id: 'onestop',
+    needs: ['GET /api/v1/onestop/overview (DESIGN §3.III, issue 4)',
+      'GET /api/v1/onestop/top-services (top 20 level-4 / level-3)',
+      'GET /api/v1/onestop/by-level', 'GET /api/v1/reports/quarterly?format=xlsx'],
+  },
+  {
+    id: 'rankings',
+    needs: ['GET /api/v1/rankings?kind=ministry|province&order=most|least (issue 5)'],
+  },
+  {
+    id: 'connections',
+    needs: ['GET /api/v1/connections: per site status, last event, gaps (issue 5)'],
+  },
+  {
+    id: 'operations',
+    needs: ['GET /api/v1/ops: consumer lag per topic, dead letters, ingest rate'],
+  },
+];
+
+export const screenById = (id) => SCREENS.find((s) => s.id === id) ?? null;
