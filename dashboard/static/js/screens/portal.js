@@ -240,6 +240,8 @@ export async function render(main, ctx) {
   if (!sel.site) { body.replaceChildren(h('p', {}, t('no_data'))); return; }
   const q = { site: sel.site, from: sel.from, to: sel.to, compare: sel.compare };
   const bd = (by, limit) => getJson(`${API}/breakdown`, { ...q, by, limit });
+  // all requests at once: the side-by-side table does not wait for the rest
+  const comparing = twoSites(sel, sites, q, ctx).catch((e) => errorBox(e.message));
   const [overview, days, hours, countries, pages, devices, browsers] = await Promise.all([
     getJson(`${API}/overview`, q), getJson(`${API}/timeseries`, { ...q, interval: 'day' }),
     bd('hour_of_day', 24), bd('country', 300), bd('page', 10), bd('device', 10), bd('browser', 10),
@@ -252,7 +254,7 @@ export async function render(main, ctx) {
   const dayCard = perDay(days, q);
   const hourCard = byHour(hours, q);
   const mapCard = worldCard(countries, q);
-  const compareCard = await twoSites(sel, sites, q, ctx).catch((e) => errorBox(e.message));
+  const compareCard = await comparing;
   if (!ctx.isCurrent()) return;
   body.className = '';
   body.replaceChildren(
