@@ -510,7 +510,7 @@ def test_two_sites_side_by_side(screen: Screen, stack: Stack) -> None:
     answer = stack.get(
         "/api/v1/portal/compare", sites="hcm,hn", **{"from": "2025-03-10", "to": "2025-03-12"}
     )
-    by_label = {r["key"]: r for r in screen.table("two-sites")}
+    by_label = {r["key"]: r for r in screen.table("two-sites-metrics")}
     assert set(by_label) == set(VI_LABELS.values())
     for i, site in enumerate(answer["sites"]):
         for name, fmt in KPI_FORMATS.items():
@@ -521,6 +521,15 @@ def test_two_sites_side_by_side(screen: Screen, stack: Stack) -> None:
             assert row[f"c{i}"] == change(m["change_pp"] if points else m["change_pct"], points)
     assert by_label["Lượt truy cập"]["v0"] == vi_int(8)  # hcm, known
     assert by_label["Lượt truy cập"]["v1"] == vi_int(2)  # hn, known
+    for by, measure in (("country", "visits"), ("device", "visits"), ("page", "pageviews")):
+        per_site = [{r["key"]: r[measure] for r in s["breakdowns"][by]} for s in answer["sites"]]
+        keys = list(dict.fromkeys([k for one in per_site for k in one]))
+        assert keys, by
+        shown = screen.table(f"two-sites-{by}")
+        assert [[r["v0"], r["v1"]] for r in shown] == [
+            [vi_int(one.get(k, 0)) for one in per_site] for k in keys
+        ], by
+    assert screen.table("two-sites-device")[0] == {"key": "Máy tính", "v0": "6", "v1": "1"}
     headers = screen.page.eval_on_selector_all(
         '[data-card="two-sites"] th', "ths => ths.map(t => t.textContent)"
     )

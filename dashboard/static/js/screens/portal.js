@@ -227,7 +227,24 @@ async function twoSites(sel, sites, q, ctx) {
     columns.push({ key: `v${i}`, label: name(s.site), num: true });
     columns.push({ key: `c${i}`, label: t('change'), num: true });
   });
-  card.append(table(columns, rows), h('div', { class: 'tools' }, exportTools(`${API}/compare`, params)));
+  card.append(h('div', { dataset: { card: 'two-sites-metrics' } }, table(columns, rows)), h('div', { class: 'tools' }, exportTools(`${API}/compare`, params)));
+  // the breakdowns side by side: one row per key seen on either site
+  const sideBySide = [
+    ['country', t('countries'), countryName, 'visits'], ['device', t('devices'), deviceName, 'visits'],
+    ['browser', t('browsers'), (k) => k || t('unknown'), 'visits'], ['page', t('top_pages'), (k) => k, 'pageviews'],
+  ];
+  card.append(h('div', { class: 'grid2' }, sideBySide.map(([by, title, label, measure]) => {
+    const keys = [];
+    for (const s of answer.sites) for (const r of s.breakdowns[by]) if (!keys.includes(r.key)) keys.push(r.key);
+    const byRows = keys.map((key) => {
+      const row = { key };
+      answer.sites.forEach((s, i) => { row[`v${i}`] = fmtInt(s.breakdowns[by].find((r) => r.key === key)?.[measure] ?? 0); });
+      return row;
+    });
+    const cols = [{ key: 'key', label: `${title} (${t(measure)})`, wrap: true, format: (r) => label(r.key) },
+      ...answer.sites.map((s, i) => ({ key: `v${i}`, label: name(s.site), num: true }))];
+    return h('div', { dataset: { card: `two-sites-${by}` } }, table(cols, byRows));
+  })));
   return card;
 }
 
