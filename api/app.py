@@ -21,6 +21,7 @@ from starlette.routing import Route
 from api.auth import is_admin
 from api.dashboard import routes as dashboard_routes
 from api.portal import routes as portal_routes
+from api.public_services import routes as public_service_routes
 from api.sql import SqlFailed, SqlRefused, run_readonly, to_delimited
 from clickhouse import registry
 from clickhouse.client import Database
@@ -165,6 +166,7 @@ def create_app(settings: Settings, db: Database, sink: Sink | None = None) -> St
         Route("/api/v1/sites/{site_id}", admin(delete_site), methods=["DELETE"]),
         *portal_routes(settings, db),
         *dashboard_routes(),
+        *public_service_routes(settings, db),
     ]
 
     async def not_found(request: Request, exc: Exception) -> Response:

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 import uvicorn
 
 from api.app import create_app
+from api.ops import instrument, poll_lag
 from clickhouse.client import Database, open_database
 from clickhouse.migrate import migrate
 from emc.settings import Settings, load_settings
@@ -57,9 +58,10 @@ async def serve(settings: Settings, db: Database, stop: asyncio.Event | None = N
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     sink = Sink(settings, db)
+    app, registry = instrument(create_app(settings, db, sink), sink)
     server = _Server(
         uvicorn.Config(
-            create_app(settings, db, sink),
+            app,
             host=settings.api_host,
             port=settings.api_port,
             log_level=settings.log_level.lower(),
@@ -68,12 +70,14 @@ async def serve(settings: Settings, db: Database, stop: asyncio.Event | None = N
     )
     sink_task = asyncio.create_task(_keep_sink_running(sink, stop), name="sink")
     server_task = asyncio.create_task(server.serve(), name="api")
+    lag_task = asyncio.create_task(poll_lag(settings, registry, stop), name="lag")
     stop_task = asyncio.create_task(stop.wait())
     try:
         await asyncio.wait({server_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         stop.set()
         await sink_task
+        await lag_task
         log.info("sink stopped: rows %s, dead letters %d", sink.rows_written, sink.dead_letters)
         server.should_exit = True
         await server_task

@@ -1,6 +1,7 @@
 """The migration runner: numbered SQL files applied once, state kept in ClickHouse itself.
 
-Files are ``clickhouse/migrations/NNNN_name.sql``, numbered strictly +1 from 0001, each opening
+Files are ``clickhouse/migrations/NNNN_name.sql``, numbered upwards from 0001 (gaps allowed:
+parallel work streams own number ranges, e.g. 0020-0029), each opening
 with a ``--`` header comment saying what and why. SQL names the database as ``{database}``;
 statements are split on a ``;`` at the end of a line. Applied migrations are recorded in
 ``{database}.schema_migrations`` with a checksum of the file; a file changed after it was
@@ -91,12 +92,10 @@ def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
             raise MigrationError(f"{path.name}: no SQL statement")
         found[version] = migration
     ordered = [found[v] for v in sorted(found)]
-    for expected, migration in enumerate(ordered, start=1):
-        if migration.version != expected:
-            raise MigrationError(
-                f"{migration.path.name}: expected version {expected:04d} next "
-                "(versions go strictly +1 from 0001)"
-            )
+    if ordered and ordered[0].version != 1:
+        raise MigrationError(
+            f"{ordered[0].path.name}: expected version 0001 first (the schema_migrations table)"
+        )
     return ordered
 
 

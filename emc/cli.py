@@ -167,6 +167,18 @@ def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_catalog(args: argparse.Namespace, settings: Settings) -> int:
+    from emc.catalog_cli import run_catalog
+
+    return run_catalog(args, settings)
+
+
+def _cmd_accounts(args: argparse.Namespace, settings: Settings) -> int:
+    from emc.catalog_cli import run_accounts
+
+    return run_accounts(args, settings)
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return "NULL"
@@ -259,6 +271,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-register", action="store_true", help="do not register the demo sites first"
     )
     demo.set_defaults(handler=_cmd_demo)
+
+    from emc.catalog_cli import register as register_catalog
+
+    catalog, accounts = register_catalog(sub)
+    catalog.set_defaults(handler=_cmd_catalog)
+    accounts.set_defaults(handler=_cmd_accounts)
+
+    from emc.ops_cli import add_parsers as add_ops_parsers
+
+    add_ops_parsers(sub)  # lag, status, deadletters
     return parser
 
 

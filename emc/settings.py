@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     max_field_chars: int = Field(
         2048, ge=64, le=8192, description="Longest accepted URL/referrer/UA."
     )
+    mcdt_require_token: bool = Field(
+        False,
+        description="POST /TrackingMCDT needs a bearer token (EMC senders send none by default).",
+    )
     produce_timeout_s: float = Field(
         5.0, gt=0, description="How long the collector waits for Kafka acks."
     )
@@ -114,6 +118,11 @@ class Settings(BaseSettings):
     sink_batch_rows: int = Field(5000, ge=1, description="Rows per ClickHouse insert at most.")
     sink_flush_interval_ms: int = Field(
         1000, ge=10, description="Longest wait before a partial batch is inserted."
+    )
+
+    # --- operations
+    lag_poll_s: float = Field(
+        15.0, gt=0, description="How often the warehouse measures consumer lag for /metrics."
     )
 
     # --- demo

@@ -2,9 +2,11 @@
 (pure), Kafka in ``ingest.producer``, the site registry in ``ingest.sites``.
 
 Routes: ``POST|GET|OPTIONS /collect`` (browser beacon, CORS open), ``POST /v1/hits``,
-``POST /v1/dossiers`` (bearer token, NDJSON or JSON array), ``GET /healthz``, ``GET /readyz``
-(200 only while Kafka answers), ``GET /stats`` (counters). Nothing is acknowledged before
-Kafka has it: when the producer fails the answer is 503 with ``Retry-After``.
+``POST /v1/dossiers`` (bearer token, NDJSON or JSON array), ``POST /TrackingMCDT`` (the EMC
+one-stop push, ``ingest.mcdt``; answers 204), ``GET /healthz``, ``GET /readyz``
+(200 only while Kafka answers), ``GET /stats`` (counters), ``GET /metrics`` (Prometheus).
+Nothing is acknowledged before Kafka has it: when the producer fails the answer is 503 with
+``Retry-After``.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from typing import Any
 
 import orjson
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from emc import metrics
 from emc.settings import Settings
 from ingest.client_ip import client_ip
 from ingest.counters import Counters
@@ -37,6 +41,7 @@ from ingest.requests import (
     build_dossiers,
     build_server_hits,
     check_content_length,
+    media_type,
     parse_batch,
     parse_beacon_body,
     site_ids_in,
@@ -70,6 +75,29 @@ def _headers(request: Request) -> dict[str, str]:
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
     return Response(orjson.dumps(body), status, headers, media_type="application/json")
+
+
+async def _multipart_fields(request: Request, body: bytes) -> dict[str, Any]:
+    """The text fields of a multipart form whose body was already read (and size-checked):
+    Starlette's parser (python-multipart) reads it again from a replayed receive."""
+    from starlette.datastructures import UploadFile
+
+    sent = False
+
+    async def replay() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    try:
+        form = await Request(request.scope, replay).form()
+    except Exception as exc:  # python-multipart's parse errors have no common base class
+        raise RequestError(
+            400, f"body is not a valid multipart form: {exc}", reason="malformed_body"
+        ) from None
+    return {key: value for key, value in form.multi_items() if not isinstance(value, UploadFile)}
 
 
 class _Collector:
@@ -243,6 +271,38 @@ class _Collector:
 
         return await self._batch(request, self.settings.topics.dossiers_raw, "dossiers", build)
 
+    async def tracking_mcdt(self, request: Request) -> Response:
+        """The EMC push (see ``ingest.mcdt``): 204 once Kafka has every event of it."""
+        from ingest import mcdt
+
+        headers = _headers(request)
+        try:
+            grant: Grant | None = None
+            if headers.get("authorization") or self.settings.mcdt_require_token:
+                grant = await self._grant(headers)
+            body = await self._body(request, headers)
+            content_type = headers.get("content-type")
+            if media_type(content_type) == mcdt.MULTIPART_TYPE:
+                items = [await _multipart_fields(request, body)]
+            else:
+                items = mcdt.parse_body(body, content_type)
+            await self.sites.ensure(mcdt.site_ids(items))
+            messages = mcdt.build_messages(
+                items,
+                sites=self.sites.sites,
+                grant=grant,
+                now_ms=int(time.time() * 1000),
+                limits=self.limits,
+            )
+            await self._produce(self.settings.topics.dossiers_raw, messages)
+        except RequestError as exc:
+            return self._error(exc)
+        except KafkaUnavailable as exc:
+            return self._unavailable(exc)
+        self.counters.accept("dossiers", len(messages))
+        self.counters.request(204)
+        return Response(status_code=204)
+
     # ----------------------------------------------------------------- health
 
     async def healthz(self, request: Request) -> Response:
@@ -267,6 +327,16 @@ class _Collector:
         return _json(200, body)
 
 
+# ``scope["path"]``, not ``request.url``: building the URL decodes the raw query string,
+# which fails on bytes that are not UTF-8 (a 500 for a hostile request)
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return _json(404, {"error": f"no route {request.method} {request.scope['path']}"})
+
+
+async def _not_allowed(request: Request, exc: Exception) -> Response:
+    return _json(405, {"error": f"method {request.method} not allowed on {request.scope['path']}"})
+
+
 def create_app(
     settings: Settings,
     producer: Producer | None = None,
@@ -278,6 +348,12 @@ def create_app(
     the_sites = sites or SiteCache(settings)
     counters = Counters()
     handlers = _Collector(settings, the_producer, the_sites, counters)
+    registry = metrics.new_registry()
+    metrics.bridge(registry, lambda: metrics.collector_families(counters, the_producer))
+
+    async def prometheus(request: Request) -> Response:
+        body, content_type = metrics.render(registry)
+        return Response(body, 200, {"Content-Type": content_type})
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -294,15 +370,22 @@ def create_app(
         ("/collect", handlers.collect, ["GET", "POST", "OPTIONS"]),
         ("/v1/hits", handlers.hits, ["POST"]),
         ("/v1/dossiers", handlers.dossiers, ["POST"]),
+        ("/TrackingMCDT", handlers.tracking_mcdt, ["POST"]),
         ("/healthz", handlers.healthz, ["GET"]),
         ("/readyz", handlers.readyz, ["GET"]),
         ("/stats", handlers.stats, ["GET"]),
+        ("/metrics", prometheus, ["GET"]),
     ]
     app = Starlette(
         routes=[Route(path, fn, methods=methods) for path, fn, methods in routes],
         lifespan=lifespan,
+        exception_handlers={404: _not_found, 405: _not_allowed},
+        middleware=[
+            Middleware(metrics.HttpMetrics, registry=registry, endpoints=[r[0] for r in routes])
+        ],
     )
     app.state.counters = counters
+    app.state.metrics_registry = registry
     app.state.producer = the_producer
     app.state.sites = the_sites
     return app

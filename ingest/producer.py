@@ -98,6 +98,8 @@ class KafkaProducer:
         self._flusher: asyncio.Task[None] | None = None
         self._check: asyncio.Task[None] | None = None
         self._stopped = False
+        #: producers discarded after a failure (exported as a metric)
+        self.reconnects = 0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> KafkaProducer:
@@ -184,6 +186,7 @@ class KafkaProducer:
         """Discard a producer after a failure and reconnect with a fresh one."""
         if self._producer is producer:
             self._producer = None
+            self.reconnects += 1
             task = asyncio.create_task(self._close(producer))
             self._retiring.add(task)
             task.add_done_callback(self._retiring.discard)

@@ -127,7 +127,20 @@ class BatchResult:
         return 422
 
     def body(self) -> dict[str, Any]:
-        return {"accepted": len(self.messages), "rejected": [r.as_json() for r in self.rejected]}
+        """``accepted`` and per-line ``rejected``; a 4xx (nothing accepted) also carries the
+        project's ``error`` message, naming the first refused line."""
+        out: dict[str, Any] = {
+            "accepted": len(self.messages),
+            "rejected": [r.as_json() for r in self.rejected],
+        }
+        if not self.messages:
+            first = self.rejected[0] if self.rejected else None
+            out["error"] = (
+                f"no line accepted; line {first.line}, {first.field}: {first.error}"
+                if first
+                else "no line accepted"
+            )
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,15 +216,6 @@ def authorize(
 # --------------------------------------------------------------------------- bodies
 
 
-def _decode(body: bytes) -> str:
-    try:
-        return body.decode()
-    except UnicodeDecodeError as exc:
-        raise RequestError(
-            400, f"body is not UTF-8 (byte {exc.start})", reason="malformed_body"
-        ) from None
-
-
 def _too_many(count: int, limits: Limits) -> RequestError:
     return RequestError(
         413,
@@ -221,12 +225,15 @@ def _too_many(count: int, limits: Limits) -> RequestError:
     )
 
 
+_NOT_JSON = object()
+
+
 def parse_batch(body: bytes, content_type: str | None, limits: Limits) -> list[tuple[int, Any]]:
     """Split a batch body into ``(line number, parsed JSON or Rejection)``.
 
     NDJSON (``application/x-ndjson`` or ``text/plain``): one JSON object per line, blank lines
     skipped, line numbers are physical lines. A JSON array (``application/json``, or any
-    accepted type whose body starts with ``[``): line = 1-based index. A single JSON object
+    accepted type whose body starts with ``[`` and parses as one array): line = 1-based index.
     under ``application/json`` is one line. Raises ``RequestError`` 415 / 400 / 413.
     """
     kind = media_type(content_type)
@@ -240,13 +247,18 @@ def parse_batch(body: bytes, content_type: str | None, limits: Limits) -> list[t
     stripped = body.strip()
     if not stripped:
         raise RequestError(400, "empty body", reason="malformed_body")
+    parsed: Any = _NOT_JSON
     if stripped[:1] == b"[" or kind == "application/json":
         try:
             parsed = orjson.loads(stripped)
         except orjson.JSONDecodeError as exc:
-            raise RequestError(
-                400, f"body is not valid JSON: {exc}", reason="malformed_body"
-            ) from None
+            # NDJSON whose first line is an array is read line by line below, so the good
+            # lines of it are kept; an application/json body must be one document
+            if kind == "application/json":
+                raise RequestError(
+                    400, f"body is not valid JSON: {exc}", reason="malformed_body"
+                ) from None
+    if parsed is not _NOT_JSON:
         items = parsed if isinstance(parsed, list) else [parsed]
         if len(items) > limits.max_batch_lines:
             raise _too_many(len(items), limits)
@@ -257,7 +269,7 @@ def parse_batch(body: bytes, content_type: str | None, limits: Limits) -> list[t
     count = sum(1 for raw in lines if raw.strip())
     if count > limits.max_batch_lines:
         raise _too_many(count, limits)
-    _decode(body)  # a precise 400 for a body that is not text at all
+    # invalid UTF-8 is judged per line: one mangled line must not cost the good lines beside it
     out: list[tuple[int, Any]] = []
     for number, raw in enumerate(lines, start=1):
         if not raw.strip():
@@ -265,7 +277,12 @@ def parse_batch(body: bytes, content_type: str | None, limits: Limits) -> list[t
         try:
             out.append((number, orjson.loads(raw)))
         except orjson.JSONDecodeError as exc:
-            out.append((number, Rejection(number, "line", f"invalid JSON: {exc}", "invalid_json")))
+            try:
+                raw.decode()
+                error = f"invalid JSON: {exc}"
+            except UnicodeDecodeError as bad:
+                error = f"line is not UTF-8 (byte {bad.start})"
+            out.append((number, Rejection(number, "line", error, "invalid_json")))
     return out
 
 

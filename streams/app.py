@@ -31,6 +31,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
+from emc import metrics
 from emc.settings import Settings
 from schemas.dossiers import RawDossierEvent
 from schemas.hits import RawHit
@@ -354,11 +355,26 @@ def create_app(
     async def stats(web: Any, request: Any) -> Any:
         return web.json(counters.snapshot())
 
+    registry = metrics.new_registry()
+
+    def visitor_states() -> int:
+        try:
+            return len(visitors.data)
+        except Exception:  # a store that cannot count must not break the scrape
+            return -1
+
+    metrics.bridge(registry, lambda: metrics.stream_families(counters, visitor_states))
+
+    async def prometheus(web: Any, request: Any) -> Any:
+        body, content_type = metrics.render(registry)
+        return web.bytes(body, headers={"Content-Type": content_type})
+
     # decorators applied as calls: Faust's are untyped (mypy --strict)
     app.agent(hits_raw, name="hits", concurrency=1)(hits)
     app.agent(dossiers_raw, name="dossiers", concurrency=1)(dossiers)
     app.timer(interval=evict_interval_s, name="evict_idle_visitors")(evict_idle_visitors)
     app.page("/stats/")(stats)
+    app.page("/metrics")(prometheus)
     app.emc_counters = counters  # for tests and a later /metrics exporter
     return app
 

@@ -35,7 +35,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -110,6 +111,10 @@ class Sink:
         self.rows_written: dict[str, int] = dict.fromkeys(COLUMNS, 0)
         self.batches_written = 0
         self.dead_letters = 0
+        #: dead letters per "stage/reason" (for /metrics)
+        self.dead_letter_reasons: Counter[str] = Counter()
+        #: called with (table, rows, seconds) after every successful insert (metrics)
+        self.observe_insert: Callable[[str, int, float], None] | None = None
         self.skipped_messages = 0
         self.messages_consumed = 0
         self.insert_failures = 0
@@ -255,6 +260,7 @@ class Sink:
                 await asyncio.sleep(backoff_s)
                 backoff_s = min(_MAX_BACKOFF_S, backoff_s * 2)
         self.dead_letters += 1
+        self.dead_letter_reasons[f"{letter.stage}/{letter.reason}"] += 1
         log.info(
             "dead letter %s:%d@%d %s: %s",
             record.topic,
@@ -328,6 +334,8 @@ class Sink:
             return False
         self.last_insert_latency_s = time.monotonic() - started
         self.rows_written[table] += len(rows)
+        if self.observe_insert is not None:
+            self.observe_insert(table, len(rows), self.last_insert_latency_s)
         self.batches_written += 1
         for (topic, partition), (_, last) in spans.items():
             key = (table, topic, partition)

@@ -16,6 +16,7 @@ Why Playwright's Python client: the assertions need the Python-side expectations
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import shutil
@@ -31,14 +32,17 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from openpyxl import load_workbook
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Playwright, sync_playwright
 
 from api import portal
 from api.app import create_app
+from clickhouse import catalog
 from clickhouse.client import Database
 from clickhouse.migrate import migrate
 from emc.settings import Settings
 from tests.conftest import free_port
+from tests.integration import test_dossier_api as dossiers
 from tests.integration.test_portal_api import (
     BOTS,
     NOW,
@@ -155,6 +159,16 @@ def stack(clickhouse_engine: Any) -> Iterator[Stack]:
             f"VALUES ('{site}', '{title}', 'portal', 'Asia/Ho_Chi_Minh', now64())"
         )
     load(db, VISITS, BOTS)
+    # the dossier indicators' known-answer data: one-stop site mc, DVC site dvc
+    for site, title, kind in (("mc", "Một cửa tỉnh", "onestop"), ("dvc", "Cổng DVC tỉnh", "dvc")):
+        db.command(
+            "INSERT INTO sites (id, name, type, timezone, updated_at) "
+            f"VALUES ('{site}', '{title}', '{kind}', 'Asia/Ho_Chi_Minh', now64())"
+        )
+    for site, rows in (("mc", dossiers.CATALOG_V1), ("dvc", dossiers.DVC_CATALOG)):
+        catalog.import_catalog(db, site, rows, file_name="v1", sha256="", make_default=True)
+    dossiers._store(db, dossiers.MC + dossiers.DVC)
+    dossiers._pageviews(db)
     settings = Settings(clickhouse_database=name, admin_token=TOKEN)  # type: ignore[arg-type]
     app = create_app(settings, db)
     # realtime's "now" is the known-answer test's fixed moment (routes matched first)
@@ -582,7 +596,7 @@ def test_english_on_a_phone(screen: Screen, stack: Stack) -> None:
     assert "lang=" not in page.url
 
 
-@pytest.mark.parametrize("name", ["dvc", "onestop", "rankings", "connections", "operations"])
+@pytest.mark.parametrize("name", ["rankings", "connections", "operations"])
 def test_screens_waiting_for_their_api_say_what_they_need(
     screen: Screen, stack: Stack, name: str
 ) -> None:
@@ -615,3 +629,117 @@ def test_realtime_counter_refreshes_by_itself(
         "document.querySelector('[data-rt=\"visitors_5m\"]').textContent === '2'", timeout=10_000
     )
     assert screen.text('[data-rt="pageviews_30m"]') == "3"
+
+
+# --- dossier screens -------------------------------------------------------------------------
+
+
+def days(seconds: float | None) -> str:
+    return "—" if seconds is None else f"{seconds / 86400:.1f}".replace(".", ",") + f"{NBSP}ngày"
+
+
+def metric_text(key: str, m: dict[str, Any]) -> dict[str, str]:
+    """A dossier metric as its card shows it (value, change, comparison)."""
+    fmt = vi_pct if key.endswith("_pct") else days if key == "avg_processing_time_s" else vi_int
+    points = key.endswith("_pct")
+    return {
+        "value": fmt(m["value"]),
+        "change": change(m["change_pp"] if points else m["change_pct"], points),
+        "previous": f"Kỳ so sánh: {fmt(m['previous'])}",
+    }
+
+
+def test_dvc_screen_shows_every_indicator(screen: Screen, stack: Stack) -> None:
+    q = {"site": "dvc", **dossiers.PERIOD}
+    signed_in(screen, stack, "/dvc?site=dvc&from=2026-03-01&to=2026-03-07")
+    assert screen.text("main h1") == "Cổng dịch vụ công"
+    answer = stack.get("/api/v1/dvc/overview", **q)
+    assert len(answer["metrics"]) == 11  # II.1–7, 9–12 (II.8 is the chart)
+    for key, m in answer["metrics"].items():
+        assert screen.kpi(key) == metric_text(key, m), key
+    # known answers (test_dossier_api): 40 pageviews, 5 submissions, 12,5 % of pageviews
+    assert screen.kpi("pageviews")["value"] == "40"
+    assert screen.kpi("submissions")["change"] == f"▲ 400,0{NBSP}%"
+    assert screen.kpi("submissions_per_pageview_pct")["value"] == f"12,5{NBSP}%"
+    assert screen.kpi("submissions_per_pageview_pct")["change"] == f"▲ 2,5{NBSP}điểm %"
+    assert screen.kpi("l4_services_with_dossiers_pct")["value"] == f"66,7{NBSP}%"
+    per_day = stack.get("/api/v1/portal/timeseries", **q, interval="day", compare="none")
+    shown = screen.table("dvc-per-day")
+    assert [r["pageviews"] for r in shown] == [vi_int(p["pageviews"]) for p in per_day["points"]]
+    assert sum(int(r["pageviews"]) for r in shown) == 40
+    assert len(screen.table("all-indicators")) == 11
+    assert [r["procedure_code"] for r in screen.table("unknown-procedures")] == ["9.999999"]
+    with screen.page.expect_download() as info:
+        screen.page.click('[data-card="all-indicators"] [data-export="csv"]')
+    body = Path(info.value.path()).read_bytes()
+    expected = stack.api.get(
+        "/api/v1/dvc/overview", params={**q, "compare": "previous", "format": "csv"}
+    )
+    assert body == expected.content
+    screen.shot("dvc")
+
+
+def test_onestop_screen_indicators_top_services_levels_and_report(
+    screen: Screen, stack: Stack
+) -> None:
+    q = {"site": "mc", **dossiers.PERIOD}
+    signed_in(screen, stack, "/onestop?site=mc&from=2026-03-01&to=2026-03-07")
+    assert screen.text("main h1") == "Một cửa điện tử"
+    answer = stack.get("/api/v1/onestop/overview", **q)
+    for key, m in answer["metrics"].items():
+        assert screen.kpi(key) == metric_text(key, m), key
+    # known answers: 9 received, 55,6 % online, (54 + 96 + 120 + 32) h / 4 = 3,1 days, 1 overdue
+    assert screen.kpi("received_total")["value"] == "9"
+    assert screen.kpi("online_rate_pct")["value"] == f"55,6{NBSP}%"
+    assert screen.kpi("avg_processing_time_s")["value"] == f"3,1{NBSP}ngày"
+    assert screen.kpi("overdue_open")["value"] == "1"
+    assert "bad" in (
+        screen.page.get_attribute('[data-kpi="avg_processing_time_s"] .change', "class") or ""
+    )
+    for level in (4, 3):
+        top = stack.get("/api/v1/onestop/top-services", **q, level=str(level), limit="20")
+        assert top["services"], level
+        assert screen.table(f"top-l{level}") == [
+            {
+                "procedure_code": s["procedure_code"],
+                "name": s["name"] or "—",
+                "online_dossiers": vi_int(s["online_dossiers"]),
+                "dossiers": vi_int(s["dossiers"]),
+                "online_rate_pct": vi_pct(s["online_rate_pct"]),
+            }
+            for s in top["services"]
+        ]
+    assert screen.table("top-l4")[0]["procedure_code"] == "P4b"  # A3, A10 online
+    names = {"central": "Trung ương", "province": "Tỉnh", "district": "Huyện", "commune": "Xã"}
+    names["unknown"] = "(không rõ)"
+    levels = stack.get("/api/v1/onestop/by-level", **q)["levels"]
+    assert screen.table("by-level") == [
+        {
+            "admin_level": names[r["admin_level"]],
+            "received": vi_int(r["received"]),
+            "resolved": vi_int(r["resolved"]),
+            "resolved_on_time": vi_int(r["resolved_on_time"]),
+            "on_time_rate_pct": vi_pct(r["on_time_rate_pct"]),
+        }
+        for r in levels
+    ]
+    # the quarterly report of the period's quarter (2026 Q1) as the API's XLSX
+    page = screen.page
+    assert page.input_value('[data-card="quarterly"] select[name="year"]') == "2026"
+    assert page.input_value('[data-card="quarterly"] select[name="quarter"]') == "1"
+    with page.expect_download() as info:
+        page.click('[data-action="quarterly"]')
+    assert info.value.suggested_filename == "quarterly-2026-Q1.xlsx"
+    got = load_workbook(io.BytesIO(Path(info.value.path()).read_bytes()))
+    want = load_workbook(
+        io.BytesIO(
+            stack.api.get(
+                "/api/v1/reports/quarterly",
+                params={"site": "mc", "year": "2026", "quarter": "1", "format": "xlsx"},
+            ).content
+        )
+    )
+    assert [[c for c in row] for ws in got for row in ws.iter_rows(values_only=True)] == [
+        [c for c in row] for ws in want for row in ws.iter_rows(values_only=True)
+    ]
+    screen.shot("onestop")

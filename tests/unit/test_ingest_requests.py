@@ -112,9 +112,20 @@ def test_malformed_json_body_is_400(body: bytes) -> None:
     assert info.value.status == 400
 
 
-def test_non_utf8_ndjson_is_400() -> None:
+def test_a_non_utf8_ndjson_line_is_rejected_alone() -> None:
+    items = parse_batch(b'{"a": "\xff"}\n{"b": 1}', "application/x-ndjson", LIMITS)
+    assert items[1] == (2, {"b": 1})
+    rejection = items[0][1]
+    assert isinstance(rejection, Rejection)
+    assert (rejection.line, rejection.field, rejection.reason) == (1, "line", "invalid_json")
+    assert "not UTF-8 (byte 7)" in rejection.error
+
+
+def test_ndjson_whose_first_line_is_an_array_is_read_line_by_line() -> None:
+    items = parse_batch(b'[]\n{"b": 1}', "application/x-ndjson", LIMITS)
+    assert items == [(1, []), (2, {"b": 1})]
     with pytest.raises(RequestError) as info:
-        parse_batch(b'{"a": "\xff"}', "application/x-ndjson", LIMITS)
+        parse_batch(b'[]\n{"b": 1}', "application/json", LIMITS)
     assert info.value.status == 400
 
 
@@ -245,6 +256,7 @@ def test_no_valid_line_is_422_with_same_body() -> None:
                 "reason": "invalid_field",
             },
         ],
+        "error": "no line accepted; line 1, site: unknown site 'zzz'",
     }
 
 

@@ -31,6 +31,30 @@ const STRINGS = {
     unknown: '(không rõ)', no_data: 'Không có số liệu', loading: 'Đang tải…', error: 'Lỗi',
     points_pp: 'điểm %',
     desktop: 'Máy tính', mobile: 'Điện thoại', tablet: 'Máy tính bảng',
+    days: 'ngày',
+    // DVC (DESIGN §3.II)
+    m_pageviews: 'Lượt xem trang', m_submissions: 'Hồ sơ nộp trực tuyến',
+    m_submissions_l4: 'Hồ sơ nộp trực tuyến – DVC toàn trình', m_submissions_l3: 'Hồ sơ nộp trực tuyến – DVC một phần',
+    m_submissions_per_pageview_pct: 'Tỷ lệ hồ sơ nộp / lượt xem trang',
+    m_l4_services_with_dossiers: 'DVC toàn trình có phát sinh hồ sơ', m_l3_services_with_dossiers: 'DVC một phần có phát sinh hồ sơ',
+    m_l4_services_with_dossiers_pct: 'Tỷ lệ DVC toàn trình có phát sinh hồ sơ', m_l4_services_pct: 'Tỷ lệ DVC toàn trình / tổng số thủ tục',
+    m_l3_services_with_dossiers_pct: 'Tỷ lệ DVC một phần có phát sinh hồ sơ', m_l3_services_pct: 'Tỷ lệ DVC một phần / tổng số thủ tục',
+    // one-stop (DESIGN §3.III)
+    m_submitted: 'Hồ sơ nộp trên Cổng DVC', m_received_online: 'Hồ sơ tiếp nhận trực tuyến',
+    m_received_total: 'Hồ sơ tiếp nhận (mọi kênh)', m_services_online_pct: 'Tỷ lệ thủ tục có hồ sơ trực tuyến',
+    m_online_rate_pct: 'Tỷ lệ xử lý hồ sơ trực tuyến', m_avg_processing_time_s: 'Thời gian xử lý trung bình',
+    m_l4_services_online_pct: 'Tỷ lệ DVC toàn trình có hồ sơ trực tuyến', m_l3_services_online_pct: 'Tỷ lệ DVC một phần có hồ sơ trực tuyến',
+    m_l4_online_rate_pct: 'Tỷ lệ hồ sơ trực tuyến – DVC toàn trình', m_l3_online_rate_pct: 'Tỷ lệ hồ sơ trực tuyến – DVC một phần',
+    m_resolved: 'Hồ sơ đã giải quyết', m_returned_on_time: 'Hồ sơ giải quyết đúng hạn',
+    m_on_time_rate_pct: 'Tỷ lệ giải quyết đúng hạn', m_overdue_open: 'Hồ sơ quá hạn chưa giải quyết',
+    dvc_per_day: 'Lượt xem trang và lượt truy cập theo ngày', all_indicators: 'Tất cả chỉ số',
+    top_l4: '20 DVC toàn trình có nhiều hồ sơ trực tuyến nhất', top_l3: '20 DVC một phần có nhiều hồ sơ nhất',
+    by_level: 'Theo cấp hành chính', admin_level: 'Cấp', received: 'Tiếp nhận', resolved: 'Đã giải quyết',
+    resolved_on_time: 'Đúng hạn', on_time_rate_pct: 'Tỷ lệ đúng hạn',
+    lvl_central: 'Trung ương', lvl_province: 'Tỉnh', lvl_district: 'Huyện', lvl_commune: 'Xã', lvl_unknown: '(không rõ)',
+    service: 'Thủ tục', code: 'Mã', online_dossiers: 'Hồ sơ trực tuyến', dossiers: 'Hồ sơ', online_rate: 'Tỷ lệ trực tuyến',
+    unknown_procedures: 'Thủ tục không có trong danh mục', quarterly: 'Báo cáo quý', year: 'Năm', quarter: 'Quý',
+    download_xlsx: 'Tải báo cáo (XLSX)', value: 'Giá trị',
   },
   en: {
     title: 'Digital government monitoring and measurement',
@@ -60,6 +84,28 @@ const STRINGS = {
     unknown: '(unknown)', no_data: 'No data', loading: 'Loading…', error: 'Error',
     points_pp: 'pp',
     desktop: 'Desktop', mobile: 'Mobile', tablet: 'Tablet',
+    days: 'days',
+    m_pageviews: 'Pageviews', m_submissions: 'Online submissions',
+    m_submissions_l4: 'Online submissions – full-process services', m_submissions_l3: 'Online submissions – partial services',
+    m_submissions_per_pageview_pct: 'Submissions / pageviews',
+    m_l4_services_with_dossiers: 'Full-process services with dossiers', m_l3_services_with_dossiers: 'Partial services with dossiers',
+    m_l4_services_with_dossiers_pct: 'Full-process services with dossiers (share)', m_l4_services_pct: 'Full-process services / all services',
+    m_l3_services_with_dossiers_pct: 'Partial services with dossiers (share)', m_l3_services_pct: 'Partial services / all services',
+    m_submitted: 'Submitted on the portal', m_received_online: 'Received online',
+    m_received_total: 'Received (all channels)', m_services_online_pct: 'Services with online dossiers',
+    m_online_rate_pct: 'Online processing rate', m_avg_processing_time_s: 'Average processing time',
+    m_l4_services_online_pct: 'Full-process services with online dossiers', m_l3_services_online_pct: 'Partial services with online dossiers',
+    m_l4_online_rate_pct: 'Online rate – full-process services', m_l3_online_rate_pct: 'Online rate – partial services',
+    m_resolved: 'Resolved', m_returned_on_time: 'Resolved on time',
+    m_on_time_rate_pct: 'On-time rate', m_overdue_open: 'Overdue, not resolved',
+    dvc_per_day: 'Pageviews and visits per day', all_indicators: 'All indicators',
+    top_l4: 'Top 20 full-process services by online dossiers', top_l3: 'Top 20 partial services by dossiers',
+    by_level: 'By administrative level', admin_level: 'Level', received: 'Received', resolved: 'Resolved',
+    resolved_on_time: 'On time', on_time_rate_pct: 'On-time rate',
+    lvl_central: 'Central', lvl_province: 'Province', lvl_district: 'District', lvl_commune: 'Commune', lvl_unknown: '(unknown)',
+    service: 'Service', code: 'Code', online_dossiers: 'Online dossiers', dossiers: 'Dossiers', online_rate: 'Online rate',
+    unknown_procedures: 'Procedures missing from the catalog', quarterly: 'Quarterly report', year: 'Year', quarter: 'Quarter',
+    download_xlsx: 'Download report (XLSX)', value: 'Value',
   },
 };
 
@@ -122,6 +168,13 @@ export function fmtChange(value, points = false) {
   const num = new Intl.NumberFormat(locale(), { minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(size);
   const text = points ? `${num}${NBSP}${t('points_pp')}` : (lang === 'vi' ? `${num}${NBSP}%` : `${num}%`);
   return { arrow, text, dir };
+}
+
+/** Seconds → days with one decimal: 271800 → "3,1 ngày" (vi) / "3.1 days" (en). */
+export function fmtDays(seconds) {
+  if (seconds === null || seconds === undefined) return DASH;
+  const body = new Intl.NumberFormat(locale(), { minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(seconds / 86400);
+  return `${body}${NBSP}${t('days')}`;
 }
 
 /** "2025-03-10" → "10/03/2025" (vi) / "2025-03-10" (en). */

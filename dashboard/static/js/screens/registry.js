@@ -4,17 +4,8 @@
 
 export const SCREENS = [
   { id: 'portal', load: () => import('./portal.js') },
-  {
-    id: 'dvc',
-    needs: ['GET /api/v1/dvc/overview (DESIGN §3.II, issue 4)',
-      'GET /api/v1/portal/timeseries on the DVC site (pageviews and visits per day)'],
-  },
-  {
-    id: 'onestop',
-    needs: ['GET /api/v1/onestop/overview (DESIGN §3.III, issue 4)',
-      'GET /api/v1/onestop/top-services (top 20 level-4 / level-3)',
-      'GET /api/v1/onestop/by-level', 'GET /api/v1/reports/quarterly?format=xlsx'],
-  },
+  { id: 'dvc', load: () => import('./dvc.js') },
+  { id: 'onestop', load: () => import('./onestop.js') },
   {
     id: 'rankings',
     needs: ['GET /api/v1/rankings?kind=ministry|province&order=most|least (issue 5)'],

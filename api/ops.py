@@ -1,0 +1,60 @@
+"""Operations side of the warehouse process: ``/metrics`` and the consumer-lag poller.
+
+``instrument`` adds ``GET /metrics`` to the API app and wraps it with the HTTP metrics
+middleware, bridges the sink's counters, and feeds the sink's insert histograms. The lag
+poller measures every consumer group of the stack (``emc.lag``) every ``EMC_LAG_POLL_S``
+seconds into gauges, so Prometheus sees the same numbers as ``emc lag``; the warehouse runs it
+because it is the one process that is always there when numbers are stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from emc import metrics
+from emc.lag import measure, stack_groups
+from emc.settings import Settings
+from streams.sink import Sink
+
+log = logging.getLogger("emc.warehouse.ops")
+
+
+def instrument(app: Starlette, sink: Sink | None) -> tuple[Any, CollectorRegistry]:
+    """(the ASGI app to serve, the registry): ``/metrics`` added, HTTP metrics around it."""
+    registry = metrics.new_registry()
+    if sink is not None:
+        metrics.bridge(registry, lambda: metrics.sink_families(sink))
+        sink.observe_insert = metrics.SinkMetrics(registry).observe
+
+    async def prometheus(request: Request) -> Response:
+        body, content_type = metrics.render(registry)
+        return Response(body, 200, {"Content-Type": content_type})
+
+    app.router.routes.append(Route("/metrics", prometheus, methods=["GET"]))
+    paths = [getattr(r, "path", "") for r in app.router.routes]
+    return metrics.HttpMetrics(app, registry, [p for p in paths if p]), registry
+
+
+async def poll_lag(settings: Settings, registry: CollectorRegistry, stop: asyncio.Event) -> None:
+    """Measure lag every ``lag_poll_s`` until ``stop``; failures are logged, never raised."""
+    gauges = metrics.LagMetrics(registry)
+    while not stop.is_set():
+        try:
+            rows = await asyncio.wait_for(
+                measure(settings.bootstrap_servers, stack_groups(settings)),
+                timeout=max(10.0, settings.lag_poll_s),
+            )
+            gauges.set(rows)
+        except Exception as exc:
+            log.info("measuring consumer lag failed: %s", exc)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), settings.lag_poll_s)
