@@ -37,10 +37,15 @@ from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Playwright
 
 from api import portal
 from api.app import create_app
+from api.ops import instrument
 from clickhouse import catalog
 from clickhouse.client import Database
 from clickhouse.migrate import migrate
+from emc import metrics
+from emc.lag import PartitionLag
 from emc.settings import Settings
+from streams.rows import COLUMNS
+from streams.sink import Sink
 from tests.conftest import free_port
 from tests.integration import test_dossier_api as dossiers
 from tests.integration.test_portal_api import (
@@ -72,6 +77,13 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 NBSP = "\u00a0"
+#: Consumer lag as ``emc.lag.measure`` reports it (the operations screen reads it from /metrics).
+LAG_ROWS = [
+    PartitionLag("emc-streams", "emc.hits.raw", 0, 100, 105, 5, 2.5),
+    PartitionLag("emc-streams", "emc.hits.raw", 1, 200, 207, 7, 4.0),
+    PartitionLag("emc-sink", "emc.pageviews", 0, 50, 50, 0, 0.0),
+    PartitionLag("emc-deadletters-cli", "emc.deadletters", 0, 1, 4, 3, 120.0),
+]
 
 
 # --- Vietnamese formats, written independently of the page's JavaScript ---------------------
@@ -170,12 +182,15 @@ def stack(clickhouse_engine: Any) -> Iterator[Stack]:
     dossiers._store(db, dossiers.MC + dossiers.DVC)
     dossiers._pageviews(db)
     settings = Settings(clickhouse_database=name, admin_token=TOKEN)  # type: ignore[arg-type]
-    app = create_app(settings, db)
+    sink = Sink(settings, db)  # the warehouse's sink, not started: its counters stay at zero
+    app = create_app(settings, db, sink)
     # realtime's "now" is the known-answer test's fixed moment (routes matched first)
     app.router.routes[:0] = portal.routes(settings, db, clock=NOW.timestamp)
+    served, registry = instrument(app, sink)  # /metrics, as the warehouse serves it
+    metrics.LagMetrics(registry).set(LAG_ROWS)  # what the lag poller would have measured
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        uvicorn.Config(served, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -596,7 +611,7 @@ def test_english_on_a_phone(screen: Screen, stack: Stack) -> None:
     assert "lang=" not in page.url
 
 
-@pytest.mark.parametrize("name", ["rankings", "connections", "operations"])
+@pytest.mark.parametrize("name", ["rankings", "connections"])
 def test_screens_waiting_for_their_api_say_what_they_need(
     screen: Screen, stack: Stack, name: str
 ) -> None:
@@ -743,3 +758,38 @@ def test_onestop_screen_indicators_top_services_levels_and_report(
         [c for c in row] for ws in want for row in ws.iter_rows(values_only=True)
     ]
     screen.shot("onestop")
+
+
+def test_operations_screen_reads_lag_dead_letters_and_ingest_from_metrics(
+    screen: Screen, stack: Stack
+) -> None:
+    signed_in(screen, stack, "/operations?rt=1")
+    page = screen.page
+    assert screen.text("main h1") == "Vận hành"
+    text = stack.api.get("/metrics").text
+    assert (
+        'emc_consumer_lag_messages{group="emc-streams",partition="1",topic="emc.hits.raw"} 7.0'
+        in text
+    )
+    # per group and topic: messages summed over partitions, seconds of the oldest partition
+    expected = []
+    for group, topic in sorted({(r.group, r.topic) for r in LAG_ROWS}):
+        rows = [r for r in LAG_ROWS if (r.group, r.topic) == (group, topic)]
+        expected.append({
+            "group": group, "topic": topic, "partitions": vi_int(len(rows)),
+            "messages": vi_int(sum(r.lag for r in rows)),
+            "seconds": vi_dec(max(r.lag_s for r in rows), 1),
+        })  # fmt: skip
+    assert screen.table("lag") == expected
+    assert expected[-1]["messages"] == "12" and expected[-1]["seconds"] == "4"
+    assert screen.text('[data-kpi="pending_dead_letters"] [data-role="value"]') == "3"
+    assert screen.text('[data-kpi="max_lag_s"] [data-role="value"]') == "4"  # dead letters apart
+    assert screen.text('[data-kpi="sink"] [data-role="value"]') == "Đã dừng"  # never started
+    # the ingest rate needs two readings: "—" first, then rows/s (nothing was written: 0)
+    assert {r["key"] for r in screen.table("ingest")} == set(COLUMNS)
+    page.wait_for_function(
+        "Number(document.querySelector('[data-role=ops]').dataset.refreshes) >= 2", timeout=10_000
+    )
+    assert screen.text('[data-kpi="ingest_rate"] [data-role="value"]') == "0"
+    assert {r["rate"] for r in screen.table("ingest")} == {"0"}
+    screen.shot("operations")

@@ -55,6 +55,13 @@ const STRINGS = {
     service: 'Thủ tục', code: 'Mã', online_dossiers: 'Hồ sơ trực tuyến', dossiers: 'Hồ sơ', online_rate: 'Tỷ lệ trực tuyến',
     unknown_procedures: 'Thủ tục không có trong danh mục', quarterly: 'Báo cáo quý', year: 'Năm', quarter: 'Quý',
     download_xlsx: 'Tải báo cáo (XLSX)', value: 'Giá trị',
+    ops_sink: 'Ghi vào kho dữ liệu (sink)', ops_running: 'Đang chạy', ops_stopped: 'Đã dừng', ops_no_sink: 'Không có',
+    ops_ingest_rate: 'Tốc độ ghi (dòng/giây)', ops_pending_dead: 'Thư lỗi chờ xử lý', ops_max_lag_s: 'Độ trễ lớn nhất (giây)',
+    ops_measured: 'Độ trễ đo lúc {t}', ops_not_measured: 'Độ trễ chưa được đo',
+    ops_lag: 'Độ trễ xử lý theo nhóm và chủ đề (Kafka)', ops_group: 'Nhóm', ops_topic: 'Chủ đề', ops_partitions: 'Phân vùng',
+    ops_messages: 'Số thông điệp', ops_seconds: 'Trễ (giây)', ops_ingest: 'Dữ liệu ghi vào ClickHouse', ops_table: 'Bảng',
+    ops_rows_total: 'Tổng số dòng', ops_rows_per_s: 'Dòng/giây', ops_dead: 'Thư lỗi (dead letters) theo công đoạn',
+    ops_stage: 'Công đoạn', ops_reason: 'Lý do',
   },
   en: {
     title: 'Digital government monitoring and measurement',
@@ -106,6 +113,13 @@ const STRINGS = {
     service: 'Service', code: 'Code', online_dossiers: 'Online dossiers', dossiers: 'Dossiers', online_rate: 'Online rate',
     unknown_procedures: 'Procedures missing from the catalog', quarterly: 'Quarterly report', year: 'Year', quarter: 'Quarter',
     download_xlsx: 'Download report (XLSX)', value: 'Value',
+    ops_sink: 'Warehouse sink', ops_running: 'Running', ops_stopped: 'Stopped', ops_no_sink: 'None',
+    ops_ingest_rate: 'Ingest rate (rows/s)', ops_pending_dead: 'Pending dead letters', ops_max_lag_s: 'Largest lag (s)',
+    ops_measured: 'Lag measured at {t}', ops_not_measured: 'Lag not measured yet',
+    ops_lag: 'Consumer lag by group and topic (Kafka)', ops_group: 'Group', ops_topic: 'Topic', ops_partitions: 'Partitions',
+    ops_messages: 'Messages', ops_seconds: 'Lag (s)', ops_ingest: 'Rows written to ClickHouse', ops_table: 'Table',
+    ops_rows_total: 'Total rows', ops_rows_per_s: 'Rows/s', ops_dead: 'Dead letters by stage',
+    ops_stage: 'Stage', ops_reason: 'Reason',
   },
 };
 

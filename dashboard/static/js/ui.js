@@ -23,16 +23,17 @@ export function h(tag, attrs = {}, ...children) {
 }
 
 /** A KPI card: value, change arrow (green when the change is good), comparison value.
- * `lowerIsBetter` flips the colours (bounce rate). */
+ * `lowerIsBetter` flips the colours (bounce rate). Without `change` / `previous` (undefined)
+ * the card shows the value alone (operations). */
 export function kpiCard({ id, label, value, change, points = false, previous, lowerIsBetter = false }) {
   const c = fmtChange(change, points);
   const good = c.dir === null || c.dir === 'flat' ? 'flat' : (c.dir === 'up') !== lowerIsBetter ? 'good' : 'bad';
   return h('section', { class: 'kpi', dataset: { kpi: id } },
     h('div', { class: 'label' }, label),
     h('div', { class: 'value', dataset: { role: 'value' } }, value),
-    h('div', { class: `change ${good}`, dataset: { role: 'change', dir: c.dir ?? 'none' },
+    change === undefined ? null : h('div', { class: `change ${good}`, dataset: { role: 'change', dir: c.dir ?? 'none' },
       title: c.dir === null ? t('no_compare') : null }, c.arrow ? `${c.arrow} ${c.text}` : c.text),
-    h('div', { class: 'previous', dataset: { role: 'previous' } }, `${t('previous')}: ${previous}`));
+    previous === undefined ? null : h('div', { class: 'previous', dataset: { role: 'previous' } }, `${t('previous')}: ${previous}`));
 }
 
 /** Download buttons for `exportPath` with `params` (the API's format=csv|xlsx). */

@@ -14,10 +14,7 @@ export const SCREENS = [
     id: 'connections',
     needs: ['GET /api/v1/connections: per site status, last event, gaps (issue 5)'],
   },
-  {
-    id: 'operations',
-    needs: ['GET /api/v1/ops: consumer lag per topic, dead letters, ingest rate'],
-  },
+  { id: 'operations', load: () => import('./operations.js') },
 ];
 
 export const screenById = (id) => SCREENS.find((s) => s.id === id) ?? null;
