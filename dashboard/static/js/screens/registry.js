@@ -8,11 +8,11 @@ export const SCREENS = [
   { id: 'onestop', load: () => import('./onestop.js') },
   {
     id: 'rankings',
-    needs: ['GET /api/v1/rankings?kind=ministry|province&order=most|least (issue 5)'],
+    needs: ['GET /api/v1/rankings?metric=visits|pageviews|online_dossier_rate|on_time_rate&group=ministries|provinces&order=desc|asc (issue 5, admin token)'],
   },
   {
     id: 'connections',
-    needs: ['GET /api/v1/connections: per site status, last event, gaps (issue 5)'],
+    needs: ['GET /api/v1/connections?agency=|site=&status= : per site last event, connected/silent/never_seen, gaps (issue 5)'],
   },
   { id: 'operations', load: () => import('./operations.js') },
 ];
