@@ -12,12 +12,12 @@ CACHE_DIR ?= $(or $(EMC_CACHE_DIR),$(HOME)/.cache/openemc)
 # The Python side reads its cache folder from EMC_CACHE_DIR: keep both in step.
 export EMC_CACHE_DIR := $(CACHE_DIR)
 
-.PHONY: help venv jars geoip browser setup run lint test bench clean
+.PHONY: help venv jars geoip dashboard browser setup run lint test bench clean
 
 help:
 	@echo "make run    install what is missing, start Kafka + collector + streams + warehouse + demo traffic"
 	@echo "make test   install what is missing, lint (ruff, mypy), run the whole test suite"
-	@echo "other: setup (venv jars geoip browser), venv, jars, geoip, browser, lint, bench, clean (removes var/)"
+	@echo "other: setup (venv jars geoip dashboard), venv, jars, geoip, dashboard, browser, lint, bench, clean (removes var/)"
 	@echo "CACHE_DIR=$(CACHE_DIR)"
 
 # (Re)built only when pyproject.toml changed: the stamp holds the hash it was built from.
@@ -45,15 +45,32 @@ jars: venv
 geoip: venv
 	@$(VENV)/bin/python -m emc.geoip_fetch
 
-# Real-browser tests: Debian's chromium package (never a downloaded browser build) and the npm
-# Matomo tracking client, pinned, into the cache.
-browser:
-	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium; }
-	@[ -d "$(CACHE_DIR)/npm/node_modules/matomo-tracker" ] || \
-	  npm install --no-audit --no-fund --prefix "$(CACHE_DIR)/npm" matomo-tracker@2.2.4
-	@echo "[make] browser: $$(command -v chromium), matomo-tracker in $(CACHE_DIR)/npm"
+# The dashboard's front-end libraries from the npm registry (dashboard/package-lock.json), served
+# locally by the warehouse; reinstalled only when the lock file changed.
+DASHBOARD_STAMP := dashboard/node_modules/.package-lock.sha256
+dashboard:
+	@command -v npm >/dev/null 2>&1 || { echo "error: npm not found (install Node.js 20 and npm)" >&2; exit 1; }
+	@want="$$(sha256sum dashboard/package-lock.json | cut -d' ' -f1)"; \
+	if [ "$$(cat $(DASHBOARD_STAMP) 2>/dev/null)" = "$$want" ]; then \
+	  echo "[make] dashboard/node_modules is up to date"; \
+	else \
+	  echo "[make] npm ci in dashboard/ ..." && \
+	  (cd dashboard && npm ci --no-audit --no-fund --loglevel=error) && echo "$$want" > $(DASHBOARD_STAMP); \
+	fi
 
-setup: venv jars geoip browser
+# Debian's Chromium for the browser tests (never a browser downloaded by Playwright), and the
+# npm Matomo tracking client (pinned, into the cache) for the tracker drop-in test.
+browser:
+	@if command -v chromium >/dev/null 2>&1; then echo "[make] chromium: $$(command -v chromium)"; \
+	else \
+	  echo "[make] installing Debian's chromium ..."; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi
+	@[ -d "$(CACHE_DIR)/npm/node_modules/matomo-tracker" ] || \
+	  npm install --no-audit --no-fund --loglevel=error --prefix "$(CACHE_DIR)/npm" matomo-tracker@2.2.4
+
+setup: venv jars geoip dashboard
 
 run: setup
 	$(VENV)/bin/emc up
@@ -63,7 +80,7 @@ lint: venv
 	$(VENV)/bin/mypy
 
 # pytest exits 5 when it collected nothing: that is a broken suite, not a pass.
-test: setup lint
+test: setup browser lint
 	@code=0; $(VENV)/bin/pytest -q -p no:cacheprovider || code=$$?; \
 	if [ $$code -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$code

@@ -1,0 +1,217 @@
+// Words and number formats of the dashboard. Vietnamese first; English switchable (?lang=en).
+// Why formats by hand around Intl: EMC writes 1.234.567 and "12,5 %" (space before %), and the
+// browser tests check the exact text, so every screen must format through these functions.
+
+const STRINGS = {
+  vi: {
+    title: 'Hệ thống giám sát, đo lường Chính phủ số',
+    signin_title: 'Đăng nhập', signin_help: 'Nhập mã truy cập (token) của cơ quan hoặc của quản trị viên.',
+    token: 'Mã truy cập', signin: 'Đăng nhập', signout: 'Đăng xuất', wrong_token: 'Mã truy cập không đúng.',
+    lang_switch: 'English',
+    screen_portal: 'Cổng thông tin điện tử', screen_dvc: 'Cổng dịch vụ công', screen_onestop: 'Một cửa điện tử',
+    screen_rankings: 'Xếp hạng', screen_connections: 'Kết nối', screen_operations: 'Vận hành',
+    pending_title: 'Màn hình này chưa có dữ liệu', pending_body: 'Màn hình sẽ hiển thị khi API sau có trên máy chủ:',
+    site: 'Trang', all_sites: 'Tất cả các trang', period: 'Thời gian', compare: 'So sánh với',
+    cmp_previous: 'Kỳ trước', cmp_year: 'Cùng kỳ năm trước', cmp_none: 'Không so sánh',
+    p_today: 'Hôm nay', p_7d: '7 ngày', p_30d: '30 ngày', p_quarter: 'Quý này', p_year: 'Năm nay', p_custom: 'Tùy chọn',
+    from: 'Từ ngày', to: 'Đến ngày', apply: 'Xem',
+    period_note: 'Kỳ báo cáo {a} – {b}', compare_note: 'so với {a} – {b}',
+    visits: 'Lượt truy cập', pageviews: 'Lượt xem trang', unique_visitors: 'Người truy cập',
+    pages_per_visit: 'Số trang / lượt truy cập', avg_visit_duration_s: 'Thời gian truy cập trung bình',
+    bounce_rate: 'Tỷ lệ thoát trang', previous: 'Kỳ so sánh', no_compare: 'không có số liệu so sánh',
+    visits_per_day: 'Lượt truy cập theo ngày', by_hour: 'Lượt truy cập theo giờ trong ngày (24 giờ)',
+    world_map: 'Bản đồ lượt truy cập theo quốc gia', top_pages: 'Trang được xem nhiều nhất',
+    countries: 'Quốc gia', devices: 'Loại thiết bị', browsers: 'Trình duyệt',
+    realtime: 'Trực tuyến', realtime_now: 'người đang truy cập (5 phút)', realtime_30: 'người trong 30 phút',
+    realtime_pv: 'lượt xem trang trong 30 phút', updated: 'cập nhật lúc {t}',
+    two_sites: 'So sánh hai trang', second_site: 'Trang thứ hai', choose: '— chọn —',
+    show_table: 'Xem dạng bảng', show_chart: 'Xem biểu đồ', csv: 'CSV', xlsx: 'XLSX',
+    date: 'Ngày', hour: 'Giờ', page: 'Trang', country: 'Quốc gia', device: 'Thiết bị', browser: 'Trình duyệt',
+    share: 'Tỷ lệ', change: 'Thay đổi', metric: 'Chỉ số', current: 'Kỳ này', comparison: 'Kỳ so sánh',
+    unknown: '(không rõ)', no_data: 'Không có số liệu', loading: 'Đang tải…', error: 'Lỗi',
+    points_pp: 'điểm %',
+    desktop: 'Máy tính', mobile: 'Điện thoại', tablet: 'Máy tính bảng',
+    days: 'ngày',
+    // DVC (DESIGN §3.II)
+    m_pageviews: 'Lượt xem trang', m_submissions: 'Hồ sơ nộp trực tuyến',
+    m_submissions_l4: 'Hồ sơ nộp trực tuyến – DVC toàn trình', m_submissions_l3: 'Hồ sơ nộp trực tuyến – DVC một phần',
+    m_submissions_per_pageview_pct: 'Tỷ lệ hồ sơ nộp / lượt xem trang',
+    m_l4_services_with_dossiers: 'DVC toàn trình có phát sinh hồ sơ', m_l3_services_with_dossiers: 'DVC một phần có phát sinh hồ sơ',
+    m_l4_services_with_dossiers_pct: 'Tỷ lệ DVC toàn trình có phát sinh hồ sơ', m_l4_services_pct: 'Tỷ lệ DVC toàn trình / tổng số thủ tục',
+    m_l3_services_with_dossiers_pct: 'Tỷ lệ DVC một phần có phát sinh hồ sơ', m_l3_services_pct: 'Tỷ lệ DVC một phần / tổng số thủ tục',
+    // one-stop (DESIGN §3.III)
+    m_submitted: 'Hồ sơ nộp trên Cổng DVC', m_received_online: 'Hồ sơ tiếp nhận trực tuyến',
+    m_received_total: 'Hồ sơ tiếp nhận (mọi kênh)', m_services_online_pct: 'Tỷ lệ thủ tục có hồ sơ trực tuyến',
+    m_online_rate_pct: 'Tỷ lệ xử lý hồ sơ trực tuyến', m_avg_processing_time_s: 'Thời gian xử lý trung bình',
+    m_l4_services_online_pct: 'Tỷ lệ DVC toàn trình có hồ sơ trực tuyến', m_l3_services_online_pct: 'Tỷ lệ DVC một phần có hồ sơ trực tuyến',
+    m_l4_online_rate_pct: 'Tỷ lệ hồ sơ trực tuyến – DVC toàn trình', m_l3_online_rate_pct: 'Tỷ lệ hồ sơ trực tuyến – DVC một phần',
+    m_resolved: 'Hồ sơ đã giải quyết', m_returned_on_time: 'Hồ sơ giải quyết đúng hạn',
+    m_on_time_rate_pct: 'Tỷ lệ giải quyết đúng hạn', m_overdue_open: 'Hồ sơ quá hạn chưa giải quyết',
+    dvc_per_day: 'Lượt xem trang và lượt truy cập theo ngày', all_indicators: 'Tất cả chỉ số',
+    top_l4: '20 DVC toàn trình có nhiều hồ sơ trực tuyến nhất', top_l3: '20 DVC một phần có nhiều hồ sơ nhất',
+    by_level: 'Theo cấp hành chính', admin_level: 'Cấp', received: 'Tiếp nhận', resolved: 'Đã giải quyết',
+    resolved_on_time: 'Đúng hạn', on_time_rate_pct: 'Tỷ lệ đúng hạn',
+    lvl_central: 'Trung ương', lvl_province: 'Tỉnh', lvl_district: 'Huyện', lvl_commune: 'Xã', lvl_unknown: '(không rõ)',
+    service: 'Thủ tục', code: 'Mã', online_dossiers: 'Hồ sơ trực tuyến', dossiers: 'Hồ sơ', online_rate: 'Tỷ lệ trực tuyến',
+    unknown_procedures: 'Thủ tục không có trong danh mục', quarterly: 'Báo cáo quý', year: 'Năm', quarter: 'Quý',
+    download_xlsx: 'Tải báo cáo (XLSX)', value: 'Giá trị',
+    ops_sink: 'Ghi vào kho dữ liệu (sink)', ops_running: 'Đang chạy', ops_stopped: 'Đã dừng', ops_no_sink: 'Không có',
+    ops_ingest_rate: 'Tốc độ ghi (dòng/giây)', ops_pending_dead: 'Thư lỗi chờ xử lý', ops_max_lag_s: 'Độ trễ lớn nhất (giây)',
+    ops_measured: 'Độ trễ đo lúc {t}', ops_not_measured: 'Độ trễ chưa được đo',
+    ops_lag: 'Độ trễ xử lý theo nhóm và chủ đề (Kafka)', ops_group: 'Nhóm', ops_topic: 'Chủ đề', ops_partitions: 'Phân vùng',
+    ops_messages: 'Số thông điệp', ops_seconds: 'Trễ (giây)', ops_ingest: 'Dữ liệu ghi vào ClickHouse', ops_table: 'Bảng',
+    ops_rows_total: 'Tổng số dòng', ops_rows_per_s: 'Dòng/giây', ops_dead: 'Thư lỗi (dead letters) theo công đoạn',
+    ops_stage: 'Công đoạn', ops_reason: 'Lý do',
+  },
+  en: {
+    title: 'Digital government monitoring and measurement',
+    signin_title: 'Sign in', signin_help: 'Enter an agency token or the admin token.',
+    token: 'Token', signin: 'Sign in', signout: 'Sign out', wrong_token: 'Wrong token.',
+    lang_switch: 'Tiếng Việt',
+    screen_portal: 'Web portal', screen_dvc: 'Public-service portal', screen_onestop: 'One-stop system',
+    screen_rankings: 'Rankings', screen_connections: 'Connections', screen_operations: 'Operations',
+    pending_title: 'This screen has no data yet', pending_body: 'It appears when the server has this API:',
+    site: 'Site', all_sites: 'All sites', period: 'Period', compare: 'Compare with',
+    cmp_previous: 'Previous period', cmp_year: 'Same period last year', cmp_none: 'No comparison',
+    p_today: 'Today', p_7d: '7 days', p_30d: '30 days', p_quarter: 'This quarter', p_year: 'This year', p_custom: 'Custom',
+    from: 'From', to: 'To', apply: 'Show',
+    period_note: 'Period {a} – {b}', compare_note: 'compared with {a} – {b}',
+    visits: 'Visits', pageviews: 'Pageviews', unique_visitors: 'Unique visitors',
+    pages_per_visit: 'Pages per visit', avg_visit_duration_s: 'Average visit duration',
+    bounce_rate: 'Bounce rate', previous: 'Comparison', no_compare: 'no comparison data',
+    visits_per_day: 'Visits per day', by_hour: 'Visits by hour of day (24 h)',
+    world_map: 'Visits by country', top_pages: 'Most viewed pages',
+    countries: 'Countries', devices: 'Device types', browsers: 'Browsers',
+    realtime: 'Live', realtime_now: 'visitors now (5 minutes)', realtime_30: 'visitors in 30 minutes',
+    realtime_pv: 'pageviews in 30 minutes', updated: 'updated {t}',
+    two_sites: 'Two sites side by side', second_site: 'Second site', choose: '— choose —',
+    show_table: 'Show as table', show_chart: 'Show chart', csv: 'CSV', xlsx: 'XLSX',
+    date: 'Date', hour: 'Hour', page: 'Page', country: 'Country', device: 'Device', browser: 'Browser',
+    share: 'Share', change: 'Change', metric: 'Metric', current: 'This period', comparison: 'Comparison',
+    unknown: '(unknown)', no_data: 'No data', loading: 'Loading…', error: 'Error',
+    points_pp: 'pp',
+    desktop: 'Desktop', mobile: 'Mobile', tablet: 'Tablet',
+    days: 'days',
+    m_pageviews: 'Pageviews', m_submissions: 'Online submissions',
+    m_submissions_l4: 'Online submissions – full-process services', m_submissions_l3: 'Online submissions – partial services',
+    m_submissions_per_pageview_pct: 'Submissions / pageviews',
+    m_l4_services_with_dossiers: 'Full-process services with dossiers', m_l3_services_with_dossiers: 'Partial services with dossiers',
+    m_l4_services_with_dossiers_pct: 'Full-process services with dossiers (share)', m_l4_services_pct: 'Full-process services / all services',
+    m_l3_services_with_dossiers_pct: 'Partial services with dossiers (share)', m_l3_services_pct: 'Partial services / all services',
+    m_submitted: 'Submitted on the portal', m_received_online: 'Received online',
+    m_received_total: 'Received (all channels)', m_services_online_pct: 'Services with online dossiers',
+    m_online_rate_pct: 'Online processing rate', m_avg_processing_time_s: 'Average processing time',
+    m_l4_services_online_pct: 'Full-process services with online dossiers', m_l3_services_online_pct: 'Partial services with online dossiers',
+    m_l4_online_rate_pct: 'Online rate – full-process services', m_l3_online_rate_pct: 'Online rate – partial services',
+    m_resolved: 'Resolved', m_returned_on_time: 'Resolved on time',
+    m_on_time_rate_pct: 'On-time rate', m_overdue_open: 'Overdue, not resolved',
+    dvc_per_day: 'Pageviews and visits per day', all_indicators: 'All indicators',
+    top_l4: 'Top 20 full-process services by online dossiers', top_l3: 'Top 20 partial services by dossiers',
+    by_level: 'By administrative level', admin_level: 'Level', received: 'Received', resolved: 'Resolved',
+    resolved_on_time: 'On time', on_time_rate_pct: 'On-time rate',
+    lvl_central: 'Central', lvl_province: 'Province', lvl_district: 'District', lvl_commune: 'Commune', lvl_unknown: '(unknown)',
+    service: 'Service', code: 'Code', online_dossiers: 'Online dossiers', dossiers: 'Dossiers', online_rate: 'Online rate',
+    unknown_procedures: 'Procedures missing from the catalog', quarterly: 'Quarterly report', year: 'Year', quarter: 'Quarter',
+    download_xlsx: 'Download report (XLSX)', value: 'Value',
+    ops_sink: 'Warehouse sink', ops_running: 'Running', ops_stopped: 'Stopped', ops_no_sink: 'None',
+    ops_ingest_rate: 'Ingest rate (rows/s)', ops_pending_dead: 'Pending dead letters', ops_max_lag_s: 'Largest lag (s)',
+    ops_measured: 'Lag measured at {t}', ops_not_measured: 'Lag not measured yet',
+    ops_lag: 'Consumer lag by group and topic (Kafka)', ops_group: 'Group', ops_topic: 'Topic', ops_partitions: 'Partitions',
+    ops_messages: 'Messages', ops_seconds: 'Lag (s)', ops_ingest: 'Rows written to ClickHouse', ops_table: 'Table',
+    ops_rows_total: 'Total rows', ops_rows_per_s: 'Rows/s', ops_dead: 'Dead letters by stage',
+    ops_stage: 'Stage', ops_reason: 'Reason',
+  },
+};
+
+export const LANGS = ['vi', 'en'];
+let lang = 'vi';
+
+export function setLang(value) {
+  lang = LANGS.includes(value) ? value : 'vi';
+  document.documentElement.lang = lang;
+}
+
+export function getLang() { return lang; }
+
+/** The word for `key` in the current language, with {name} placeholders filled. */
+export function t(key, vars = {}) {
+  const text = STRINGS[lang][key] ?? STRINGS.vi[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ''));
+}
+
+const locale = () => (lang === 'vi' ? 'vi-VN' : 'en-US');
+const NBSP = '\u00a0';
+const DASH = '—';
+
+/** 1234567 → "1.234.567" (vi) / "1,234,567" (en). */
+export function fmtInt(n) {
+  if (n === null || n === undefined) return DASH;
+  return new Intl.NumberFormat(locale(), { maximumFractionDigits: 0 }).format(n);
+}
+
+/** A decimal with at most `digits` fraction digits: 1.5 → "1,5". */
+export function fmtDec(n, digits = 2) {
+  if (n === null || n === undefined) return DASH;
+  return new Intl.NumberFormat(locale(), { maximumFractionDigits: digits }).format(n);
+}
+
+/** A percentage with one decimal: 12.5 → "12,5 %" (vi) / "12.5%" (en). */
+export function fmtPct(n) {
+  if (n === null || n === undefined) return DASH;
+  const body = new Intl.NumberFormat(locale(), { minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(n);
+  return lang === 'vi' ? `${body}${NBSP}%` : `${body}%`;
+}
+
+/** Seconds → "m:ss" or "h:mm:ss" (465 → "7:45"). */
+export function fmtDuration(seconds) {
+  if (seconds === null || seconds === undefined) return DASH;
+  const total = Math.round(seconds);
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  const ss = String(s).padStart(2, '0');
+  return h ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
+}
+
+/** A change: {arrow: '▲'|'▼'|'■', text, dir: 'up'|'down'|'flat'|null}. `points` = percentage points. */
+export function fmtChange(value, points = false) {
+  if (value === null || value === undefined) return { arrow: '', text: DASH, dir: null };
+  const dir = value > 0 ? 'up' : value < 0 ? 'down' : 'flat';
+  const arrow = dir === 'up' ? '▲' : dir === 'down' ? '▼' : '■';
+  const size = Math.abs(value);
+  const num = new Intl.NumberFormat(locale(), { minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(size);
+  const text = points ? `${num}${NBSP}${t('points_pp')}` : (lang === 'vi' ? `${num}${NBSP}%` : `${num}%`);
+  return { arrow, text, dir };
+}
+
+/** Seconds → days with one decimal: 271800 → "3,1 ngày" (vi) / "3.1 days" (en). */
+export function fmtDays(seconds) {
+  if (seconds === null || seconds === undefined) return DASH;
+  const body = new Intl.NumberFormat(locale(), { minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(seconds / 86400);
+  return `${body}${NBSP}${t('days')}`;
+}
+
+/** "2025-03-10" → "10/03/2025" (vi) / "2025-03-10" (en). */
+export function fmtDate(iso) {
+  if (!iso) return DASH;
+  const [y, m, d] = iso.slice(0, 10).split('-');
+  return lang === 'vi' ? `${d}/${m}/${y}` : `${y}-${m}-${d}`;
+}
+
+let regionNames = null;
+let regionLang = null;
+/** ISO 3166-1 alpha-2 → the country's name in the current language ("VN" → "Việt Nam"). */
+export function countryName(code) {
+  if (!code) return t('unknown');
+  if (regionLang !== lang) {
+    regionNames = new Intl.DisplayNames([lang], { type: 'region' });
+    regionLang = lang;
+  }
+  try { return regionNames.of(code) ?? code; } catch { return code; }
+}
+
+/** Device keys (desktop, mobile, tablet) → words; other keys as they are. */
+export function deviceName(key) {
+  if (!key) return t('unknown');
+  return ['desktop', 'mobile', 'tablet'].includes(key) ? t(key) : key;
+}

@@ -1,0 +1,105 @@
+// Boot and routing: sign-in, the navigation bar, and one render per URL change. Each render gets
+// a context (its URL params, the sites the token may see, cleanup hooks) and is abandoned when a
+// newer one starts. <body data-status="loading|ready|error" data-renders="n"> tells tests (and
+// screen readers via aria-live on <main>) when a screen is complete.
+
+import { ApiError, getJson, token } from './api.js';
+import { LANGS, getLang, setLang, t } from './i18n.js';
+import { current, href, onChange, update } from './state.js';
+import { disposeAll } from './charts.js';
+import { SCREENS, screenById } from './screens/registry.js';
+import { h, errorBox } from './ui.js';
+
+const main = document.getElementById('app');
+let generation = 0;
+let cleanups = [];
+let sites = null;
+
+function setStatus(status) {
+  document.body.dataset.status = status;
+  if (status !== 'loading') document.body.dataset.renders = String(generation);
+}
+
+function renderChrome(screenId, params) {
+  document.title = `OpenEMC · ${t(`screen_${screenId}`)}`;
+  const nav = document.getElementById('nav');
+  const keep = new URLSearchParams(params);
+  nav.replaceChildren(...SCREENS.map((s) => h('a', {
+    href: href(s.id, keep), class: s.needs ? 'pending' : null,
+    'aria-current': s.id === screenId ? 'page' : null, dataset: { screen: s.id },
+  }, t(`screen_${s.id}`))));
+  const lang = document.getElementById('lang');
+  lang.textContent = t('lang_switch');
+  lang.onclick = () => update({ lang: getLang() === 'vi' ? 'en' : null });
+  const out = document.getElementById('signout');
+  out.textContent = t('signout');
+  out.hidden = !token.get();
+  out.onclick = () => { token.clear(); sites = null; route(); };
+}
+
+function signIn(message = '') {
+  const input = h('input', { type: 'password', name: 'token', autocomplete: 'current-password', required: true });
+  const problem = h('p', { class: 'error', role: 'alert', hidden: !message }, message);
+  const form = h('form', {
+    onsubmit: async (event) => {
+      event.preventDefault();
+      try {
+        sites = await getJson('/api/v1/sites', {}, input.value.trim());
+      } catch (e) {
+        problem.textContent = e instanceof ApiError && e.status === 401 ? t('wrong_token') : e.message;
+        problem.hidden = false;
+        return;
+      }
+      token.set(input.value.trim());
+      route();
+    },
+  }, h('label', {}, t('token'), input), problem, h('button', { type: 'submit' }, t('signin')));
+  main.replaceChildren(h('section', { class: 'panel signin', dataset: { card: 'signin' } },
+    h('h1', {}, t('signin_title')), h('p', { class: 'muted' }, t('signin_help')), form));
+  setStatus('ready');
+}
+
+async function route() {
+  const mine = ++generation;
+  for (const fn of cleanups) fn();
+  cleanups = [];
+  disposeAll();
+  const { screen: id, params } = current();
+  setLang(LANGS.includes(params.get('lang')) ? params.get('lang') : 'vi');
+  const screen = screenById(id) ?? screenById('portal');
+  renderChrome(screen.id, params);
+  if (!token.get()) { signIn(); return; }
+  setStatus('loading');
+  const ctx = {
+    screen, params, lang: getLang(),
+    isCurrent: () => mine === generation,
+    onCleanup: (fn) => cleanups.push(fn),
+    update: (changes) => update(changes),
+    fail: (e) => fail(e, mine),
+  };
+  try {
+    sites ??= await getJson('/api/v1/sites');
+    ctx.sites = sites;
+    const module = screen.load ? await screen.load() : await import('./screens/pending.js');
+    await module.render(main, ctx);
+    if (ctx.isCurrent()) setStatus('ready');
+  } catch (e) {
+    fail(e, mine);
+  }
+}
+
+function fail(e, mine) {
+  if (mine !== generation) return;
+  if (e instanceof ApiError && e.status === 401) {
+    token.clear();
+    sites = null;
+    signIn(t('wrong_token'));
+    return;
+  }
+  main.prepend(errorBox(e.message));
+  setStatus('error');
+  console.warn(e);
+}
+
+onChange(() => route());
+route();
