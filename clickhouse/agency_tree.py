@@ -99,3 +99,44 @@ def tree_lines(
     for top in tops:
         walk(top, 0)
     return lines
+
+
+def sites_tree_lines(
+    agencies: Iterable[Agency], sites: Iterable[tuple[str, str, str, str]]
+) -> list[str]:
+    """The agency tree with each agency's sites beneath it (``sites``: id, type, agency id,
+    parent site); a site managed by another site is indented under it, and sites not yet
+    placed in the tree are listed last under ``(no agency)``."""
+    by_id = {a.id: a for a in agencies}
+    site_rows = list(sites)
+    by_agency: dict[str, list[tuple[str, str, str, str]]] = {}
+    for row in site_rows:
+        key = row[2] if row[2] in by_id else ""
+        by_agency.setdefault(key, []).append(row)
+    lines: list[str] = []
+
+    def site_lines(rows: list[tuple[str, str, str, str]], depth: int) -> None:
+        ids = {r[0] for r in rows}
+        children: dict[str, list[tuple[str, str, str, str]]] = {}
+        for r in rows:
+            children.setdefault(r[3] if r[3] in ids else "", []).append(r)
+
+        def walk(parent: str, level: int, seen: set[str]) -> None:
+            for r in sorted(children.get(parent, [])):
+                if r[0] in seen:
+                    continue
+                seen.add(r[0])
+                lines.append(f"{'  ' * level}- {r[0]} ({r[1]})")
+                walk(r[0], level + 1, seen)
+
+        walk("", depth, set())
+
+    for line in tree_lines(by_id.values()):
+        lines.append(line)
+        agency_id = line.strip().split("  ", 1)[0]
+        depth = (len(line) - len(line.lstrip(" "))) // 2 + 1
+        site_lines(by_agency.get(agency_id, []), depth)
+    if by_agency.get(""):
+        lines.append("(no agency)")
+        site_lines(by_agency[""], 1)
+    return lines

@@ -111,8 +111,13 @@ def _cmd_sites(args: argparse.Namespace, settings: Settings) -> int:
     if args.format == "json":
         print(json.dumps(sites, ensure_ascii=False, indent=2))
         return 0
-    rows = [[s["id"], s["type"], s["timezone"], ",".join(s["domains"]), s["name"]] for s in sites]
-    print(format_table(["id", "type", "timezone", "domains", "name"], rows))
+    if args.format == "tree":
+        return registry_cli.print_sites_tree(settings, sites)
+    rows = [
+        [s["id"], s["type"], s.get("agency_id", ""), ",".join(s["domains"]), s["name"]]
+        for s in sites
+    ]
+    print(format_table(["id", "type", "agency", "domains", "name"], rows))
     return 0
 
 
@@ -265,7 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--parent-site", dest="parent_site", help="managing parent site id")
     add.add_argument("--matomo-id", dest="matomo_id", type=int, help="Matomo idsite it answers to")
     lst = sites_sub.add_parser("list", help="list registered sites")
-    lst.add_argument("--format", choices=["table", "json"], default="table")
+    lst.add_argument("--format", choices=["table", "json", "tree"], default="table")
     sites.set_defaults(handler=_cmd_sites)
     registry_cli.register(sub, sites_sub, _cmd_agencies, _cmd_tokens)
 

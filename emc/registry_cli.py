@@ -228,6 +228,26 @@ def run_tokens(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def print_sites_tree(settings: Settings, sites: list[dict[str, Any]]) -> int:
+    """``emc sites list --format tree``: the agency tree with the sites under their agency
+    (and under their managing parent site)."""
+    from clickhouse import agencies
+    from clickhouse.agency_tree import sites_tree_lines
+    from schemas.agencies import Agency
+
+    client = RegistryClient(settings)
+    found = client.call(
+        "GET",
+        "/api/v1/agencies",
+        None,
+        lambda db: [a.model_dump(mode="json") for a in agencies.list_agencies(db)],
+    )
+    rows = [(s["id"], s["type"], s.get("agency_id", ""), s.get("parent_site", "")) for s in sites]
+    tree = [Agency.model_validate(a) for a in found]
+    print("\n".join(sites_tree_lines(tree, rows)))
+    return 0
+
+
 def snippet(site_id: str, collector_url: str) -> str:
     """The embed code of ``emc.js`` for a site."""
     return f'<script defer src="{collector_url.rstrip("/")}/emc.js" data-site="{site_id}"></script>'

@@ -11,7 +11,13 @@ import pytest
 from api.access import Selection, parse_selection
 from api.params import ParamError
 from api.registry_api import parse_agencies
-from clickhouse.agency_tree import load_order, subtree, tree_lines, would_cycle
+from clickhouse.agency_tree import (
+    load_order,
+    sites_tree_lines,
+    subtree,
+    tree_lines,
+    would_cycle,
+)
 from schemas.agencies import Agency, AgencyKind
 
 TREE = [
@@ -119,3 +125,26 @@ def test_cli_parses_the_registry_commands() -> None:
     assert snippet("hcm", "https://c.example.vn/") == (
         '<script defer src="https://c.example.vn/emc.js" data-site="hcm"></script>'
     )
+
+
+def test_sites_tree_puts_sites_under_agencies_and_parent_sites() -> None:
+    sites = [
+        ("portal-p", "portal", "p", ""),
+        ("dvc-p", "dvc", "p", "portal-p"),
+        ("c1-portal", "portal", "c1", ""),
+        ("loose", "onestop", "", ""),
+        ("ghost", "portal", "deleted-agency", ""),
+    ]
+    assert sites_tree_lines(TREE, sites) == [
+        "p  Province [province, 01]",
+        "  - portal-p (portal)",
+        "    - dvc-p (dvc)",
+        "  d1  Dept 1 [department]",
+        "    c1  Commune [commune]",
+        "      - c1-portal (portal)",
+        "  d2  Dept 2 [department]",
+        "q  Other province [province]",
+        "(no agency)",
+        "  - ghost (portal)",
+        "  - loose (onestop)",
+    ]
