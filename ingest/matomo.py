@@ -57,18 +57,31 @@ def _bad(field: str, message: str) -> RequestError:
     return RequestError(400, f"{field}: {message}", reason="invalid_field", field=field)
 
 
-def site_for(idsite: str, sites: Mapping[str, Site]) -> Site:
+class SiteIndex:
+    """Sites by id and by Matomo ``idsite``, built once per registry copy (the collector's
+    cache replaces its dict on refresh, so the index follows by identity)."""
+
+    def __init__(self, sites: Mapping[str, Site]) -> None:
+        self.sites = sites
+        self.by_matomo = {s.matomo_id: s for s in sites.values() if s.matomo_id}
+
+    @classmethod
+    def of(cls, sites: Mapping[str, Site], previous: SiteIndex | None) -> SiteIndex:
+        return previous if previous is not None and previous.sites is sites else cls(sites)
+
+
+def site_for(idsite: str, sites: Mapping[str, Site] | SiteIndex) -> Site:
     """The site an ``idsite`` names; 400 when missing, 422 when no site answers to it."""
+    index = sites if isinstance(sites, SiteIndex) else SiteIndex(sites)
     value = idsite.strip()
     if not value:
         raise _bad("idsite", "required (the Matomo site id)")
     if value.isdigit():
-        number = int(value)
-        for site in sites.values():
-            if site.matomo_id == number:
-                return site
-    elif value in sites:
-        return sites[value]
+        found = index.by_matomo.get(int(value))
+        if found is not None:
+            return found
+    elif value in index.sites:
+        return index.sites[value]
     raise RequestError(
         422, f"idsite: no site answers to {value!r}", reason="unknown_site", field="idsite"
     )
@@ -120,7 +133,10 @@ def _kind(q: Mapping[str, str]) -> tuple[str, str]:
 
 
 def translate(
-    q: Mapping[str, str], sites: Mapping[str, Site], admin_token: str, token: str = ""
+    q: Mapping[str, str],
+    sites: Mapping[str, Site] | SiteIndex,
+    admin_token: str,
+    token: str = "",
 ) -> Translated:
     """One Matomo request (its parameters) → beacon parameters and trusted overrides.
     ``token`` is a bulk request's ``token_auth`` when the line has none of its own."""

@@ -133,13 +133,21 @@ def routes(parts: CollectorParts) -> list[Route]:
             ts_ms=translated.ts_ms,
         )
 
+    cached: list[matomo.SiteIndex] = []
+
+    def index() -> matomo.SiteIndex:
+        """The index of the current registry copy (rebuilt only after a refresh)."""
+        current = matomo.SiteIndex.of(parts.sites.sites, cached[0] if cached else None)
+        cached[:] = [current]
+        return current
+
     async def known(lines: list[dict[str, str]]) -> None:
         """Refresh the site cache (rate-limited) when an idsite is unknown: a site registered
         a moment ago works at once."""
         missing = []
+        numbers = index().by_matomo
         for q in lines:
             idsite = q.get("idsite", "").strip()
-            numbers = {s.matomo_id for s in parts.sites.sites.values()}
             if idsite.isdigit() and int(idsite) not in numbers:
                 missing.append(f"matomo:{idsite}")  # never a site id: forces the refresh
             elif idsite and not idsite.isdigit():
@@ -183,9 +191,7 @@ def routes(parts: CollectorParts) -> list[Route]:
             if stripped:
                 q.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
             await known([q])
-            message = build(
-                matomo.translate(q, parts.sites.sites, parts.admin_token), ip, ua, now_ms
-            )
+            message = build(matomo.translate(q, index(), parts.admin_token), ip, ua, now_ms)
             await parts.producer.send_batch(parts.settings.topics.hits_raw, [message])
         except RequestError as exc:
             return error(exc)
@@ -209,11 +215,12 @@ def routes(parts: CollectorParts) -> list[Route]:
         lines: list[dict[str, str]], token: str, ip: str, ua: str, now_ms: int
     ) -> Response:
         await known(lines)
+        sites = index()
         messages: list[Message] = []
         invalid: list[dict[str, Any]] = []
         for number, q in enumerate(lines, start=1):
             try:
-                translated = matomo.translate(q, parts.sites.sites, parts.admin_token, token)
+                translated = matomo.translate(q, sites, parts.admin_token, token)
                 messages.append(build(translated, ip, ua, now_ms))
             except RequestError as exc:
                 parts.counters.reject(exc.reason)

@@ -272,3 +272,14 @@ def test_non_utf8_query_strings_are_not_5xx(tmp_path: Path) -> None:
         assert status == 422 and headers["content-type"].startswith("application/json")
     finally:
         harness.close()
+
+
+def test_site_index_follows_the_registry_copy() -> None:
+    from ingest.matomo import SiteIndex, site_for
+
+    first = SiteIndex.of(BY_ID, None)
+    assert SiteIndex.of(BY_ID, first) is first  # same registry copy: reused
+    refreshed = {**BY_ID, "new": Site(id="new", name="N", type=SiteType.PORTAL, matomo_id=99)}
+    second = SiteIndex.of(refreshed, first)
+    assert second is not first and site_for("99", second).id == "new"
+    assert site_for("12", first).id == "hn" and site_for("dvc", first).id == "dvc"
