@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from api.params import MAX_SITES, ParamError, parse_sites
-from clickhouse import agencies, agency_tree, registry, tokens
+from clickhouse import agencies, agency_tree, tokens
 from clickhouse.client import Database
 
 
@@ -77,36 +77,47 @@ def parse_selection(
     return Selection(param, sites=tuple(parse_sites(site_value, param, max_sites)))
 
 
+def _site_agencies(db: Database, where: str, parameters: dict[str, object]) -> dict[str, str]:
+    """``{site id: agency id}`` of the registered sites matching ``where`` (two columns read,
+    no model validation: this runs before every indicator request)."""
+    rows = db.query(
+        f"SELECT id, agency_id FROM sites FINAL WHERE deleted = 0 AND {where}",
+        parameters=parameters,
+    ).result_rows
+    return {str(r[0]): str(r[1]) for r in rows}
+
+
 def visible_sites(db: Database, principal: Principal) -> set[str] | None:
     """The site ids ``principal`` may read; None for the admin (all)."""
     if principal.agency_id is None:
         return None
-    return {s.id for s in agencies.subtree_sites(db, principal.agency_id)}
+    scope = agency_tree.subtree(agencies.list_agencies(db), principal.agency_id)
+    return set(_site_agencies(db, "agency_id IN {ids:Array(String)}", {"ids": sorted(scope)}))
 
 
 def resolve_sites(db: Database, selection: Selection, principal: Principal) -> list[str]:
     """The registered site ids to compute over, each visible to ``principal``. An unknown or
     invisible site or agency raises the same 404 (no existence leak); an agency without any
     site raises 404 naming it (a roll-up of nothing is an error, not zeros)."""
-    all_agencies = agencies.list_agencies(db)
+    scope: set[str] | None = None
+    all_agencies = None
+    if principal.agency_id is not None or selection.agency:
+        all_agencies = agencies.list_agencies(db)
+    if principal.agency_id is not None:
+        assert all_agencies is not None
+        scope = agency_tree.subtree(all_agencies, principal.agency_id)
     if selection.agency:
-        allowed = (
-            agency_tree.subtree(all_agencies, principal.agency_id)
-            if principal.agency_id is not None
-            else {a.id for a in all_agencies}
-        )
-        if selection.agency not in allowed:
+        assert all_agencies is not None
+        known = {a.id for a in all_agencies}
+        if selection.agency not in (scope if scope is not None else known):
             raise ParamError(f"agency: agency {selection.agency!r} is not registered", 404)
         ids = agency_tree.subtree(all_agencies, selection.agency)
-        sites = sorted(s.id for s in registry.list_sites(db) if s.agency_id in ids)
+        sites = sorted(_site_agencies(db, "agency_id IN {ids:Array(String)}", {"ids": sorted(ids)}))
         if not sites:
             raise ParamError(f"agency: agency {selection.agency!r} has no registered site", 404)
         return sites
-    known = {s.id: s for s in registry.list_sites(db)}
-    if principal.agency_id is not None:
-        scope = agency_tree.subtree(all_agencies, principal.agency_id)
-        known = {k: s for k, s in known.items() if s.agency_id in scope}
+    found = _site_agencies(db, "id IN {ids:Array(String)}", {"ids": list(selection.sites)})
     for site in selection.sites:
-        if site not in known:
+        if site not in found or (scope is not None and found[site] not in scope):
             raise ParamError(f"{selection.param}: site {site!r} is not registered", status=404)
     return list(selection.sites)
