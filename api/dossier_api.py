@@ -15,17 +15,18 @@ report, whose ``agency`` is a display label, stays admin-only.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
-from api import dossier_data, quarterly
-from api.access import Principal, authenticate, parse_selection, resolve_sites
-from api.auth import bearer_token, is_admin
-from api.export import XLSX_MEDIA, Table, parse_format, respond
+from api import dossier_data, endpoints, quarterly
+from api.access import Principal, parse_selection, resolve_sites
+from api.auth import is_admin
+from api.endpoints import UNAUTHORIZED, Build, Built, Handler, error
+from api.export import XLSX_MEDIA, Table, respond
 from api.params import (
     ParamError,
     check_sites_known,
@@ -40,14 +41,7 @@ from clickhouse import registry
 from clickhouse.client import Database
 from emc.settings import Settings
 
-_Handler = Callable[[Request], Awaitable[Response]]
-_Built = tuple[dict[str, Any], Table | None]
-_Build = Callable[[Mapping[str, str], Principal], Callable[[], _Built]]
 MAX_LIMIT = 1000
-
-
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
 
 
 def routes(settings: Settings, db: Database) -> list[Route]:
@@ -55,30 +49,17 @@ def routes(settings: Settings, db: Database) -> list[Route]:
     admin_token = settings.admin_token.get_secret_value()
     max_days = settings.api_max_range_days
 
-    def endpoint(name: str, build: _Build) -> _Handler:
-        async def handler(request: Request) -> Response:
-            who = await asyncio.to_thread(authenticate, db, bearer_token(request), admin_token)
-            if who is None:
-                return _error(401, "missing or wrong bearer token (Authorization: Bearer …)")
-            query = request.query_params
-            try:
-                fmt = parse_format(query)
-                work = build(query, who)
-                answer, table = await asyncio.to_thread(work)
-            except ParamError as exc:
-                return _error(exc.status, str(exc))
-            return respond(answer, table, fmt, name)
+    def endpoint(name: str, build: Build) -> Handler:
+        return endpoints.endpoint(db, admin_token, name, build)
 
-        return handler
-
-    def overview(kind: str) -> _Build:
+    def overview(kind: str) -> Build:
         compute = dossier_data.dvc_overview if kind == "dvc" else dossier_data.onestop_overview
 
-        def build(query: Mapping[str, str], who: Principal) -> Callable[[], _Built]:
+        def build(query: Mapping[str, str], who: Principal) -> Callable[[], Built]:
             selection, period = parse_selection(query), parse_period(query, max_days)
             compare = comparison_period(period, parse_compare(query))
 
-            def work() -> _Built:
+            def work() -> Built:
                 sites = resolve_sites(db, selection, who)
                 tzs = check_sites_known(db, sites)
                 answer = compute(db, sites, tzs, period, compare)
@@ -88,12 +69,12 @@ def routes(settings: Settings, db: Database) -> list[Route]:
 
         return build
 
-    def top_services(query: Mapping[str, str], who: Principal) -> Callable[[], _Built]:
+    def top_services(query: Mapping[str, str], who: Principal) -> Callable[[], Built]:
         selection, period = parse_selection(query), parse_period(query, max_days)
         level = int(parse_choice(query, "level", ("4", "3"), "4"))
         limit = parse_int(query, "limit", 20, 1, MAX_LIMIT)
 
-        def work() -> _Built:
+        def work() -> Built:
             sites = resolve_sites(db, selection, who)
             tzs = check_sites_known(db, sites)
             answer = dossier_data.top_services(db, sites, tzs, period, level, limit)
@@ -104,10 +85,10 @@ def routes(settings: Settings, db: Database) -> list[Route]:
 
         return work
 
-    def by_level(query: Mapping[str, str], who: Principal) -> Callable[[], _Built]:
+    def by_level(query: Mapping[str, str], who: Principal) -> Callable[[], Built]:
         selection, period = parse_selection(query), parse_period(query, max_days)
 
-        def work() -> _Built:
+        def work() -> Built:
             sites = resolve_sites(db, selection, who)
             tzs = check_sites_known(db, sites)
             levels = dossier_data.by_level(db, sites, tzs, period)
@@ -116,11 +97,11 @@ def routes(settings: Settings, db: Database) -> list[Route]:
 
         return work
 
-    def accounts(query: Mapping[str, str], who: Principal) -> Callable[[], _Built]:
+    def accounts(query: Mapping[str, str], who: Principal) -> Callable[[], Built]:
         selection, period = parse_selection(query), parse_period(query, max_days)
         compare = comparison_period(period, parse_compare(query))
 
-        def work() -> _Built:
+        def work() -> Built:
             sites = resolve_sites(db, selection, who)
             answer = dossier_data.accounts_summary(db, sites, period, compare)
             rows: list[list[Any]] = [
@@ -138,7 +119,7 @@ def routes(settings: Settings, db: Database) -> list[Route]:
 
     async def report(request: Request) -> Response:
         if not is_admin(request, admin_token):
-            return _error(401, "missing or wrong bearer token (Authorization: Bearer …)")
+            return error(401, UNAUTHORIZED)
         query = request.query_params
         try:
             fmt = parse_choice(query, "format", ("json", "xlsx"), "json")
@@ -164,7 +145,7 @@ def routes(settings: Settings, db: Database) -> list[Route]:
 
             answer = await asyncio.to_thread(work)
         except ParamError as exc:
-            return _error(exc.status, str(exc))
+            return error(exc.status, str(exc))
         if fmt == "xlsx":
             body = await asyncio.to_thread(quarterly.report_xlsx, answer)
             name = f"quarterly-{year}-Q{quarter}.xlsx"

@@ -12,25 +12,16 @@ invisible one answers 404 like an unknown one). Named queries are free SQL: admi
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
-from api import named_api, portal_data
-from api.access import (
-    Principal,
-    Selection,
-    authenticate,
-    parse_selection,
-    resolve_sites,
-)
-from api.auth import bearer_token
-from api.export import Table, parse_format, respond
+from api import endpoints, named_api, portal_data
+from api.access import Principal, Selection, parse_selection, resolve_sites
+from api.endpoints import UNAUTHORIZED, Build, Built, Handler, error, principal_of
 from api.params import (
     ParamError,
     comparison_period,
@@ -43,17 +34,9 @@ from api.params import (
 from clickhouse.client import Database
 from emc.settings import Settings
 
-_Handler = Callable[[Request], Awaitable[Response]]
-#: What an endpoint computes in its worker thread: (JSON answer, table for CSV/XLSX).
-_Built = tuple[dict[str, Any], Table | None]
-_Build = Callable[[Mapping[str, str], Principal], Callable[[], _Built]]
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 10
 MAX_COMPARE_SITES = 10
-
-
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
 
 
 def routes(settings: Settings, db: Database, clock: Callable[[], float] = time.time) -> list[Route]:
@@ -62,51 +45,33 @@ def routes(settings: Settings, db: Database, clock: Callable[[], float] = time.t
     admin_token = settings.admin_token.get_secret_value()
     max_days = settings.api_max_range_days
 
-    async def principal_of(request: Request) -> Principal | None:
-        return await asyncio.to_thread(authenticate, db, bearer_token(request), admin_token)
+    def endpoint(name: str, build: Build) -> Handler:
+        return endpoints.endpoint(db, admin_token, name, build)
 
-    def endpoint(name: str, build: _Build) -> _Handler:
-        """Validate with ``build`` (raises ParamError), run what it returns in a thread."""
-
-        async def handler(request: Request) -> Response:
-            principal = await principal_of(request)
-            if principal is None:
-                return _error(401, "missing or wrong bearer token (Authorization: Bearer …)")
-            query = request.query_params
-            try:
-                fmt = parse_format(query)
-                work = build(query, principal)
-                answer, table = await asyncio.to_thread(work)
-            except ParamError as exc:
-                return _error(exc.status, str(exc))
-            return respond(answer, table, fmt, name)
-
-        return handler
-
-    def overview(query: Mapping[str, str], who: Principal) -> Callable[[], _Built]:
+    def overview(query: Mapping[str, str], who: Principal) -> Callable[[], Built]:
         selection, period = parse_selection(query), parse_period(query, max_days)
         compare = comparison_period(period, parse_compare(query))
 
-        def work() -> _Built:
+        def work() -> Built:
             sites = resolve_sites(db, selection, who)
             answer = portal_data.overview(db, sites, period, compare)
             return answer, portal_data.overview_table(answer)
 
         return work
 
-    def timeseries(query: Mapping[str, str], who: Principal) -> Callable[[], _Built]:
+    def timeseries(query: Mapping[str, str], who: Principal) -> Callable[[], Built]:
         selection, period = parse_selection(query), parse_period(query, max_days)
         compare = comparison_period(period, parse_compare(query))
         hourly = parse_choice(query, "interval", ("day", "hour"), "day") == "hour"
 
-        def work() -> _Built:
+        def work() -> Built:
             sites = resolve_sites(db, selection, who)
             answer = portal_data.timeseries(db, sites, period, compare, hourly)
             return answer, portal_data.timeseries_table(answer)
 
         return work
 
-    def breakdown(query: Mapping[str, str], who: Principal) -> Callable[[], _Built]:
+    def breakdown(query: Mapping[str, str], who: Principal) -> Callable[[], Built]:
         selection, period = parse_selection(query), parse_period(query, max_days)
         compare = comparison_period(period, parse_compare(query))
         if not query.get("by"):
@@ -114,24 +79,24 @@ def routes(settings: Settings, db: Database, clock: Callable[[], float] = time.t
         by = parse_choice(query, "by", portal_data.BREAKDOWNS, "")
         limit = parse_int(query, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
 
-        def work() -> _Built:
+        def work() -> Built:
             sites = resolve_sites(db, selection, who)
             answer = portal_data.breakdown(db, sites, period, compare, by, limit)
             return answer, portal_data.breakdown_table(answer)
 
         return work
 
-    def realtime(query: Mapping[str, str], who: Principal) -> Callable[[], _Built]:
+    def realtime(query: Mapping[str, str], who: Principal) -> Callable[[], Built]:
         selection = parse_selection(query)
 
-        def work() -> _Built:
+        def work() -> Built:
             sites = resolve_sites(db, selection, who)
             answer = portal_data.realtime(db, sites, int(clock() * 1000))
             return answer, portal_data.realtime_table(answer)
 
         return work
 
-    def compare(query: Mapping[str, str], who: Principal) -> Callable[[], _Built]:
+    def compare(query: Mapping[str, str], who: Principal) -> Callable[[], Built]:
         sites = parse_sites(query.get("sites"), "sites", max_sites=MAX_COMPARE_SITES)
         if len(sites) < 2:
             raise ParamError("sites: give at least two different site ids, e.g. sites=a,b")
@@ -139,20 +104,20 @@ def routes(settings: Settings, db: Database, clock: Callable[[], float] = time.t
         mode = comparison_period(period, parse_compare(query))
         limit = parse_int(query, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
 
-        def work() -> _Built:
+        def work() -> Built:
             resolve_sites(db, Selection("sites", sites=tuple(sites)), who)
             answer = portal_data.compare_sites(db, sites, period, mode, limit)
             return answer, portal_data.compare_table(answer)
 
         return work
 
-    def guarded(handler: _Handler) -> _Handler:
+    def guarded(handler: Handler) -> Handler:
         async def checked(request: Request) -> Response:
-            principal = await principal_of(request)
+            principal = await principal_of(db, admin_token, request)
             if principal is None:
-                return _error(401, "missing or wrong bearer token (Authorization: Bearer …)")
+                return error(401, UNAUTHORIZED)
             if not principal.is_admin:
-                return _error(403, "named queries are free SQL: they need the admin token")
+                return error(403, "named queries are free SQL: they need the admin token")
             return await handler(request)
 
         return checked
