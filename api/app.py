@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from api.auth import is_admin
 from api.dashboard import routes as dashboard_routes
+from api.me import routes as me_routes
 from api.monitor_routes import routes as monitor_routes
 from api.portal import routes as portal_routes
 from api.public_services import routes as public_service_routes
@@ -172,6 +173,7 @@ def create_app(settings: Settings, db: Database, sink: Sink | None = None) -> St
         Route("/api/v1/sites/{site_id}", admin(delete_site), methods=["DELETE"]),
         *portal_routes(settings, db),
         *registry_routes(settings, db),
+        *me_routes(settings, db),
         *monitor_routes(settings, db),
         *dashboard_routes(),
         *public_service_routes(settings, db),
