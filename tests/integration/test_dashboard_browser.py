@@ -345,7 +345,7 @@ def test_sign_in_with_a_token_kept_in_session_storage(screen: Screen, stack: Sta
     screen.wait_ready()
     assert screen.text('[data-card="signin"] h1') == "Đăng nhập"
     page.fill('input[name="token"]', "not-the-token")
-    with page.expect_response(lambda r: r.url.endswith("/api/v1/sites")) as refused:
+    with page.expect_response(lambda r: r.url.endswith("/api/v1/me")) as refused:
         page.click('button[type="submit"]')
     assert refused.value.status == 401
     assert screen.text('[data-card="signin"] [role="alert"]') == "Mã truy cập không đúng."
@@ -609,17 +609,6 @@ def test_english_on_a_phone(screen: Screen, stack: Stack) -> None:
     screen.wait_ready(before)
     assert screen.text("main h1") == "Cổng thông tin điện tử"
     assert "lang=" not in page.url
-
-
-@pytest.mark.parametrize("name", ["rankings", "connections"])
-def test_screens_waiting_for_their_api_say_what_they_need(
-    screen: Screen, stack: Stack, name: str
-) -> None:
-    signed_in(screen, stack, f"/{name}")
-    assert screen.page.get_attribute(f'#nav [data-screen="{name}"]', "aria-current") == "page"
-    needs = screen.page.inner_text('[data-card="pending"] ul')
-    assert "/api/v1/" in needs
-    screen.shot(f"pending-{name}")
 
 
 def test_realtime_counter_refreshes_by_itself(

@@ -58,6 +58,18 @@ export function barChart(el, { categories, bars, line = null, formatter = fmtInt
   });
 }
 
+/** Horizontal bars, first category on top (a ranking): long agency names stay readable. */
+export function rankChart(el, { categories, values, name, formatter = fmtInt }) {
+  return init(el, {
+    color: PALETTE,
+    tooltip: { trigger: 'axis', valueFormatter: formatter },
+    grid: { left: 8, right: 24, top: 8, bottom: 24, containLabel: true },
+    xAxis: { type: 'value', axisLabel: { formatter } },
+    yAxis: { type: 'category', data: categories, inverse: true },
+    series: [{ name, type: 'bar', data: values, label: { show: true, position: 'right', formatter: (p) => formatter(p.value) } }],
+  });
+}
+
 let worldReady = null;
 const ANTARCTICA = '010';
 

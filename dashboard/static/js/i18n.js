@@ -62,6 +62,22 @@ const STRINGS = {
     ops_messages: 'Số thông điệp', ops_seconds: 'Trễ (giây)', ops_ingest: 'Dữ liệu ghi vào ClickHouse', ops_table: 'Bảng',
     ops_rows_total: 'Tổng số dòng', ops_rows_per_s: 'Dòng/giây', ops_dead: 'Thư lỗi (dead letters) theo công đoạn',
     ops_stage: 'Công đoạn', ops_reason: 'Lý do',
+    role_admin: 'Quản trị viên', agencies: 'Cơ quan',
+    outside_scope: '(không tồn tại, hoặc nằm ngoài phạm vi cơ quan của mã truy cập này)',
+    // rankings (Xếp hạng, DESIGN §3)
+    rk_metric: 'Chỉ số xếp hạng', rk_group: 'Nhóm', rk_order: 'Thứ tự',
+    rk_visits: 'Lượt truy cập', rk_pageviews: 'Lượt xem trang',
+    rk_online_dossier_rate: 'Tỷ lệ hồ sơ trực tuyến', rk_on_time_rate: 'Tỷ lệ giải quyết đúng hạn',
+    rk_ministries: 'Bộ, cơ quan ngang bộ', rk_provinces: 'Tỉnh, thành phố',
+    rk_desc: 'Cao nhất trước', rk_asc: 'Thấp nhất trước',
+    rk_title: 'Xếp hạng {g} theo {m}', rk_rank: 'Hạng', rk_agency: 'Cơ quan', rk_sites: 'Số trang',
+    rk_without_sites: 'Chưa có trang nào: {list}', rk_without_data: 'Không có số liệu trong kỳ: {list}',
+    // connections (Kết nối, DESIGN §3)
+    cn_status: 'Trạng thái', cn_all: 'Tất cả', cn_connected: 'Đang kết nối', cn_silent: 'Mất tín hiệu',
+    cn_never_seen: 'Chưa từng nhận', cn_agency: 'Cơ quan', cn_all_agencies: 'Tất cả cơ quan',
+    cn_sites: 'Kết nối theo trang', cn_last_event: 'Sự kiện cuối', cn_since: 'Cách đây (giờ)',
+    cn_usual_gap: 'Khoảng nghỉ thường lệ (giờ)', cn_gaps: 'Khoảng mất dữ liệu (30 ngày)',
+    cn_gap_hours: 'Số giờ thiếu', cn_checked: 'Kiểm tra lúc {t}', hours_short: 'giờ',
   },
   en: {
     title: 'Digital government monitoring and measurement',
@@ -120,6 +136,20 @@ const STRINGS = {
     ops_messages: 'Messages', ops_seconds: 'Lag (s)', ops_ingest: 'Rows written to ClickHouse', ops_table: 'Table',
     ops_rows_total: 'Total rows', ops_rows_per_s: 'Rows/s', ops_dead: 'Dead letters by stage',
     ops_stage: 'Stage', ops_reason: 'Reason',
+    role_admin: 'Administrator', agencies: 'Agencies',
+    outside_scope: '(does not exist, or lies outside this token\'s agency)',
+    rk_metric: 'Ranked by', rk_group: 'Group', rk_order: 'Order',
+    rk_visits: 'Visits', rk_pageviews: 'Pageviews',
+    rk_online_dossier_rate: 'Online dossier rate', rk_on_time_rate: 'On-time rate',
+    rk_ministries: 'Ministries and agencies', rk_provinces: 'Provinces and cities',
+    rk_desc: 'Highest first', rk_asc: 'Lowest first',
+    rk_title: '{g} ranked by {m}', rk_rank: 'Rank', rk_agency: 'Agency', rk_sites: 'Sites',
+    rk_without_sites: 'No site yet: {list}', rk_without_data: 'No data in the period: {list}',
+    cn_status: 'Status', cn_all: 'All', cn_connected: 'Connected', cn_silent: 'Silent',
+    cn_never_seen: 'Never seen', cn_agency: 'Agency', cn_all_agencies: 'All agencies',
+    cn_sites: 'Connection per site', cn_last_event: 'Last event', cn_since: 'Since (hours)',
+    cn_usual_gap: 'Usual gap (hours)', cn_gaps: 'Gaps (30 days)',
+    cn_gap_hours: 'Hours missing', cn_checked: 'Checked at {t}', hours_short: 'h',
   },
 };
 
@@ -196,6 +226,18 @@ export function fmtDate(iso) {
   if (!iso) return DASH;
   const [y, m, d] = iso.slice(0, 10).split('-');
   return lang === 'vi' ? `${d}/${m}/${y}` : `${y}-${m}-${d}`;
+}
+
+/** An instant (ISO with offset) in the browser's timezone: "12/03/2025 10:05" (vi) /
+ * "2025-03-12 10:05" (en), by hand like fmtDate so both languages read the same everywhere. */
+export function fmtDateTime(iso) {
+  if (!iso) return DASH;
+  const d = new Date(iso);
+  const p = (n) => String(n).padStart(2, '0');
+  const day = lang === 'vi'
+    ? `${p(d.getDate())}/${p(d.getMonth() + 1)}/${d.getFullYear()}`
+    : `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+  return `${day} ${p(d.getHours())}:${p(d.getMinutes())}`;
 }
 
 let regionNames = null;

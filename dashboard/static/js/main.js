@@ -1,6 +1,7 @@
 // Boot and routing: sign-in, the navigation bar, and one render per URL change. Each render gets
-// a context (its URL params, the sites the token may see, cleanup hooks) and is abandoned when a
-// newer one starts. <body data-status="loading|ready|error" data-renders="n"> tells tests (and
+// a context (its URL params, who the token is and the sites and agencies it may see — GET
+// /api/v1/me, cut to an agency token's subtree by the server — cleanup hooks) and is abandoned
+// when a newer one starts. <body data-status="loading|ready|error" data-renders="n"> tells tests (and
 // screen readers via aria-live on <main>) when a screen is complete.
 
 import { ApiError, getJson, token } from './api.js';
@@ -13,7 +14,7 @@ import { h, errorBox } from './ui.js';
 const main = document.getElementById('app');
 let generation = 0;
 let cleanups = [];
-let sites = null;
+let me = null;
 
 function setStatus(status) {
   document.body.dataset.status = status;
@@ -24,17 +25,20 @@ function renderChrome(screenId, params) {
   document.title = `OpenEMC · ${t(`screen_${screenId}`)}`;
   const nav = document.getElementById('nav');
   const keep = new URLSearchParams(params);
-  nav.replaceChildren(...SCREENS.map((s) => h('a', {
+  const shown = SCREENS.filter((s) => !(s.adminOnly && me?.role === 'agency'));
+  nav.replaceChildren(...shown.map((s) => h('a', {
     href: href(s.id, keep), class: s.needs ? 'pending' : null,
     'aria-current': s.id === screenId ? 'page' : null, dataset: { screen: s.id },
   }, t(`screen_${s.id}`))));
   const lang = document.getElementById('lang');
   lang.textContent = t('lang_switch');
   lang.onclick = () => update({ lang: getLang() === 'vi' ? 'en' : null });
+  const who = document.getElementById('who');
+  who.textContent = !me || !token.get() ? '' : me.role === 'admin' ? t('role_admin') : me.agency?.name ?? '';
   const out = document.getElementById('signout');
   out.textContent = t('signout');
   out.hidden = !token.get();
-  out.onclick = () => { token.clear(); sites = null; route(); };
+  out.onclick = () => { token.clear(); me = null; route(); };
 }
 
 function signIn(message = '') {
@@ -44,7 +48,7 @@ function signIn(message = '') {
     onsubmit: async (event) => {
       event.preventDefault();
       try {
-        sites = await getJson('/api/v1/sites', {}, input.value.trim());
+        me = await getJson('/api/v1/me', {}, input.value.trim());
       } catch (e) {
         problem.textContent = e instanceof ApiError && e.status === 401 ? t('wrong_token') : e.message;
         problem.hidden = false;
@@ -78,8 +82,12 @@ async function route() {
     fail: (e) => fail(e, mine),
   };
   try {
-    sites ??= await getJson('/api/v1/sites');
-    ctx.sites = sites;
+    if (!me) {
+      me = await getJson('/api/v1/me');
+      renderChrome(screen.id, params);
+    }
+    ctx.me = me;
+    ctx.sites = me.sites;
     const module = screen.load ? await screen.load() : await import('./screens/pending.js');
     await module.render(main, ctx);
     if (ctx.isCurrent()) setStatus('ready');
@@ -92,11 +100,15 @@ function fail(e, mine) {
   if (mine !== generation) return;
   if (e instanceof ApiError && e.status === 401) {
     token.clear();
-    sites = null;
+    me = null;
     signIn(t('wrong_token'));
     return;
   }
-  main.prepend(errorBox(e.message));
+  for (const pending of main.querySelectorAll('.loading')) pending.remove();
+  // an agency token gets 404 for what lies outside its subtree, exactly like for what does not
+  // exist (the API leaks no ids): say both possibilities
+  const scoped = e instanceof ApiError && e.status === 404 && me?.role === 'agency';
+  main.prepend(errorBox(scoped ? `${e.message} ${t('outside_scope')}` : e.message));
   setStatus('error');
   console.warn(e);
 }

@@ -18,7 +18,7 @@ const CARDS = [
 export async function render(main, ctx) {
   const typed = ctx.sites.filter((s) => s.type === 'dvc');
   const sites = typed.length ? typed : ctx.sites;
-  const sel = selection(ctx.params, sites);
+  const sel = selection(ctx.params, sites, ctx.sites);
   const body = h('div', { class: 'loading' }, t('loading'));
   main.replaceChildren(h('h1', {}, t('screen_dvc')), controls(sel, sites, ctx), body);
   if (!sel.site) { body.replaceChildren(h('p', {}, t('no_data'))); return; }

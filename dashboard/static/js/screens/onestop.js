@@ -66,7 +66,7 @@ function quarterlyCard(sel) {
 export async function render(main, ctx) {
   const typed = ctx.sites.filter((s) => s.type === 'onestop');
   const sites = typed.length ? typed : ctx.sites;
-  const sel = selection(ctx.params, sites);
+  const sel = selection(ctx.params, sites, ctx.sites);
   const body = h('div', { class: 'loading' }, t('loading'));
   main.replaceChildren(h('h1', {}, t('screen_onestop')), controls(sel, sites, ctx), body);
   if (!sel.site) { body.replaceChildren(h('p', {}, t('no_data'))); return; }

@@ -1,5 +1,5 @@
-// The selection every indicator screen shares: site(s), period (presets in the site's
-// timezone, or custom dates) and comparison, read from and written to the URL.
+// The selection every indicator screen shares: site(s) or an agency's sites, period (presets in
+// the site's timezone, or custom dates) and comparison, read from and written to the URL.
 
 import { PRESETS, presetRange, isDate } from '../dates.js';
 import { t, fmtChange } from '../i18n.js';
@@ -8,11 +8,18 @@ import { h } from '../ui.js';
 const COMPARES = ['previous', 'year', 'none'];
 const DEFAULT_PRESET = '30d';
 
-/** The selection from the URL, with defaults filled and bad values replaced. */
-export function selection(params, sites) {
+/** The selection from the URL, with defaults filled and bad values replaced. `sites` are the
+ * screen's sites, `visible` every site the token may see: a site of another type falls back to
+ * the screen's first one (the nav keeps the params across screens), but an id the token may not
+ * see is kept, so the API refuses it and the screen shows its error instead of other data. */
+export function selection(params, sites, visible = sites) {
   const ids = sites.map((s) => s.id);
+  const known = new Set(visible.map((s) => s.id));
   let site = params.get('site') ?? '';
-  if (!site || !site.split(',').every((id) => ids.includes(id))) site = ids[0] ?? '';
+  const asked = site ? site.split(',') : [];
+  const foreign = asked.some((id) => !known.has(id));
+  if (!foreign && !asked.every((id) => ids.includes(id))) site = ids[0] ?? '';
+  else if (!site) site = ids[0] ?? '';
   const tz = sites.find((s) => s.id === site.split(',')[0])?.timezone ?? 'Asia/Ho_Chi_Minh';
   let preset = params.get('preset') ?? '';
   let from = params.get('from');
@@ -26,12 +33,31 @@ export function selection(params, sites) {
   return { site, tz, preset, from, to, compare, vs, rt };
 }
 
-export function controls(sel, sites, ctx) {
+/** Agencies of the token (`ctx.me.agencies`) with at least two of `sites`: each one option
+ * whose value is its sites, so the numbers are over their union (like `agency=` in the API). */
+function agencyOptions(sites, ctx, sel, taken) {
+  const ids = new Set(sites.map((s) => s.id));
+  const out = [];
+  for (const agency of ctx.me?.agencies ?? []) {
+    const mine = agency.sites.filter((id) => ids.has(id));
+    const value = mine.join(',');
+    if (mine.length < 2 || taken.has(value)) continue;
+    taken.add(value);
+    out.push(h('option', { value, selected: value === sel.site, dataset: { agency: agency.id } },
+      `${agency.name} (${mine.length})`));
+  }
+  return out.length ? h('optgroup', { label: t('agencies') }, out) : null;
+}
+
+/** The selection controls; `withSite: false` leaves the site selector out (rankings). */
+export function controls(sel, sites, ctx, { withSite = true } = {}) {
+  const all = sites.map((s) => s.id).join(',');
+  const taken = new Set(sites.map((s) => s.id));
+  if (sites.length > 1) taken.add(all);
   const siteSelect = h('select', { name: 'site', onchange: (e) => ctx.update({ site: e.target.value }) },
     sites.map((s) => h('option', { value: s.id, selected: s.id === sel.site }, s.name)),
-    sites.length > 1
-      ? h('option', { value: sites.map((s) => s.id).join(','), selected: sel.site.includes(',') }, t('all_sites'))
-      : null);
+    sites.length > 1 ? h('option', { value: all, selected: sel.site === all }, t('all_sites')) : null,
+    agencyOptions(sites, ctx, sel, taken));
   const presets = h('div', { class: 'presets', role: 'group', 'aria-label': t('period') },
     PRESETS.map((p) => h('button', {
       type: 'button', dataset: { preset: p }, 'aria-pressed': String(p === sel.preset),
@@ -48,7 +74,7 @@ export function controls(sel, sites, ctx) {
   const compare = h('select', { name: 'compare', onchange: (e) => ctx.update({ compare: e.target.value }) },
     COMPARES.map((c) => h('option', { value: c, selected: c === sel.compare }, t(`cmp_${c}`))));
   return h('section', { class: 'panel controls', dataset: { card: 'controls' } },
-    h('label', {}, t('site'), siteSelect),
+    withSite ? h('label', {}, t('site'), siteSelect) : null,
     h('div', {}, h('div', { class: 'muted', style: 'font-size:.85rem' }, t('period')), presets),
     h('label', {}, t('from'), from),
     h('label', {}, t('to'), to),

@@ -195,7 +195,7 @@ async function twoSites(sel, sites, q, ctx) {
 export async function render(main, ctx) {
   const sites = ctx.sites.filter((s) => s.type === 'portal').length
     ? ctx.sites.filter((s) => s.type === 'portal') : ctx.sites;
-  const sel = selection(ctx.params, sites);
+  const sel = selection(ctx.params, sites, ctx.sites);
   const body = h('div', { class: 'loading' }, t('loading'));
   main.replaceChildren(h('h1', {}, t('screen_portal')), controls(sel, sites, ctx), body);
   if (!sel.site) { body.replaceChildren(h('p', {}, t('no_data'))); return; }
