@@ -8,7 +8,7 @@ visits (sites ``hcm``, ``hn``) and the dossier test's one-stop and DVC dossiers 
 ``dvc``), under this agency tree:
 
     p-hcm (province) ── d-hcm (department) ── site hcm
-    p-hn  (province) ── site hn
+    p-hn  (province) ── site hn, site hn2 (no traffic)
     p-empty (province, no site)
     m-a (ministry) ── site mc          m-b (ministry) ── site dvc
     site quiet (no agency, never sent anything)
@@ -74,6 +74,7 @@ TREE = [
 SITES = {
     "hcm": ("Cổng TP. Hồ Chí Minh", SiteType.PORTAL, "d-hcm"),
     "hn": ("Cổng Hà Nội", SiteType.PORTAL, "p-hn"),
+    "hn2": ("Cổng Hà Nội 2", SiteType.PORTAL, "p-hn"),
     "mc": ("Một cửa Bộ A", SiteType.ONESTOP, "m-a"),
     "dvc": ("Cổng DVC Bộ B", SiteType.DVC, "m-b"),
     "quiet": ("Cổng im lặng", SiteType.PORTAL, ""),
@@ -323,7 +324,7 @@ def test_connections_screen_equals_the_api(screen: Screen, stack: Stack) -> None
     answer = stack.get("/api/v1/connections")
     assert {s["site"] for s in answer["sites"]} == set(SITES)
     statuses = {s["site"]: s["status"] for s in answer["sites"]}
-    assert statuses["quiet"] == "never_seen"  # known: nothing was ever sent for it
+    assert statuses["quiet"] == statuses["hn2"] == "never_seen"  # known: nothing ever sent
     assert statuses["hcm"] == statuses["hn"] == "silent"  # nothing since March 2025
     assert {statuses["mc"], statuses["dvc"]} == {"connected"}  # hours before "now"
     for status in ("connected", "silent", "never_seen"):
@@ -342,7 +343,7 @@ def test_connections_screen_equals_the_api(screen: Screen, stack: Stack) -> None
     assert "status=never_seen" in page.url
     only = stack.get("/api/v1/connections", status="never_seen")
     assert screen.table("connections") == connection_rows(only)
-    assert [r["site"] for r in screen.table("connections")] == ["Cổng im lặng"]
+    assert [r["site"] for r in screen.table("connections")] == ["Cổng Hà Nội 2", "Cổng im lặng"]
     choose(screen, "status", "silent")
     silent = stack.get("/api/v1/connections", status="silent")
     assert screen.table("connections") == connection_rows(silent)
@@ -382,7 +383,7 @@ def test_an_agency_token_signs_in_and_sees_only_its_subtree(screen: Screen, stac
     page.click('button[type="submit"]')
     screen.wait_ready(before)
     assert screen.text("#who") == "Hà Nội"
-    assert select_values(screen, "site") == ["hn"]
+    assert select_values(screen, "site") == ["hn", "hn2", "hn,hn2"]  # the last: all its sites
     me = page.evaluate(
         "fetch('/api/v1/me', {headers: {Authorization: 'Bearer ' + sessionStorage.getItem('emc.token')}})"
         ".then(r => r.text())"
@@ -400,7 +401,7 @@ def test_an_agency_token_signs_in_and_sees_only_its_subtree(screen: Screen, stac
     before = screen.renders()
     page.click('#nav [data-screen="connections"]')
     screen.wait_ready(before)
-    assert [r["site"] for r in screen.table("connections")] == ["Cổng Hà Nội"]
+    assert [r["site"] for r in screen.table("connections")] == ["Cổng Hà Nội", "Cổng Hà Nội 2"]
     assert select_values(screen, "agency") == ["", "p-hn"]
     screen.shot("agency-connections")
 
@@ -425,6 +426,27 @@ def test_a_province_token_cannot_read_another_province(screen: Screen, stack: St
         assert page.query_selector("[data-kpi] [data-role='value']") is None
         assert page.query_selector("tbody tr[data-key]") is None
         if hash_.startswith("/portal"):  # the selector still lists only what the token sees
-            assert select_values(screen, "site") == ["hn"]
+            assert select_values(screen, "site") == ["hn", "hn2", "hn,hn2"]
         only_refusals(screen, status)
         screen.shot(f"agency-refused-{hash_.split('?')[0].strip('/')}")
+
+
+def test_the_admin_picks_an_agency_in_the_site_selector(screen: Screen, stack: Stack) -> None:
+    """An agency with two or more sites is one entry: its numbers are its sites' union, equal to
+    the API's ``agency=`` roll-up and to the known answer (hn2 has no traffic)."""
+    signed_in(screen, stack, f"/portal?site=hcm&{DATES}")
+    options = screen.page.eval_on_selector_all(
+        'select[name="site"] option[data-agency]', "os => os.map(o => [o.dataset.agency, o.value])"
+    )
+    assert options == [["p-hn", "hn,hn2"]]  # d-hcm and p-hcm have one site: no group entry
+    choose(screen, "site", "hn,hn2")
+    assert "site=hn%2Chn2" in screen.page.url or "site=hn,hn2" in screen.page.url
+    rollup = stack.get("/api/v1/portal/overview", agency="p-hn", **_dates())["metrics"]
+    assert rollup == expected_metrics({"hn"}, PERIOD, PREVIOUS)
+    assert screen.kpi("visits")["value"] == vi_int(rollup["visits"]["value"])
+    assert screen.kpi("pageviews")["value"] == vi_int(rollup["pageviews"]["value"])
+    assert screen.page.input_value('select[name="site"]') == "hn,hn2"
+
+
+def _dates() -> dict[str, str]:
+    return {"from": str(PERIOD[0]), "to": str(PERIOD[1])}
