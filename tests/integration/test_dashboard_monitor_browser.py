@@ -18,17 +18,20 @@ Screenshots go to ``var/test-artifacts/dashboard/`` like the other screens'.
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 import uvicorn
+from openpyxl import load_workbook
 
 from api import monitor_routes, portal
 from api.app import create_app
@@ -270,6 +273,21 @@ def test_rankings_of_ministries_by_dossier_rates(screen: Screen, stack: Stack) -
     on_time = stack.get("/api/v1/rankings", **{**q, "metric": "on_time_rate"}, **period)
     assert screen.table("ranking") == ranking_rows(on_time)
     screen.shot("rankings-ministries-on-time")
+
+
+def test_rankings_xlsx_download_is_the_api_table(screen: Screen, stack: Stack) -> None:
+    signed_in(screen, stack, f"/rankings?metric=visits&group=provinces&order=asc&{DATES}")
+    with screen.page.expect_download() as info:
+        screen.page.click('[data-card="ranking"] [data-export="xlsx"]')
+    got = load_workbook(io.BytesIO(Path(info.value.path()).read_bytes()))
+    q = {"metric": "visits", "group": "provinces", "order": "asc", "limit": "100", **_dates()}
+    answer = stack.get("/api/v1/rankings", **q, compare="previous")
+    rows = [list(r) for ws in got for r in ws.iter_rows(values_only=True)]
+    assert rows[0][:5] == ["rank", "agency", "name", "sites", "value"]
+    assert [r[:5] for r in rows[1:]] == [
+        [r["rank"], r["agency"], r["name"], r["sites"], r["value"]] for r in answer["rows"]
+    ]
+    assert [r[1] for r in rows[1:]] == ["p-hn", "p-hcm"]
 
 
 def test_rankings_in_english(screen: Screen, stack: Stack) -> None:
