@@ -24,6 +24,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -34,6 +35,7 @@ import pytest
 import uvicorn
 from openpyxl import load_workbook
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Playwright, sync_playwright
+from starlette.types import ASGIApp
 
 from api import portal
 from api.app import create_app
@@ -188,9 +190,19 @@ def stack(clickhouse_engine: Any) -> Iterator[Stack]:
     app.router.routes[:0] = portal.routes(settings, db, clock=NOW.timestamp)
     served, registry = instrument(app, sink)  # /metrics, as the warehouse serves it
     metrics.LagMetrics(registry).set(LAG_ROWS)  # what the lag poller would have measured
+    try:
+        with serve(served) as url, api_client(url) as client:
+            yield Stack(url, db, client)
+    finally:
+        clickhouse_engine.command(f"DROP DATABASE IF EXISTS {name} SYNC")
+
+
+@contextmanager
+def serve(app: ASGIApp) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a free loopback port in a thread; its base URL."""
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(served, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -198,14 +210,16 @@ def stack(clickhouse_engine: Any) -> Iterator[Stack]:
     while not server.started:
         assert thread.is_alive() and time.monotonic() < deadline, "API server did not start"
         time.sleep(0.02)
-    url = f"http://127.0.0.1:{port}"
-    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}) as client:
-        try:
-            yield Stack(url, db, client)
-        finally:
-            server.should_exit = True
-            thread.join(10)
-            clickhouse_engine.command(f"DROP DATABASE IF EXISTS {name} SYNC")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def api_client(url: str) -> httpx.Client:
+    """The test's own view of the API (admin token), to compare the page with."""
+    return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"})
 
 
 def _chromium() -> str:

@@ -19,8 +19,6 @@ Screenshots go to ``var/test-artifacts/dashboard/`` like the other screens'.
 from __future__ import annotations
 
 import io
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -28,9 +26,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
-import uvicorn
 from openpyxl import load_workbook
 
 from api import monitor_routes, portal
@@ -41,7 +37,6 @@ from clickhouse.migrate import migrate
 from emc.settings import Settings
 from schemas.agencies import Agency, AgencyKind
 from schemas.sites import Site, SiteType
-from tests.conftest import free_port
 from tests.integration import test_dashboard_browser as base
 from tests.integration import test_dossier_api as dossiers
 from tests.integration.test_dashboard_browser import (
@@ -49,7 +44,9 @@ from tests.integration.test_dashboard_browser import (
     TOKEN,
     Screen,
     Stack,
+    api_client,
     change,
+    serve,
     signed_in,
     vi_dec,
     vi_int,
@@ -114,24 +111,11 @@ def stack(clickhouse_engine: Any) -> Iterator[Stack]:
         *portal.routes(settings, db, clock=NOW.timestamp),
         *monitor_routes.routes(settings, db, clock=CONNECTIONS_NOW.timestamp),
     ]
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "API server did not start"
-        time.sleep(0.02)
-    url = f"http://127.0.0.1:{port}"
-    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}) as client:
-        try:
+    try:
+        with serve(app) as url, api_client(url) as client:
             yield Stack(url, db, client)
-        finally:
-            server.should_exit = True
-            thread.join(10)
-            clickhouse_engine.command(f"DROP DATABASE IF EXISTS {name} SYNC")
+    finally:
+        clickhouse_engine.command(f"DROP DATABASE IF EXISTS {name} SYNC")
 
 
 @pytest.fixture(scope="module")
