@@ -7,9 +7,8 @@ Every indicator endpoint resolves its ``site=`` / ``agency=`` parameters through
 ``resolve_sites`` here, so the restriction is applied where the site list is built, before any
 SQL runs: the queries then filter on that list. A site or agency outside the token's subtree
 answers exactly like one that does not exist (404, same message), so a token cannot probe which
-ids exist elsewhere. Free SQL (``/api/v1/sql``, named queries) is refused to agency tokens: a
-row-level restriction of arbitrary SQL cannot be enforced honestly in embedded chDB (no users,
-so no ClickHouse row policies), and rewriting SQL text is not a security boundary.
+ids exist elsewhere. Free SQL (``/api/v1/sql``, named queries) for agency tokens is restricted
+row by row by the engine (``api/scoped_sql.py``).
 """
 
 from __future__ import annotations

@@ -18,7 +18,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from api.auth import is_admin
+from api import scoped_sql
+from api.access import authenticate
+from api.auth import bearer_token, is_admin
 from api.dashboard import routes as dashboard_routes
 from api.me import routes as me_routes
 from api.monitor_routes import routes as monitor_routes
@@ -95,6 +97,11 @@ def create_app(settings: Settings, db: Database, sink: Sink | None = None) -> St
         return JSONResponse({"status": "ok"})
 
     async def sql(request: Request) -> Response:
+        """Read-only SQL: everything for the admin token, the rows of its subtree for an
+        agency token (``api.scoped_sql``)."""
+        principal = await asyncio.to_thread(authenticate, db, bearer_token(request), admin_token)
+        if principal is None:
+            return _error(401, "missing or wrong bearer token (Authorization: Bearer …)")
         try:
             body = await _json_body(request)
         except ValueError as exc:
@@ -116,9 +123,14 @@ def create_app(settings: Settings, db: Database, sink: Sink | None = None) -> St
         ):
             return _error(400, "timeout_s: must be a number of seconds")
         try:
-            result = await asyncio.to_thread(run_readonly, db, query, max_rows, timeout_s)
+            if principal.agency_id is None:
+                result = await asyncio.to_thread(run_readonly, db, query, max_rows, timeout_s)
+            else:
+                result = await asyncio.to_thread(
+                    scoped_sql.run_sql, db, principal.agency_id, query, max_rows, timeout_s
+                )
         except (SqlRefused, SqlFailed) as exc:
-            return _error(400, str(exc))
+            return _error(403 if isinstance(exc, scoped_sql.OutOfScope) else 400, str(exc))
         if fmt == "json":
             return _OrjsonResponse(result)
         delimiter = "\t" if fmt == "tsv" else ","
@@ -166,7 +178,7 @@ def create_app(settings: Settings, db: Database, sink: Sink | None = None) -> St
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
-        Route("/api/v1/sql", admin(sql), methods=["POST"]),
+        Route("/api/v1/sql", sql, methods=["POST"]),
         Route("/api/v1/sites", admin(list_sites), methods=["GET"]),
         Route("/api/v1/sites/{site_id}", admin(get_site), methods=["GET"]),
         Route("/api/v1/sites/{site_id}", admin(put_site), methods=["PUT"]),

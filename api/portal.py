@@ -16,12 +16,11 @@ import time
 from collections.abc import Callable, Mapping
 
 from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Route
 
 from api import endpoints, named_api, portal_data
 from api.access import Principal, Selection, parse_selection, resolve_sites
-from api.endpoints import UNAUTHORIZED, Build, Built, Handler, error, principal_of
+from api.endpoints import Build, Built, Handler
 from api.params import (
     ParamError,
     comparison_period,
@@ -44,6 +43,9 @@ def routes(settings: Settings, db: Database, clock: Callable[[], float] = time.t
     ``realtime``; tests pass a fixed one."""
     admin_token = settings.admin_token.get_secret_value()
     max_days = settings.api_max_range_days
+
+    async def principal_of(request: Request) -> Principal | None:
+        return await endpoints.principal_of(db, admin_token, request)
 
     def endpoint(name: str, build: Build) -> Handler:
         return endpoints.endpoint(db, admin_token, name, build)
@@ -111,17 +113,6 @@ def routes(settings: Settings, db: Database, clock: Callable[[], float] = time.t
 
         return work
 
-    def guarded(handler: Handler) -> Handler:
-        async def checked(request: Request) -> Response:
-            principal = await principal_of(db, admin_token, request)
-            if principal is None:
-                return error(401, UNAUTHORIZED)
-            if not principal.is_admin:
-                return error(403, "named queries are free SQL: they need the admin token")
-            return await handler(request)
-
-        return checked
-
     base = "/api/v1/portal"
     return [
         Route(f"{base}/overview", endpoint("overview", overview), methods=["GET"]),
@@ -129,6 +120,6 @@ def routes(settings: Settings, db: Database, clock: Callable[[], float] = time.t
         Route(f"{base}/breakdown", endpoint("breakdown", breakdown), methods=["GET"]),
         Route(f"{base}/realtime", endpoint("realtime", realtime), methods=["GET"]),
         Route(f"{base}/compare", endpoint("compare", compare), methods=["GET"]),
-        Route("/api/v1/queries", guarded(named_api.list_handler(db)), methods=["GET"]),
-        Route("/api/v1/queries/{name}", guarded(named_api.run_handler(db)), methods=["POST"]),
+        Route("/api/v1/queries", named_api.list_handler(db, principal_of), methods=["GET"]),
+        Route("/api/v1/queries/{name}", named_api.run_handler(db, principal_of), methods=["POST"]),
     ]

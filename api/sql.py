@@ -101,10 +101,13 @@ def run_readonly(
     *,
     ceiling_rows: int = DEFAULT_MAX_ROWS,
     ceiling_s: float = DEFAULT_TIMEOUT_S,
+    extra_settings: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Run one read statement; ``{"columns", "types", "rows"}`` with JSON-ready values.
     Raises ``SqlRefused`` before running anything that is not allowed and ``SqlFailed`` with
-    ClickHouse's message when the query fails (syntax, unknown table, limits exceeded)."""
+    ClickHouse's message when the query fails (syntax, unknown table, limits exceeded).
+    ``extra_settings`` add to the limits (the row filters of an agency token,
+    ``api.scoped_sql``)."""
     statement = check_readonly(query)
     rows_limit, seconds = limits(
         max_rows, timeout_s, ceiling_rows=ceiling_rows, ceiling_s=ceiling_s
@@ -114,6 +117,7 @@ def run_readonly(
         "max_execution_time": seconds,
         "max_result_rows": rows_limit,
         "result_overflow_mode": "throw",
+        **(extra_settings or {}),
     }
     try:
         result = db.query(statement, settings=settings)

@@ -93,9 +93,9 @@ def convert(query: NamedQuery, raw: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
-def run(db: Database, name: str, params: Mapping[str, Any]) -> Any:
-    """Run the named query with ``params`` (every declared parameter, nothing else); returns the
-    clickhouse-connect ``QueryResult``."""
+def check_params(name: str, params: Mapping[str, Any]) -> NamedQuery:
+    """The named query when ``params`` holds every declared parameter and nothing else; else
+    ``BadParameters`` naming what is missing or unexpected."""
     query = load(name)
     missing = [p for p in query.params if p not in params]
     extra = [p for p in params if p not in query.params]
@@ -106,7 +106,19 @@ def run(db: Database, name: str, params: Mapping[str, Any]) -> Any:
         if extra:
             parts.append("unexpected " + ", ".join(extra))
         raise BadParameters(f"{name}: {'; '.join(parts)}")
-    return db.query(query.sql, parameters=dict(params))
+    return query
+
+
+def run(
+    db: Database,
+    name: str,
+    params: Mapping[str, Any],
+    settings: Mapping[str, Any] | None = None,
+) -> Any:
+    """Run the named query with ``params`` (every declared parameter, nothing else) and optional
+    ClickHouse ``settings``; returns the clickhouse-connect ``QueryResult``."""
+    query = check_params(name, params)
+    return db.query(query.sql, parameters=dict(params), settings=dict(settings or {}) or None)
 
 
 def rows(db: Database, name: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:

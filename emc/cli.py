@@ -283,6 +283,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--param", action="append", default=[], metavar="K=V", help="named query parameter"
     )
     sql.add_argument("--list", action="store_true", help="list the named queries")
+    sql.add_argument(
+        "--token",
+        help="bearer token (default: EMC_TOKEN, else the admin token); an agency token "
+        "reads its own subtree's rows only",
+    )
     sql.add_argument("--format", choices=["table", "tsv", "json"], default="table")
     sql.add_argument("--max-rows", type=int, default=1000, help="row limit (default 1000)")
     sql.set_defaults(handler=_cmd_sql)

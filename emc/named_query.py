@@ -22,6 +22,13 @@ def parse_params(pairs: list[str]) -> dict[str, str]:
     return params
 
 
+def _token(args: argparse.Namespace, settings: Settings) -> str | None:
+    """``--token``, else ``EMC_TOKEN``, else None (the client then sends the admin token)."""
+    if getattr(args, "token", None):
+        return str(args.token)
+    return settings.token.get_secret_value() if settings.token else None
+
+
 def run_sql_command(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     """What ``emc sql`` prints, as ``{"columns", "rows"}``."""
     if args.list:
@@ -37,9 +44,11 @@ def run_sql_command(args: argparse.Namespace, settings: Settings) -> dict[str, A
     if args.named:
         if args.query:
             raise CliError("give either SQL or --query NAME, not both")
-        return WarehouseClient(settings).named_query(args.named, parse_params(args.param))
+        client = WarehouseClient(settings, token=_token(args, settings))
+        return client.named_query(args.named, parse_params(args.param))
     if not args.query:
         raise CliError("give SQL, --query NAME (with --param k=v) or --list")
     if args.param:
         raise CliError("--param needs --query NAME")
-    return WarehouseClient(settings).sql(args.query, max_rows=args.max_rows)
+    client = WarehouseClient(settings, token=_token(args, settings))
+    return client.sql(args.query, max_rows=args.max_rows)

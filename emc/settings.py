@@ -36,6 +36,11 @@ class Settings(BaseSettings):
         SecretStr("dev-admin-token"),
         description="Bearer token accepted by every endpoint. Change it.",
     )
+    token: SecretStr | None = Field(
+        None,
+        description="Bearer token `emc sql` sends (e.g. an agency token, which reads its own "
+        "subtree only); unset: the admin token.",
+    )
     secret_key: SecretStr | None = Field(
         None,
         description="Secret for daily visitor salts; generated into DATA_DIR/secret_key if unset.",

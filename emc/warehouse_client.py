@@ -18,11 +18,16 @@ from schemas.sites import Site
 class WarehouseClient:
     """Site registry and read-only SQL, over HTTP with a direct-database fallback."""
 
-    def __init__(self, settings: Settings, timeout_s: float = 60.0) -> None:
+    def __init__(
+        self, settings: Settings, timeout_s: float = 60.0, token: str | None = None
+    ) -> None:
+        """``token`` (default: the admin token) is the bearer token sent; an agency token's
+        SQL reads its subtree's rows only, over HTTP and on the direct path alike."""
         self._settings = settings
+        self._token = token or settings.admin_token.get_secret_value()
         self._http = httpx.Client(
             base_url=settings.warehouse_url,
-            headers={"Authorization": f"Bearer {settings.admin_token.get_secret_value()}"},
+            headers={"Authorization": f"Bearer {self._token}"},
             timeout=timeout_s,
         )
 
@@ -62,9 +67,14 @@ class WarehouseClient:
         answer = self._request("POST", "/api/v1/sql", json={"sql": query, "max_rows": max_rows})
         if answer is not None:
             return dict(answer)
+        from api.scoped_sql import run_sql
         from api.sql import run_readonly
 
-        return dict(run_readonly(self._direct(), query, max_rows=max_rows))
+        db = self._direct()
+        agency = self._agency(db)
+        if agency is None:
+            return dict(run_readonly(db, query, max_rows=max_rows))
+        return dict(run_sql(db, agency, query, max_rows, None))
 
     def named_query(self, name: str, params: dict[str, str]) -> dict[str, Any]:
         """Run ``clickhouse/queries/NAME.sql`` with command-line parameter strings."""
@@ -74,10 +84,20 @@ class WarehouseClient:
         from api.named_api import run_named
         from clickhouse.named import BadParameters, UnknownQuery
 
+        db = self._direct()
         try:
-            return run_named(self._direct(), name, dict(params))
+            return run_named(db, name, dict(params), self._agency(db))
         except (UnknownQuery, BadParameters) as exc:
             raise CliError(str(exc)) from exc
+
+    def _agency(self, db: Any) -> str | None:
+        """The agency of the token on the direct path (None: the admin token)."""
+        from api.access import authenticate
+
+        principal = authenticate(db, self._token, self._settings.admin_token.get_secret_value())
+        if principal is None:
+            raise CliError("--token: not a valid admin or agency token (wrong or revoked)")
+        return principal.agency_id
 
     def _direct(self) -> Any:
         from clickhouse.client import open_database

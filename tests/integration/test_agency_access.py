@@ -35,6 +35,7 @@ from tests.integration.test_portal_api import (
     PREVIOUS,
     TOKEN,
     VISITS,
+    P,
     expected_metrics,
     load,
 )
@@ -201,15 +202,8 @@ async def test_compare_and_repeated_parameters_stay_inside(world: dict[str, Any]
     assert (await _get(api, "overview", world["hcm"], site="hn", **DATES)).status_code == 404
 
 
-async def test_sql_named_queries_and_admin_routes_are_closed_to_agency_tokens(
-    world: dict[str, Any],
-) -> None:
+async def test_admin_routes_are_closed_to_agency_tokens(world: dict[str, Any]) -> None:
     api, hn = world["api"], world["hn"]
-    sql = await api.post("/api/v1/sql", json={"sql": "SELECT count() FROM pageviews"}, headers=hn)
-    assert sql.status_code == 401
-    named = await api.post("/api/v1/queries/portal_overview", json={"params": {}}, headers=hn)
-    assert named.status_code == 403 and "admin token" in named.json()["error"]
-    assert (await api.get("/api/v1/queries", headers=hn)).status_code == 403
     for method, path in [
         ("GET", "/api/v1/sites"),
         ("GET", "/api/v1/sites/hcm"),
@@ -248,3 +242,104 @@ async def test_a_site_moved_to_another_province_moves_its_visibility(
     moved = await _get(api, "overview", world["hn"], agency="p-hn", **DATES)
     assert moved.json()["metrics"] == expected_metrics({"hcm", "hn"}, PERIOD, PREVIOUS)
     assert (await _get(api, "overview", world["hcm"], site="hcm", **DATES)).status_code == 404
+
+
+# --- free SQL and named queries: rows of the subtree only, enforced by the engine ----------
+
+
+def _pageviews_of(sites: set[str]) -> int:
+    """Pageviews of ``sites`` in the explicit visit list (bots never reach ``pageviews``)."""
+    return sum(1 for v in VISITS if v.site in sites for _, kind, _ in v.hits if kind is P)
+
+
+async def _sql(api: httpx.AsyncClient, headers: dict[str, str], sql: str) -> httpx.Response:
+    return await api.post("/api/v1/sql", json={"sql": sql}, headers=headers)
+
+
+async def test_agency_sql_reads_only_its_subtree(world: dict[str, Any]) -> None:
+    api, hn, hcm = world["api"], world["hn"], world["hcm"]
+    per_site = "SELECT site, countIf(type = 'pageview') FROM pageviews GROUP BY site ORDER BY site"
+    assert _pageviews_of({"hn"}) > 0 and _pageviews_of({"hcm"}) > 0
+    own = await _sql(api, hn, per_site)
+    assert own.status_code == 200, own.text
+    assert own.json()["rows"] == [["hn", _pageviews_of({"hn"})]]
+    other = await _sql(api, hcm, per_site)
+    assert other.json()["rows"] == [["hcm", _pageviews_of({"hcm"})]]
+    admin = await _sql(api, ADMIN, per_site)
+    assert [r[0] for r in admin.json()["rows"]] == ["hcm", "hn"]
+    agencies_seen = await _sql(api, hn, "SELECT id FROM agencies FINAL ORDER BY id")
+    assert agencies_seen.json()["rows"] == [["p-hn"]]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        # every way of reaching the raw rows of another province gives the own rows only
+        "WITH x AS (SELECT site FROM pageviews) SELECT DISTINCT site FROM x",
+        "SELECT DISTINCT site FROM sessions WHERE site IN (SELECT site FROM pageviews)",
+        "SELECT arraySort((SELECT groupUniqArray(site) FROM hits_hourly))[1]",
+        "SELECT DISTINCT p.site FROM pageviews AS p INNER JOIN visits_hourly AS v ON p.site = v.site",
+        "SELECT DISTINCT site FROM {db}.pageviews",
+        "SELECT DISTINCT site FROM pageviews UNION DISTINCT SELECT DISTINCT site FROM sessions",
+        "SELECT DISTINCT site FROM (SELECT * FROM pageviews WHERE site = 'hcm' OR 1 = 1)",
+    ],
+)
+async def test_agency_sql_subqueries_joins_and_unions_stay_inside(
+    world: dict[str, Any], sql: str
+) -> None:
+    response = await _sql(world["api"], world["hn"], sql.format(db=world["db"].database))
+    assert response.status_code == 200, response.text
+    assert response.json()["rows"] == [["hn"]]
+
+
+@pytest.mark.parametrize(
+    ("sql", "named"),
+    [
+        ("SELECT count() FROM merge(currentDatabase(), '^pageviews$')", "merge()"),
+        ("SELECT * FROM view(SELECT site FROM pageviews)", "view()"),
+        ("SELECT id, ingest_token FROM sites", "sites"),
+        ("SELECT * FROM api_tokens", "api_tokens"),
+        ("SELECT name FROM system.tables", "system.tables"),
+        ("SELECT table, rows FROM system.parts", "system.parts"),
+        ("SELECT count() FROM hits_hourly_mv", "hits_hourly_mv"),
+        ("SELECT count() FROM pageviews SETTINGS additional_table_filters = {}", "SETTINGS"),
+        ("SHOW TABLES", "SELECT"),
+    ],
+)
+async def test_agency_sql_refuses_what_it_may_not_read(
+    world: dict[str, Any], sql: str, named: str
+) -> None:
+    response = await _sql(world["api"], world["hn"], sql)
+    assert response.status_code == 403, response.text
+    assert named in response.json()["error"]
+
+
+async def test_agency_sql_harmless_sources_and_errors(world: dict[str, Any]) -> None:
+    api, hn = world["api"], world["hn"]
+    ok = await _sql(api, hn, "SELECT count() FROM numbers(5) AS n CROSS JOIN system.one AS o")
+    assert ok.status_code == 200 and ok.json()["rows"] == [[5]]
+    bad = await _sql(api, hn, "SELECT nope FROM pageviews")
+    assert bad.status_code == 400 and "nope" in bad.json()["error"]
+    write = await _sql(api, hn, "INSERT INTO pageviews SELECT * FROM pageviews")
+    assert write.status_code == 400
+    assert (await _sql(api, {}, "SELECT 1")).status_code == 401
+
+
+async def test_agency_named_queries_are_row_restricted(world: dict[str, Any]) -> None:
+    api, hn = world["api"], world["hn"]
+    assert (await api.get("/api/v1/queries", headers=hn)).status_code == 200
+    dates = {"from": PERIOD[0].isoformat(), "to": PERIOD[1].isoformat()}
+
+    async def pageviews(headers: dict[str, str], sites: str) -> int:
+        body = {"params": {"sites": sites, **dates}}
+        response = await api.post("/api/v1/queries/portal_overview", json=body, headers=headers)
+        assert response.status_code == 200, response.text
+        answer = response.json()
+        return int(answer["rows"][0][answer["columns"].index("pageviews")])
+
+    own = await pageviews(hn, "hn")
+    assert own == await pageviews(ADMIN, "hn") and own > 0
+    # asking for another province's site through the query's own parameter reads nothing
+    assert await pageviews(hn, "hcm") == 0
+    assert await pageviews(hn, "hcm,hn") == own
+    assert await pageviews(ADMIN, "hcm,hn") > own
