@@ -140,3 +140,20 @@ async def test_the_collectors_site_list_stays_admin_only(world: dict[str, Any]) 
         assert subtree.status_code == 401
     listed = (await world["api"].get("/api/v1/sites", headers=ADMIN)).json()
     assert {s["id"]: s["ingest_token"] for s in listed} == {s: t for s, (_, t) in SITES.items()}
+
+
+@pytest.mark.parametrize(
+    ("sql", "table"),
+    [
+        ("SELECT id, ingest_token FROM sites", "sites"),
+        ("SELECT * FROM pageviews WHERE site IN (SELECT ingest_token FROM sites)", "sites"),
+        ("SELECT token_hash FROM api_tokens", "api_tokens"),
+    ],
+)
+async def test_free_sql_never_reads_ingest_tokens_for_an_agency(
+    world: dict[str, Any], sql: str, table: str
+) -> None:
+    response = await world["api"].post("/api/v1/sql", json={"sql": sql}, headers=world["hn"])
+    assert response.status_code == 403, response.text
+    assert f".{table} is not available to agency tokens" in response.json()["error"]
+    assert not any(secret in response.text for _, secret in SITES.values())
