@@ -41,14 +41,22 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         help="recompute rollups from the raw tables for a date range",
         description=_HELP,
     )
-    parser.add_argument("--from", dest="start", type=_date, required=True, metavar="DATE",
-                        help="first local date (YYYY-MM-DD)")  # fmt: skip
-    parser.add_argument("--to", dest="end", type=_date, required=True, metavar="DATE",
-                        help="last local date (YYYY-MM-DD), inclusive")  # fmt: skip
-    parser.add_argument("--site", action="append", default=[], metavar="ID",
-                        help="rebuild only this site (repeatable; default: every site)")  # fmt: skip
-    parser.add_argument("--dry-run", action="store_true",
-                        help="print the partitions that would be rebuilt, change nothing")  # fmt: skip
+    parser.add_argument(
+        "--from", dest="start", type=_date, required=True, metavar="DATE",
+        help="first local date (YYYY-MM-DD)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--to", dest="end", type=_date, required=True, metavar="DATE",
+        help="last local date (YYYY-MM-DD), inclusive",
+    )  # fmt: skip
+    parser.add_argument(
+        "--site", action="append", default=[], metavar="ID",
+        help="rebuild only this site (repeatable; default: every site)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--dry-run", action="store_true",
+        help="print the partitions that would be rebuilt, change nothing",
+    )  # fmt: skip
     return parser
 
 

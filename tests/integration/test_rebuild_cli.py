@@ -47,7 +47,13 @@ def _run(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "EMC_DATA_DIR": str(tmp), "EMC_LOG_LEVEL": "WARNING"}
     env.pop("EMC_CLICKHOUSE_URL", None)
     return subprocess.run(
-        [sys.executable, *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=120
+        [sys.executable, *args],
+        check=False,
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
