@@ -105,8 +105,8 @@ async def fetch(
         enable_auto_commit=False,
         isolation_level=isolation_level,
     )
-    await consumer.start()
     try:
+        await consumer.start()
         wanted = {TopicPartition(t, p): (a, b) for t, p, a, b in spans}
         consumer.assign(list(wanted))
         begins = await consumer.beginning_offsets(list(wanted))
