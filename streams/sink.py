@@ -12,6 +12,11 @@ Contract of ``Sink.run(stop)``:
   Every insert also carries ``insert_deduplication_token`` = the topic/partition/first-last
   offsets of its rows, so a retried insert whose first attempt did land is dropped by
   ClickHouse.
+- **Views a crash left behind**: materialized views are filled after the raw part is written,
+  not atomically with it. Before inserting, a flush records each table's batch (its token) in
+  ``sink_batches``; before consuming, ``run`` inserts the last recorded batch of every raw table
+  and partition again, re-formed from Kafka with the same token, so the raw table and the
+  views that had it drop it and the views that missed it get it (``streams/sink_recovery.py``).
 - **Batching**: rows are buffered per table; all buffers are inserted (one insert per table)
   when any table holds ``sink_batch_rows`` rows or ``sink_flush_interval_ms`` passed since the
   first buffered message, then the offsets are committed.
