@@ -6,6 +6,7 @@ view then counts every hit exactly once."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -38,14 +39,16 @@ def _child(env: dict[str, str], log: Path, *args: str) -> subprocess.Popen[bytes
     )
 
 
-def _wait_for_line(proc: subprocess.Popen[bytes], log: Path, text: str, timeout_s: float) -> None:
+async def _wait_for_line(
+    proc: subprocess.Popen[bytes], log: Path, text: str, timeout_s: float
+) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if text in log.read_text(errors="replace"):
             return
         if proc.poll() is not None:
             break
-        time.sleep(0.05)
+        await asyncio.sleep(0.05)
     raise AssertionError(f"no {text!r} from the sink child:\n{log.read_text()[-3000:]}")
 
 
@@ -74,8 +77,10 @@ async def test_a_sink_killed_inside_the_views_loses_nothing(
     first_log = tmp_path / "first.log"
     first = _child(env, first_log, "first")
     try:
-        _wait_for_line(first, first_log, "inserting pageviews", 120)
-        time.sleep(1.0)  # the raw part is written; the slow view sleeps ~2 s on 150 rows
+        await _wait_for_line(first, first_log, "inserting pageviews", 120)
+        # not a wait for a result: it places the kill inside the slow view's ~2 s on 150 rows,
+        # after the raw part (the test asserts that the kill did leave that state)
+        await asyncio.sleep(1.0)
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(30)
