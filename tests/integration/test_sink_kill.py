@@ -39,17 +39,21 @@ def _child(env: dict[str, str], log: Path, *args: str) -> subprocess.Popen[bytes
     )
 
 
+def _text(log: Path) -> str:
+    return log.read_text(errors="replace")
+
+
 async def _wait_for_line(
     proc: subprocess.Popen[bytes], log: Path, text: str, timeout_s: float
 ) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if text in log.read_text(errors="replace"):
+        if text in _text(log):
             return
         if proc.poll() is not None:
             break
         await asyncio.sleep(0.05)
-    raise AssertionError(f"no {text!r} from the sink child:\n{log.read_text()[-3000:]}")
+    raise AssertionError(f"no {text!r} from the sink child:\n{_text(log)[-3000:]}")
 
 
 async def test_a_sink_killed_inside_the_views_loses_nothing(
