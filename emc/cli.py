@@ -204,6 +204,12 @@ def _cmd_accounts(args: argparse.Namespace, settings: Settings) -> int:
     return run_accounts(args, settings)
 
 
+def _cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
+    from emc.rebuild_cli import run_rebuild
+
+    return run_rebuild(args, settings)
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return "NULL"
@@ -315,6 +321,10 @@ def build_parser() -> argparse.ArgumentParser:
     from emc.ops_cli import add_parsers as add_ops_parsers
 
     add_ops_parsers(sub)  # lag, status, deadletters
+
+    from emc.rebuild_cli import add_parser as add_rebuild_parser
+
+    add_rebuild_parser(sub).set_defaults(handler=_cmd_rebuild)
     return parser
 
 

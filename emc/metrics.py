@@ -92,6 +92,10 @@ SINK_SKIPPED = Spec(
     "emc_sink_skipped_messages", "Messages seen again that were already stored (after a crash)."
 )
 SINK_INSERT_FAILURES = Spec("emc_sink_insert_failures", "Failed ClickHouse inserts (retried).")
+SINK_REPLAYED = Spec(
+    "emc_sink_replayed_batches",
+    "Last batches inserted again at sink start (dropped where they had landed; crash recovery).",
+)
 SINK_RUNNING = Spec("emc_sink_running", "1 while the sink consumes, 0 while it is down.")
 SINK_BATCH_ROWS = Spec("emc_sink_batch_rows", "Rows per ClickHouse insert.", ("table",))
 SINK_INSERT_SECONDS = Spec(
@@ -215,6 +219,7 @@ def sink_families(sink: Any) -> list[Metric]:
         counter_family(SINK_MESSAGES, {(): sink.messages_consumed}),
         counter_family(SINK_SKIPPED, {(): sink.skipped_messages}),
         counter_family(SINK_INSERT_FAILURES, {(): sink.insert_failures}),
+        counter_family(SINK_REPLAYED, {(): sink.replayed_batches}),
         counter_family(DEAD_LETTERS, _split_stage(sink.dead_letter_reasons)),
         gauge_family(SINK_RUNNING, 1 if sink.running else 0),
     ]

@@ -12,6 +12,11 @@ Contract of ``Sink.run(stop)``:
   Every insert also carries ``insert_deduplication_token`` = the topic/partition/first-last
   offsets of its rows, so a retried insert whose first attempt did land is dropped by
   ClickHouse.
+- **Views a crash left behind**: materialized views are filled after the raw part is written,
+  not atomically with it. Before inserting, a flush records each table's batch (its token) in
+  ``sink_batches``; before consuming, ``run`` inserts the last recorded batch of every raw table
+  and partition again, re-formed from Kafka with the same token, so the raw table and the
+  views that had it drop it and the views that missed it get it (``streams/sink_recovery.py``).
 - **Batching**: rows are buffered per table; all buffers are inserted (one insert per table)
   when any table holds ``sink_batch_rows`` rows or ``sink_flush_interval_ms`` passed since the
   first buffered message, then the offsets are committed.
@@ -47,6 +52,13 @@ from clickhouse.client import Database
 from emc.settings import Settings
 from streams.deadletters import build_dead_letter
 from streams.rows import COLUMNS, TABLES, BadMessage, Origin, SinkKind, decode
+from streams.sink_recovery import (
+    BATCH_COLUMNS,
+    batch_records,
+    batch_token,
+    insert_settings,
+    replay_with_retry,
+)
 
 log = logging.getLogger("emc.sink")
 
@@ -118,6 +130,9 @@ class Sink:
         self.skipped_messages = 0
         self.messages_consumed = 0
         self.insert_failures = 0
+        #: batches inserted again on start (streams/sink_recovery.py) and rows in them
+        self.replayed_batches = 0
+        self.replayed_rows = 0
         self.last_insert_latency_s: float | None = None
         self.running = False
         self.error: BaseException | None = None
@@ -143,6 +158,9 @@ class Sink:
         self.running = True
         try:
             await self._producer.start()
+            if not await self._replay_last_batches(stop):
+                clean = True  # stopped before consuming anything: nothing to flush
+                return
             await self._consumer.start()
             self._consumer.subscribe(list(self._kinds), listener=_Listener(self))
             while not stop.is_set():
@@ -171,6 +189,32 @@ class Sink:
                 await self._consumer.stop()
             with contextlib.suppress(Exception):
                 await self._producer.stop()
+
+    async def _replay_last_batches(self, stop: asyncio.Event) -> bool:
+        """Before consuming: insert the last recorded batch of every raw table and partition
+        again, so views that a crash left without it get it (streams/sink_recovery.py).
+        False when ``stop`` was set before it could be done."""
+        isolation = str(getattr(self._consumer, "_isolation_level", "read_uncommitted"))
+        replay = await replay_with_retry(
+            self._db,
+            self._settings.bootstrap_servers,
+            self.group_id,
+            self._kinds,
+            isolation,
+            stop,
+        )
+        if replay is None:
+            return False
+        self.replayed_batches += replay.batches
+        self.replayed_rows += replay.rows
+        if replay.batches or replay.skipped:
+            log.info(
+                "replayed %d last batches (%d rows; dropped where they had landed), %d skipped",
+                replay.batches,
+                replay.rows,
+                len(replay.skipped),
+            )
+        return True
 
     def _reset(self) -> None:
         """Forget buffers, positions and stored offsets (they are reloaded on assignment)."""
@@ -305,6 +349,8 @@ class Sink:
         """One attempt: insert each non-empty buffer, then commit. True when all is stored
         (even if the commit failed: the stored offsets make the re-read harmless)."""
         async with self._flush_lock:
+            if not await self._record_batches():
+                return False
             for table in COLUMNS:
                 if self._buffers[table] and not await self._insert(table):
                     return False
@@ -313,21 +359,34 @@ class Sink:
             self._first_buffered_at = time.monotonic() if self._positions else None
             return True
 
+    async def _record_batches(self) -> bool:
+        """Record every buffered batch (its token) in ``sink_batches`` before inserting it, so
+        a restart can replay exactly that insert (streams/sink_recovery.py)."""
+        records = [
+            record
+            for table in COLUMNS
+            if self._buffers[table]
+            for record in batch_records(self.group_id, table, batch_token(self._ranges[table]))
+        ]
+        if not records:
+            return True
+        try:
+            await self._db.ainsert(
+                "sink_batches", records, BATCH_COLUMNS, settings={"insert_deduplicate": 0}
+            )
+        except Exception as exc:
+            self.insert_failures += 1
+            log.warning("recording the batches failed: %s", exc)
+            return False
+        return True
+
     async def _insert(self, table: str) -> bool:
         rows = self._buffers[table]
         spans = self._ranges[table]
-        token = ",".join(f"{t}/{p}/{a}-{b}" for (t, p), (a, b) in sorted(spans.items()))
+        token = batch_token(spans)
         started = time.monotonic()
         try:
-            await self._db.ainsert(
-                table,
-                rows,
-                COLUMNS[table],
-                settings={
-                    "insert_deduplication_token": token,
-                    "deduplicate_blocks_in_dependent_materialized_views": 1,
-                },
-            )
+            await self._db.ainsert(table, rows, COLUMNS[table], settings=insert_settings(token))
         except Exception as exc:
             self.insert_failures += 1
             log.warning("insert of %d rows into %s failed: %s", len(rows), table, exc)

@@ -83,3 +83,23 @@ def test_demo_follows_the_day_night_rhythm() -> None:
     n = sum(len(night.tick(night_start + i * 1000, 1.0)[0]) for i in range(600))
     d = sum(len(day.tick(day_start + i * 1000, 1.0)[0]) for i in range(600))
     assert d > 3 * n
+
+
+def test_rebuild_refuses_bad_dates_and_a_reversed_range(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["rebuild", "--from", "2026-02-30", "--to", "2026-03-01"])
+    assert "argument --from: '2026-02-30' is not a date (YYYY-MM-DD)" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["rebuild", "--from", "2026-03-01"])  # --to is required
+    code = main(["rebuild", "--from", "2026-03-02", "--to", "2026-03-01"])
+    assert code == 1
+    assert "--to 2026-03-01 is before --from 2026-03-02" in capsys.readouterr().err
+
+
+def test_rebuild_site_check_names_the_unknown_site() -> None:
+    from emc.errors import CliError
+    from emc.rebuild_cli import check_sites
+
+    assert check_sites(["a", "b"], ["b", "a", "b"]) == ["b", "a"]
+    with pytest.raises(CliError, match=r"--site c: unknown site \(registered: a, b\)"):
+        check_sites(["a", "b"], ["a", "c"])

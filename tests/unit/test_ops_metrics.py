@@ -98,6 +98,7 @@ def test_stream_and_sink_counters_are_bridged() -> None:
         messages_consumed=13,
         skipped_messages=1,
         insert_failures=0,
+        replayed_batches=3,
         dead_letter_reasons=Counter({"sink.pageviews/bad_value": 1}),
         running=True,
     )
@@ -107,6 +108,7 @@ def test_stream_and_sink_counters_are_bridged() -> None:
     s = _samples(metrics.render(registry)[0].decode())
     assert s[("emc_sink_rows_written_total", (("table", "pageviews"),))] == 9
     assert s[("emc_sink_running", ())] == 1
+    assert s[("emc_sink_replayed_batches_total", ())] == 3
     assert s[("emc_sink_batch_rows_sum", (("table", "pageviews"),))] == 9
     assert s[("emc_sink_insert_duration_seconds_count", (("table", "pageviews"),))] == 1
 
