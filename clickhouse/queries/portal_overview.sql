@@ -5,10 +5,11 @@
 --     pageviews of those visits, total duration and bounces — visit numbers belong to the
 --     visit's start, so a visit straddling midnight or the period's end counts where it starts;
 --   hits_hourly (rollup of pageviews, by each hit's local hour): pageviews;
---   pageviews (raw): unique visitors = uniqExact(visitor_id) with a hit in the period. Distinct
---     counts over a range cannot be added from daily numbers, and the rollup's uniq states are
---     approximate; the raw table's primary key (site, local date) keeps this scan to the
---     selected sites and days. Several sites = one distinct count over their union.
+--   visitors_hourly (rollup of pageviews, 0010): unique visitors with a hit (any type) in the
+--     period = uniqCombined64Merge(19) of the hourly states, one distinct count over every
+--     selected site and hour (several sites = their union, never a sum). Exact up to 16,384
+--     distinct visitors, a HyperLogLog estimate above (about 0.14 % standard error; the
+--     issue allows 1 % above 10,000).
 SELECT
     v.visits AS visits,
     v.visit_pageviews AS visit_pageviews,
@@ -38,8 +39,9 @@ CROSS JOIN
 ) AS h
 CROSS JOIN
 (
-    SELECT uniqExact(visitor_id) AS unique_visitors
-    FROM pageviews
+    SELECT uniqCombined64Merge(19)(visitors) AS unique_visitors
+    FROM visitors_hourly
     WHERE site IN {sites:Array(String)}
-      AND toDate(local_ts) BETWEEN {from:Date} AND {to:Date}
+      AND hour >= toDateTime({from:Date}, 'UTC')
+      AND hour < toDateTime({to:Date} + 1, 'UTC')
 ) AS u

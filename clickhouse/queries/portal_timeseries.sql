@@ -5,8 +5,9 @@
 -- Reads:
 --   visits_hourly (rollup): visit numbers by the local hour/day of each visit's first hit;
 --   hits_hourly (rollup): pageviews by each hit's local hour/day;
---   pageviews (raw): unique visitors per bucket (distinct counts need the raw visitor ids;
---     the primary key (site, local date) limits the scan).
+--   visitors_hourly (rollup, 0010): unique visitors per bucket = uniqCombined64Merge(19) of
+--     the bucket's hourly states over the selected sites (exact up to 16,384, a HyperLogLog
+--     estimate above).
 SELECT
     bucket,
     v.visits AS visits,
@@ -43,13 +44,12 @@ FULL OUTER JOIN
 FULL OUTER JOIN
 (
     SELECT
-        toDateTime(
-            if({hourly:UInt8} = 1, toStartOfHour(local_ts), toStartOfDay(local_ts)), 'UTC'
-        ) AS bucket,
-        uniqExact(visitor_id) AS unique_visitors
-    FROM pageviews
+        if({hourly:UInt8} = 1, hour, toStartOfDay(hour)) AS bucket,
+        uniqCombined64Merge(19)(visitors) AS unique_visitors
+    FROM visitors_hourly
     WHERE site IN {sites:Array(String)}
-      AND toDate(local_ts) BETWEEN {from:Date} AND {to:Date}
+      AND hour >= toDateTime({from:Date}, 'UTC')
+      AND hour < toDateTime({to:Date} + 1, 'UTC')
     GROUP BY bucket
 ) AS u USING (bucket)
 ORDER BY bucket
