@@ -154,8 +154,9 @@ def test_rebuild_of_one_site_and_month_equals_a_fresh_computation(
     parts = plan(db, list(rollups.values()), OCT1, OCT1)
     monthly = [p for p in parts if p.first_day is not None]
     assert {(p.partition_id, p.first_day, p.last_day) for p in monthly} == {
-        ("202610", date(2026, 10, 1), date(2026, 10, 31))
-    }  # one day widens to the whole month
+        ("202610", date(2026, 10, 1), date(2026, 10, 31)),  # one day widens to the month
+        ("2026", date(2026, 1, 1), date(2026, 12, 31)),  # or the year (page_visitors_daily)
+    }
     lines: list[str] = []
     rebuild(db, parts, ["s1"], progress=lines.append)
     assert any("hits_hourly 202610" in line for line in lines)
@@ -199,7 +200,7 @@ def test_rebuild_of_everything_equals_a_fresh_computation(
     _corrupt(db, "s2")
     rollups = discover(db)
     parts = plan(db, rollups, SEP30, OCT2)
-    assert {p.partition_id for p in parts} == {"202609", "202610", "all"}
+    assert {p.partition_id for p in parts} == {"202609", "202610", "2026", "all"}
     rebuild(db, parts, [])
     for rollup in rollups:
         assert _dump(db, rollup) == _dump(fresh, rollup), rollup.target
