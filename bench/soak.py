@@ -46,6 +46,7 @@ class Sample:
 
     t: float
     rss_mb: dict[str, float]
+    cpu_pct: dict[str, float]
     lag_messages: dict[str, float]
     lag_seconds: dict[str, float]
     end_offsets: dict[str, float]
@@ -55,12 +56,14 @@ class Sample:
     client_errors: float
     pageviews: float
     visitor_states: float
+    streams_in_per_s: float
     load1: float
     totals: dict[str, float] = field(default_factory=dict)
 
     def row(self) -> dict[str, float]:
         out = {"t_s": round(self.t, 1)}
         out |= {f"rss_mb_{k}": round(v, 1) for k, v in self.rss_mb.items()}
+        out |= {f"cpu_pct_{k}": round(v, 1) for k, v in self.cpu_pct.items()}
         for group in self.lag_messages:
             out[f"lag_{group}_msgs"] = self.lag_messages[group]
             out[f"lag_{group}_s"] = round(self.lag_seconds[group], 2)
@@ -72,6 +75,7 @@ class Sample:
             "client_errors": self.client_errors,
             "pageviews_rows": self.pageviews,
             "visitor_states": self.visitor_states,
+            "streams_in_per_s": round(self.streams_in_per_s, 1),
             "load1": round(self.load1, 2),
         }
         return out
@@ -86,6 +90,17 @@ def rss_mb(pid: int) -> float:
     except OSError:
         pass
     return NAN
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` so far, in seconds (NaN when the process is gone)."""
+    try:
+        stat = (Path("/proc") / str(pid) / "stat").read_text()
+    except OSError:
+        return NAN
+    fields = stat[stat.rfind(")") + 2 :].split()
+    # fields 14 and 15 of proc(5) (utime, stime) are at 11 and 12 after the command name
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def alive(pid: int) -> bool:
@@ -153,26 +168,33 @@ async def take_sample(
     collector = await _scrape(client, f"{stack.collector_url}/metrics")
     streams = await _scrape(client, f"{stack.streams_url}/metrics")
     totals = {
-        "accepted": collector.get("emc_collector_accepted_total", NAN),
+        **{f"cpu_{role}": cpu_seconds(pid) for role, pid in pids.items()},
+        # an absent counter is 0 when the scrape answered (nothing counted yet), else unknown
+        "streams_in": streams.get("emc_stream_messages_total", 0.0 if streams else NAN),
+        "accepted": collector.get("emc_collector_accepted_total", 0.0 if collector else NAN),
         "rejected": collector.get("emc_collector_rejected_total", 0.0),
         "http_5xx": collector.get("http_5xx", NAN),
         "client_errors": float(counts.errors + sum(counts.statuses.values())),
     }
-    before = previous.totals if previous else dict.fromkeys(totals, 0.0)
+    # the first sample is the baseline: its deltas and rates are 0
+    before = previous.totals if previous else totals
     dt = t - previous.t if previous else 0.0
     delta = {k: v - before[k] for k, v in totals.items()}
+    per_s = {k: v / dt if dt > 0 else 0.0 for k, v in delta.items()}
     return Sample(
         t=t,
         rss_mb=rss,
+        cpu_pct={role: 100.0 * per_s[f"cpu_{role}"] for role in pids},
         lag_messages=lag_m,
         lag_seconds=lag_s,
         end_offsets=ends,
-        accepted_per_s=delta["accepted"] / dt if dt > 0 else 0.0,
+        accepted_per_s=per_s["accepted"],
         rejected=delta["rejected"],
         http_5xx=delta["http_5xx"],
         client_errors=delta["client_errors"],
         pageviews=await _pageviews(client, stack),
         visitor_states=streams.get("emc_stream_visitor_states", NAN),
+        streams_in_per_s=per_s["streams_in"],
         load1=os.getloadavg()[0],
         totals=totals,
     )
@@ -186,7 +208,7 @@ def _fmt(v: float) -> str:
 
 def print_table(samples: list[Sample]) -> None:
     rows = [s.row() for s in samples]
-    header = [k for k in rows[0] if not k.startswith("end_")]
+    header = [k for k in rows[0] if not k.startswith(("end_", "cpu_pct_"))]
     cells = [[_fmt(r[k]) for k in header] for r in rows]
     short = [h.replace("rss_mb_", "MB ").replace("lag_", "lag ") for h in header]
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(short)]
@@ -212,6 +234,18 @@ def print_verdicts(samples: list[Sample], rate: float) -> None:
             f"first→last {m.growth_mb:+.1f} MB ({m.growth_pct:+.1f} %), "
             f"middle→last {m.late_growth_pct:+.1f} % (< {MEMORY_FLAT_PCT:g} %): "
             f"{'flat' if m.flat else 'GROWING'}"
+        )
+    busy = samples[1:]
+    if busy:
+        cpu = ", ".join(
+            f"{role} {sum(s.cpu_pct[role] for s in busy) / len(busy):.0f} %" for role in ROLES
+        )
+        print(f"\ncpu (mean % of one core over the run; the machine has {os.cpu_count()}): {cpu}")
+        inflow = [s.streams_in_per_s for s in busy if not math.isnan(s.streams_in_per_s)] or [NAN]
+        print(
+            f"stream worker consumed {min(inflow):,.0f}–{max(inflow):,.0f} msgs/s per interval "
+            f"(mean {sum(inflow) / len(inflow):,.0f}); machine load average (1 min) "
+            f"{min(s.load1 for s in samples):.1f}–{max(s.load1 for s in samples):.1f}"
         )
     print(
         f"\nlag (slope by least squares over the second half; flat = slope < {LAG_SLOPE_PCT:g} % "
@@ -288,8 +322,10 @@ async def _run(args: argparse.Namespace, stack: Stack) -> int:
                 for g in sample.lag_messages
             )
             rss = " ".join(f"{r}={v:.0f}" for r, v in sample.rss_mb.items())
+            cpu = " ".join(f"{r}={v:.0f}" for r, v in sample.cpu_pct.items())
             print(
-                f"  t={sample.t:5.0f}s MB {rss} | lag {lag} | {sample.accepted_per_s:,.0f} hits/s",
+                f"  t={sample.t:5.0f}s MB {rss} | cpu % {cpu} | lag {lag} | "
+                f"{sample.accepted_per_s:,.0f} hits/s | load {sample.load1:.1f}",
                 flush=True,
             )
             if dead := _dead(stack, pids):
