@@ -156,15 +156,21 @@ async def take_sample(
 ) -> Sample:
     rss = {role: rss_mb(pid) for role, pid in pids.items()}
     groups = stack.groups()
-    rows = await measure(
-        stack.settings.bootstrap_servers, {g: topics for g, topics in groups.values()}
-    )
-    lag_m, lag_s, ends = {}, {}, {}
+    lag_m, lag_s = dict.fromkeys(groups, NAN), dict.fromkeys(groups, NAN)
+    ends = dict.fromkeys(groups, NAN)
+    try:
+        rows = await measure(
+            stack.settings.bootstrap_servers, {g: topics for g, topics in groups.values()}
+        )
+    except Exception as exc:  # Kafka gone or slow: this sample has no lag, the run goes on
+        print(f"  lag not measured: {exc!r}", flush=True)
+        rows = []
     for name, (group, _) in groups.items():
         mine = [r for r in rows if r.group == group]
-        lag_m[name] = float(sum(r.lag for r in mine))
-        lag_s[name] = max((r.lag_s for r in mine), default=0.0)
-        ends[name] = float(sum(r.end for r in mine))
+        if mine:
+            lag_m[name] = float(sum(r.lag for r in mine))
+            lag_s[name] = max(r.lag_s for r in mine)
+            ends[name] = float(sum(r.end for r in mine))
     collector = await _scrape(client, f"{stack.collector_url}/metrics")
     streams = await _scrape(client, f"{stack.streams_url}/metrics")
     totals = {
@@ -252,11 +258,15 @@ def print_verdicts(samples: list[Sample], rate: float) -> None:
         f"of the group's arrivals per minute and final lag ≤ {FINAL_LAG_S:g} s of arrivals):"
     )
     for group in samples[0].lag_messages:
+        measured = [s for s in samples if not math.isnan(s.lag_messages[group])]
+        if len(measured) < 2:
+            print(f"  {group:<10} lag measured in fewer than 2 samples")
+            continue
         v = lag_verdict(
-            ts,
-            [s.lag_messages[group] for s in samples],
-            [s.lag_seconds[group] for s in samples],
-            [s.end_offsets[group] for s in samples],
+            [s.t for s in measured],
+            [s.lag_messages[group] for s in measured],
+            [s.lag_seconds[group] for s in measured],
+            [s.end_offsets[group] for s in measured],
         )
         print(
             f"  {group:<10} slope {v.slope_per_min:+,.0f} msgs/min "
@@ -290,12 +300,24 @@ def _dead(stack: Stack, pids: dict[str, int]) -> list[str]:
     return dead
 
 
+def _report_dead(stack: Stack, dead: list[str]) -> int:
+    """Say which processes are gone and which one the supervisor saw die first; exit code 2.
+    (The supervisor stops the whole stack when one child dies, so several may be gone.)"""
+    first = [line for line in stack.lines if "exited unexpectedly" in line]
+    print(f"process died: {first[0] if first else ', '.join(dead)}")
+    print(f"gone now: {', '.join(dead)}; last stack output:")
+    print("\n".join(f"  stack: {line}" for line in list(stack.lines)[-30:]))
+    stack.keep_data = True
+    return 2
+
+
 async def _run(args: argparse.Namespace, stack: Stack) -> int:
     stack.register_site()
     pids = stack.pids()
     missing = sorted(set(ROLES) - set(pids))
     if missing:
         print(f"stack processes not found: {', '.join(missing)}")
+        stack.keep_data = True
         return 2
     print("processes: " + ", ".join(f"{r}={p}" for r, p in pids.items()), flush=True)
     counts = LoadCounts()
@@ -313,6 +335,9 @@ async def _run(args: argparse.Namespace, stack: Stack) -> int:
             if load.done() and load.exception() is not None:
                 print(f"load generator failed: {load.exception()!r}")
                 break
+            if dead := _dead(stack, pids):
+                code = _report_dead(stack, dead)
+                break
             sample = await take_sample(
                 stack, client, pids, loop.time() - start, samples[-1] if samples else None, counts
             )
@@ -329,9 +354,7 @@ async def _run(args: argparse.Namespace, stack: Stack) -> int:
                 flush=True,
             )
             if dead := _dead(stack, pids):
-                print(f"process died: {', '.join(dead)}; last stack output:")
-                print("\n".join(f"  stack: {line}" for line in list(stack.lines)[-30:]))
-                code = 2
+                code = _report_dead(stack, dead)
                 break
     if code:
         load.cancel()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -126,6 +127,8 @@ class Stack:
     settings: Settings
     data_dir: Path
     lines: deque[str] = field(default_factory=lambda: deque(maxlen=200))
+    #: Keep the data folder (Kafka log, chDB, process logs) after ``stop``, e.g. after a crash.
+    keep_data: bool = False
 
     @property
     def token(self) -> str:
@@ -191,13 +194,19 @@ class Stack:
         return found
 
     def stop(self) -> None:
-        """Ctrl-C to the supervisor (it stops its children in reverse order)."""
+        """Ctrl-C to the supervisor (it stops its children in reverse order), then remove the
+        data folder (a 10-minute soak leaves ~700 MB of Kafka log) unless ``keep_data``."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
         try:
             self.proc.wait(timeout=90)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+            self.proc.wait()
+        if self.keep_data:
+            print(f"data and logs kept in {self.data_dir}")
+        else:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
 def start_stack(log_level: str = "WARNING", timeout_s: float = 300) -> Stack | None:
@@ -240,6 +249,7 @@ def start_stack(log_level: str = "WARNING", timeout_s: float = 300) -> Stack | N
     while not up.wait(0.5):
         if proc.poll() is not None or time.monotonic() > deadline:
             print("stack failed to start", flush=True)
+            stack.keep_data = True
             stack.stop()
             return None
     return stack
