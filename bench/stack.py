@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -198,9 +199,9 @@ class Stack:
         data folder (a 10-minute soak leaves ~700 MB of Kafka log) unless ``keep_data``."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=90)
-        except subprocess.TimeoutExpired:
+        if self.proc.poll() is None:  # still running after 90 s
             self.proc.kill()
             self.proc.wait()
         if self.keep_data:
