@@ -12,101 +12,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-import uuid
-from pathlib import Path
 
 import httpx
-import orjson
 
-from emc.demo import USER_AGENTS
+from bench.stack import LoadCounts, load_parser, start_stack, steady_load
 from emc.lag import group_lag
-from emc.settings import Settings
-from schemas.sites import Site, SiteType
-
-SITE = "bench"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _payload(n: int, now_ms: int, seq: int) -> bytes:
-    uas = [ua for ua, _ in USER_AGENTS[:10]]
-    lines = []
-    for i in range(n):
-        v = (seq * n + i) % 50_000  # 50k simulated visitors
-        lines.append(
-            orjson.dumps(
-                {
-                    "site": SITE,
-                    "url": f"https://bench.gov.vn/p/{(seq + i) % 200}",
-                    "ts": now_ms,
-                    "ip": f"14.160.{v // 250}.{v % 250 + 1}",
-                    "ua": uas[v % len(uas)],
-                    "event_id": uuid.uuid4().hex,
-                }
-            )
-        )
-    return b"\n".join(lines)
-
-
-async def _load(
-    url: str, token: str, rate: float, duration_s: float, batch: int, markers: dict[str, float]
-) -> list[tuple[float, int]]:
-    """Post ``rate`` hits/s in batches; one marker pageview per second. Returns (t, accepted)."""
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/x-ndjson"}
-    accepted: list[tuple[float, int]] = []
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    interval = batch / rate
-    seq = 0
-    sem = asyncio.Semaphore(8)
-    async with httpx.AsyncClient(
-        base_url=url, headers=headers, timeout=60, limits=httpx.Limits(max_connections=8)
-    ) as client:
-
-        async def post(body: bytes, marker: str | None) -> None:
-            async with sem:
-                response = await client.post("/v1/hits", content=body)
-            if response.status_code == 202:
-                accepted.append((loop.time() - start, int(response.json()["accepted"])))
-                if marker:
-                    markers[marker] = time.time()
-
-        tasks: list[asyncio.Task[None]] = []
-        next_marker = 0.0
-        while (elapsed := loop.time() - start) < duration_s:
-            now_ms = int(time.time() * 1000)
-            body = _payload(batch, now_ms, seq)
-            marker = None
-            if elapsed >= next_marker:
-                marker = f"/fresh/{uuid.uuid4().hex[:12]}"
-                body += b"\n" + orjson.dumps(
-                    {
-                        "site": SITE,
-                        "url": f"https://bench.gov.vn{marker}",
-                        "ts": now_ms,
-                        "ip": "14.161.0.1",
-                        "ua": USER_AGENTS[0][0],
-                    }
-                )
-                next_marker += 1.0
-            tasks.append(asyncio.create_task(post(body, marker)))
-            seq += 1
-            target = start + seq * interval
-            await asyncio.sleep(max(0.0, target - loop.time()))
-        await asyncio.gather(*tasks)
-    return accepted
 
 
 async def _watch_markers(
@@ -132,61 +45,17 @@ async def _watch_markers(
 
 
 async def _main(args: argparse.Namespace) -> int:
-    data = Path(tempfile.mkdtemp(prefix="emc-bench-"))
-    os.environ.update(
-        {
-            "EMC_DATA_DIR": str(data),
-            "EMC_COLLECTOR_PORT": str(_free_port()),
-            "EMC_API_PORT": str(_free_port()),
-            "EMC_KAFKA_PORT": str(_free_port()),
-            "EMC_KAFKA_CONTROLLER_PORT": str(_free_port()),
-            "EMC_STREAMS_WEB_PORT": str(_free_port()),
-            "EMC_LOG_LEVEL": "WARNING",
-        }
-    )
-    env = dict(os.environ)
-    settings = Settings()
-    stack = subprocess.Popen(
-        [sys.executable, "-m", "emc.cli", "up", "--no-demo"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    token = settings.admin_token.get_secret_value()
+    stack = start_stack()
+    if stack is None:
+        return 1
     try:
-        assert stack.stdout is not None
-        for line in stack.stdout:
-            print("  stack:", line.rstrip())
-            if "[emc] up:" in line:
-                break
-        else:
-            print("stack failed to start")
-            return 1
-        api = settings.warehouse_url
-        collector = f"http://127.0.0.1:{settings.collector_port}"
-        httpx.put(
-            f"{api}/api/v1/sites/{SITE}",
-            headers={"Authorization": f"Bearer {token}"},
-            json=Site(
-                id=SITE, name="Bench", type=SiteType.PORTAL, domains=("bench.gov.vn",)
-            ).model_dump(mode="json"),
-            timeout=30,
-        )
+        stack.register_site()
+        settings, token = stack.settings, stack.token
         markers: dict[str, float] = {}
         seen: dict[str, float] = {}
         stop = asyncio.Event()
-        watcher = asyncio.create_task(_watch_markers(api, token, markers, seen, stop))
-        groups = {
-            "streams": (
-                f"{settings.consumer_group_prefix}-streams",
-                [settings.topics.hits_raw, settings.topics.dossiers_raw],
-            ),
-            "sink": (
-                f"{settings.consumer_group_prefix}-sink",
-                [settings.topics.pageviews, settings.topics.sessions, settings.topics.dossiers],
-            ),
-        }
+        watcher = asyncio.create_task(_watch_markers(stack.api_url, token, markers, seen, stop))
+        groups = stack.groups()
 
         async def sample_lag() -> None:
             t0 = time.time()
@@ -203,8 +72,11 @@ async def _main(args: argparse.Namespace) -> int:
                 )
 
         lagger = asyncio.create_task(sample_lag())
-        accepted = await _load(collector, token, args.rate, args.duration, args.batch, markers)
-        total = sum(n for _, n in accepted)
+        counts = LoadCounts()
+        await steady_load(
+            stack.collector_url, token, args.rate, args.duration, args.batch, counts, markers
+        )
+        total = counts.accepted
         print(
             f"accepted {total} hits in {args.duration:.0f} s = {total / args.duration:,.0f} hits/s "
             f"(target ≥ 5,000/s sustained)"
@@ -232,20 +104,11 @@ async def _main(args: argparse.Namespace) -> int:
             print(f"{name} drained {time.time() - drained_at:.1f} s after the load stopped")
         return 0
     finally:
-        stack.send_signal(signal.SIGINT)
-        try:
-            stack.wait(timeout=90)
-        except subprocess.TimeoutExpired:
-            stack.kill()
+        stack.stop()
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--rate", type=float, default=5000, help="hits per second to send")
-    parser.add_argument("--duration", type=float, default=60, help="seconds of load")
-    parser.add_argument("--batch", type=int, default=250, help="hits per POST")
+    parser = load_parser(__doc__, rate=5000, duration_s=60, batch=250)
     return asyncio.run(_main(parser.parse_args()))
 
 
