@@ -384,6 +384,19 @@ def create_app(
                 eos.fail_stop()
             counters.sessionizer["evicted"] += len(keys)
 
+    async def forget_revoked(sender: Any, revoked: Any, **kwargs: Any) -> None:
+        # Faust has committed what it could (wait_empty) and will abort the rest when the
+        # partitions' transactional producers are replaced; the memory store would keep the
+        # visitor states of those aborted transactions, and replayed hits would then be
+        # dropped as duplicates (lost). Forget the partitions' states: recovery re-reads the
+        # committed changelog when they come back (the memory store has no persisted offset).
+        gone = {tp.partition for tp in revoked if tp.topic in (names.hits_raw, changelog)}
+        dropped = forget_partitions(visitors.data, gone)
+        for partition in gone:
+            watermarks.pop(partition, None)
+        if dropped:
+            log.info("revoked partitions %s: %d visitor states forgotten", sorted(gone), dropped)
+
     async def stats(web: Any, request: Any) -> Any:
         return web.json(counters.snapshot())
 
@@ -405,6 +418,7 @@ def create_app(
     app.agent(hits_raw, name="hits", concurrency=1)(hits)
     app.agent(dossiers_raw, name="dossiers", concurrency=1)(dossiers)
     app.timer(interval=evict_interval_s, name="evict_idle_visitors")(evict_idle_visitors)
+    app.on_partitions_revoked.connect(forget_revoked)
     app.page("/stats/")(stats)
     app.page("/metrics")(prometheus)
     app.emc_counters = counters  # for tests and a later /metrics exporter
@@ -428,6 +442,17 @@ async def produce(
     except eos.MissingTransaction as exc:
         log.critical("%s: stopping the worker", exc)
         eos.fail_stop()
+
+
+def forget_partitions(store: MutableMapping[bytes, Any], partitions: set[int]) -> int:
+    """Remove the visitor states of ``partitions`` (the ``"p"`` stored with each) from the
+    table's store; returns how many."""
+    if not partitions:
+        return 0
+    keys = [k for k, v in store.items() if isinstance(v, dict) and v.get("p") in partitions]
+    for key in keys:
+        del store[key]
+    return len(keys)
 
 
 def evict(

@@ -260,3 +260,17 @@ def test_evict_removes_idle_states_of_active_partitions_and_names_their_tombston
     assert list(evicted) == [1]
     assert sorted(evicted[1]) == sorted(run.table) and len(run.table) == 6  # 5 visitors + bot
     assert list(store) == [b"e2e|elsewhere"]  # partition 4 is not ours: left alone
+
+
+def test_forget_partitions_drops_only_the_states_of_those_partitions() -> None:
+    from streams.app import forget_partitions
+
+    store: dict[bytes, Any] = {
+        b"s|a": {"p": 0, "s": {}},
+        b"s|b": {"p": 3, "s": {}},
+        b"s|c": {"p": 3, "s": {}},
+        b"s|d": {"p": 5, "s": {}},
+    }
+    assert forget_partitions(store, set()) == 0
+    assert forget_partitions(store, {3, 4}) == 2
+    assert sorted(store) == [b"s|a", b"s|d"]
