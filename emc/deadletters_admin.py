@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import orjson
@@ -113,6 +113,8 @@ class DeadLetterAdmin:
         self.bootstrap = bootstrap
         self.topic = topic
         self.group = group
+        #: partition → offset the last ``read`` got to (its end when it read to the end)
+        self.read_ends: dict[int, int] = {}
 
     async def _partitions(self, consumer: AIOKafkaConsumer) -> list[TopicPartition]:
         found = consumer.partitions_for_topic(self.topic)
@@ -138,7 +140,13 @@ class DeadLetterAdmin:
     ) -> list[StoredLetter]:
         """Letters from the cursor (or the first retained offset) to the end of each partition."""
         cursors = await self.cursors() if pending_only else {}
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
+        self.read_ends = {}
+        # dead letters are written in the stream worker's transactions: skip aborted ones
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            enable_auto_commit=False,
+            isolation_level="read_committed",
+        )
         await consumer.start()
         out: list[StoredLetter] = []
         try:
@@ -169,9 +177,12 @@ class DeadLetterAdmin:
                                     record.value or b"",
                                 )
                             )
-                    if records and records[-1].offset + 1 >= todo.get(tp, 0):
-                        todo.pop(tp, None)
+                # the position, not the last record: a commit marker takes the last offset
+                for tp, end in list(todo.items()):
+                    if await consumer.position(tp) >= end:
+                        todo.pop(tp)
                         consumer.pause(tp)
+                        self.read_ends[tp.partition] = end
                 if limit is not None and len(out) >= limit and not todo:
                     break
         finally:
@@ -226,11 +237,16 @@ class DeadLetterAdmin:
 
 
 def cursor_after(
-    pending: Sequence[StoredLetter], handled: Sequence[StoredLetter]
+    pending: Sequence[StoredLetter],
+    handled: Sequence[StoredLetter],
+    ends: Mapping[int, int] | None = None,
 ) -> dict[int, int]:
     """Where the cursor may move once ``handled`` are replayed or dropped: past the longest
     run of handled letters at the start of each partition's ``pending`` (a pending letter that
-    was filtered out keeps the cursor before it, so it stays pending)."""
+    was filtered out keeps the cursor before it, so it stays pending). When every pending
+    letter of a partition is handled and ``ends`` (``DeadLetterAdmin.read_ends``) says where
+    that read stopped, the cursor goes there: past the transaction markers after the last
+    letter, which are offsets too (the stream worker writes in transactions)."""
     done = {(s.partition, s.offset) for s in handled}
     out: dict[int, int] = {}
     blocked: set[int] = set()
@@ -241,4 +257,7 @@ def cursor_after(
             out[stored.partition] = stored.offset + 1
         else:
             blocked.add(stored.partition)
+    for partition, end in (ends or {}).items():
+        if partition in out and partition not in blocked:
+            out[partition] = max(out[partition], end)
     return out

@@ -142,13 +142,22 @@ async def committed_offsets(
             await asyncio.sleep(0.3)
 
 
+def _reader(bootstrap: str) -> AIOKafkaConsumer:
+    """A group-less consumer that sees only committed transactions: its end offsets are the
+    last stable offsets, where a consumer of the stream worker's outputs can get to (the
+    worker writes in Kafka transactions; lag counts offsets, commit markers included)."""
+    return AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, isolation_level="read_committed"
+    )
+
+
 async def _oldest_timestamps(
     bootstrap: str, positions: Mapping[TopicPartition, int], timeout_s: float
 ) -> dict[TopicPartition, int]:
     """Timestamp (ms) of the record at each position, read with a group-less consumer."""
     if not positions:
         return {}
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = _reader(bootstrap)
     await consumer.start()
     found: dict[TopicPartition, int] = {}
     try:
@@ -176,7 +185,7 @@ async def measure(
 ) -> list[PartitionLag]:
     """Lag rows for every group over its topics (topics that do not exist are skipped)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = _reader(bootstrap)
     await admin.start()
     await consumer.start()
     try:

@@ -169,7 +169,7 @@ def cmd_deadletters(args: argparse.Namespace, settings: Settings) -> int:
     if args.dl_cmd == "replay":
         sent = asyncio.run(admin.replay(chosen))
         print(f"replayed {sent} dead letter(s) to their source topics")
-    positions = cursor_after(pending, chosen)
+    positions = cursor_after(pending, chosen, admin.read_ends)
     asyncio.run(admin.move_cursor(positions))
     passed = sum(1 for s in pending if s.offset < positions.get(s.partition, 0))
     behind = sum(1 for s in chosen if s.offset >= positions.get(s.partition, 0))

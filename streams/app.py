@@ -13,18 +13,20 @@ decoder, not crash Faust's), agents with ``concurrency=1`` (with more, an offset
 committed past an unfinished message), an exception never escapes an agent (a raised message
 would be skipped, i.e. lost: it is dead-lettered instead), visitor state in a Faust table
 co-partitioned with ``emc.hits.raw`` (same key, ``HIT_PARTITIONS``), and a timer that evicts
-idle visitor state (``sessionize.expire``). Outputs and the table's changelog records go
-straight to the Kafka producer (``produce``): Faust's own per-message send path cost several
-times the handler itself. Delivery is at-least-once: Faust flushes the producer before it
-commits offsets, a refused output stops the worker before any commit (fail-stop), and a
-replayed hit is a duplicate the sessionizer drops.
+idle visitor state (``sessionize.expire``).
+
+Delivery is exactly-once within Kafka (``processing_guarantee="exactly_once"``, see
+``streams.eos``): one input's outputs, its visitor-state changelog record and its offset
+commit are one Kafka transaction, so a killed worker leaves all of them or none. Outputs go
+straight to the input partition's transactional producer, not through Faust's channel path,
+which cost several times the handler itself.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import time
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,7 +38,7 @@ from emc.settings import Settings
 from schemas.dossiers import RawDossierEvent
 from schemas.hits import RawHit
 from schemas.topics import DOSSIER_PARTITIONS, HIT_PARTITIONS
-from streams import sessionize
+from streams import eos, sessionize
 from streams.deadletters import build_dead_letter, describe_validation_error
 from streams.dossiers import normalise
 from streams.enrich.geoip import GeoIP
@@ -51,6 +53,15 @@ log = logging.getLogger(__name__)
 EVICT_INTERVAL_S = 60.0
 #: How long the producer waits to fill a batch (seconds).
 PRODUCER_LINGER_S = 0.01
+#: Consumer group session timeout (seconds). A SIGKILLed worker leaves the group only when
+#: its session expires, and a restarted worker's join waits for that: with Faust's default
+#: (60 s) plus the rebalance timeout a restart sat idle for minutes. Heartbeats are sent by
+#: aiokafka's own task every ``HEARTBEAT_INTERVAL_S``, so a busy handler does not expire it.
+SESSION_TIMEOUT_S = 10.0
+HEARTBEAT_INTERVAL_S = 2.0
+#: How long a join waits for the other members to rejoin (seconds); a live member rejoins
+#: within its next poll, a dead one is dropped at its session timeout.
+REBALANCE_TIMEOUT_S = 20.0
 STAGE_HITS = "streams.hits"
 STAGE_DOSSIERS = "streams.dossiers"
 
@@ -72,7 +83,7 @@ class Outgoing:
 
     topic: str
     key: bytes | None
-    value: bytes
+    value: bytes | None  # None: a tombstone (the visitor table's changelog)
     partition: int | None = None
 
 
@@ -268,10 +279,19 @@ def create_app(
         web_host="127.0.0.1",
         web_port=settings.streams_web_port,
         consumer_auto_offset_reset="earliest",
+        # one Kafka transaction per input partition holds outputs, changelog records and the
+        # input offsets (streams.eos)
+        processing_guarantee="exactly_once",
+        broker_session_timeout=SESSION_TIMEOUT_S,
+        broker_heartbeat_interval=HEARTBEAT_INTERVAL_S,
+        broker_rebalance_timeout=REBALANCE_TIMEOUT_S,
         # batch produce requests: with aiokafka's default linger of 0 every output message is
         # its own request, which made the worker 3x slower (measured)
         producer_linger=PRODUCER_LINGER_S,
     )
+    # highwaters of the changelog from the broker (see streams.eos.Transport)
+    app.transport = eos.Transport(app.conf.broker_consumer, app)
+    sender = eos.TransactionalSender(app.conf.id, app.producer, app.assignor.group_for_topic)
 
     def topic(name: str, partitions: int) -> Any:
         return app.topic(name, partitions=partitions, key_serializer="raw", value_serializer="raw")
@@ -299,8 +319,8 @@ def create_app(
 
     async def hits(stream: Any) -> None:
         # Faust's per-message send path (channels, futures, its own buffer) cost ~5x the
-        # handler itself (measured): outputs go straight to the producer, whose delivery is
-        # awaited by Faust's commit (it flushes the producer before committing offsets)
+        # handler itself (measured): outputs go straight to the input partition's
+        # transactional producer; Faust's commit delivers them and the offset atomically
         async for event in stream.events():
             now_ms = _now_ms()
             message = _incoming(event)
@@ -319,7 +339,7 @@ def create_app(
                     watermarks[partition] = event_ms
             except Exception as exc:
                 messages = [hit_handler.internal_error(message, exc, now_ms)]
-            await produce(app.producer, messages)
+            await produce(sender, message, messages)
 
     async def dossiers(stream: Any) -> None:
         async for event in stream.events():
@@ -329,7 +349,7 @@ def create_app(
                 messages = dossier_handler.handle(message, now_ms)
             except Exception as exc:
                 messages = [dossier_handler.internal_error(message, exc, now_ms)]
-            await produce(app.producer, messages)
+            await produce(sender, message, messages)
 
     async def evict_idle_visitors() -> None:
         # an exception escaping a Faust timer crashes the worker: eviction is only memory
@@ -339,7 +359,7 @@ def create_app(
                 tp.partition for tp in app.assignor.assigned_actives() if tp.topic == names.hits_raw
             }
             evicted = evict(
-                visitors,
+                visitors.data,
                 active,
                 watermarks,
                 settings.session_timeout_s,
@@ -350,7 +370,32 @@ def create_app(
             counters.sessionizer["evict_error"] += 1
             log.exception("evicting idle visitor state failed")
             return
-        counters.sessionizer["evicted"] += evicted
+        for partition, keys in evicted.items():
+            tombstones = [Outgoing(changelog, key, None, partition) for key in keys]
+            try:
+                await sender.send_and_commit(names.hits_raw, partition, tombstones)
+            except eos.MissingTransaction as exc:
+                # revoked meanwhile: the new owner restores these states and evicts them itself
+                log.warning("eviction tombstones not sent: %s", exc)
+                continue
+            except Exception:
+                # the partition's transaction is now unusable: stop like a refused output
+                log.critical("eviction tombstones of partition %d failed", partition, exc_info=True)
+                eos.fail_stop()
+            counters.sessionizer["evicted"] += len(keys)
+
+    async def forget_revoked(sender: Any, revoked: Any, **kwargs: Any) -> None:
+        # Faust has committed what it could (wait_empty) and will abort the rest when the
+        # partitions' transactional producers are replaced; the memory store would keep the
+        # visitor states of those aborted transactions, and replayed hits would then be
+        # dropped as duplicates (lost). Forget the partitions' states: recovery re-reads the
+        # committed changelog when they come back (the memory store has no persisted offset).
+        gone = {tp.partition for tp in revoked if tp.topic in (names.hits_raw, changelog)}
+        dropped = forget_partitions(visitors.data, gone)
+        for partition in gone:
+            watermarks.pop(partition, None)
+        if dropped:
+            log.info("revoked partitions %s: %d visitor states forgotten", sorted(gone), dropped)
 
     async def stats(web: Any, request: Any) -> Any:
         return web.json(counters.snapshot())
@@ -373,58 +418,60 @@ def create_app(
     app.agent(hits_raw, name="hits", concurrency=1)(hits)
     app.agent(dossiers_raw, name="dossiers", concurrency=1)(dossiers)
     app.timer(interval=evict_interval_s, name="evict_idle_visitors")(evict_idle_visitors)
+    app.on_partitions_revoked.connect(forget_revoked)
     app.page("/stats/")(stats)
     app.page("/metrics")(prometheus)
     app.emc_counters = counters  # for tests and a later /metrics exporter
     return app
 
 
-async def produce(producer: Any, messages: list[Outgoing]) -> None:
-    """Hand ``messages`` to the producer without waiting for Kafka's answer.
+async def produce(
+    sender: eos.TransactionalSender, source: Incoming, messages: list[Outgoing]
+) -> None:
+    """Put the outputs of ``source`` into the transaction of its partition (``streams.eos``).
 
-    Faust flushes the producer before it commits offsets, so an input is committed only after
-    its outputs were delivered. A message Kafka refuses after the producer's own retries
-    (broker gone longer than the delivery timeout, a message over the size limit) is a hard
-    failure: the worker stops at once without committing (fail-stop), and the uncommitted
-    inputs are consumed again after a restart instead of being committed without outputs.
+    Faust's next commit delivers them together with ``source``'s offset. A message Kafka
+    refuses, or a partition without an open transaction (revoked under us, producer fenced by
+    a newer worker), stops the worker at once (fail-stop): its transaction is aborted and the
+    uncommitted inputs are consumed again by whoever owns the partition.
     """
-    for m in messages:
-        future = await producer.send(m.topic, m.key, m.value, m.partition, None, None)
-        future.add_done_callback(_stop_on_failure)
-
-
-def _stop_on_failure(future: Any) -> None:
-    if future.cancelled() or future.exception() is None:
+    if not messages:
         return
-    log.critical(
-        "Kafka refused an output message (%r): stopping the worker without committing; "
-        "uncommitted inputs will be consumed again",
-        future.exception(),
-    )
-    _fail_stop()
+    try:
+        await sender.send(source.topic, source.partition, messages)
+    except eos.MissingTransaction as exc:
+        log.critical("%s: stopping the worker", exc)
+        eos.fail_stop()
 
 
-def _fail_stop() -> None:
-    os._exit(70)  # EX_SOFTWARE; no cleanup that could commit offsets
+def forget_partitions(store: MutableMapping[bytes, Any], partitions: set[int]) -> int:
+    """Remove the visitor states of ``partitions`` (the ``"p"`` stored with each) from the
+    table's store; returns how many."""
+    if not partitions:
+        return 0
+    keys = [k for k, v in store.items() if isinstance(v, dict) and v.get("p") in partitions]
+    for key in keys:
+        del store[key]
+    return len(keys)
 
 
 def evict(
-    table: Any,
+    store: MutableMapping[bytes, Any],
     active: set[int],
     watermarks: dict[int, int],
     timeout_s: int,
     now_ms: int,
     *,
     margin_s: int = sessionize.EVICTION_MARGIN_S,
-) -> int:
-    """Evict idle visitor states of the actively assigned partitions; returns how many.
+) -> dict[int, list[bytes]]:
+    """Evict idle visitor states of the actively assigned partitions from the table's
+    ``store``; returns the evicted keys by partition, whose tombstones the caller sends.
 
     Faust's ``del table[key]`` needs the current event to pick the changelog partition, which a
-    timer does not have: the entry is removed from the store directly and the tombstone sent to
+    timer does not have: the entry is removed from the store directly and its tombstone goes to
     the partition recorded with the state (``"p"``), the source partition of its hits.
     """
-    store = table.data
-    evicted = 0
+    evicted: dict[int, list[bytes]] = {}
     for key, stored in list(store.items()):
         partition = stored.get("p", -1) if isinstance(stored, dict) else -1
         if partition not in active:
@@ -438,6 +485,5 @@ def evict(
         ):
             continue
         del store[key]
-        table.send_changelog(partition, key, None, value_serializer="raw")
-        evicted += 1
+        evicted.setdefault(partition, []).append(key)
     return evicted

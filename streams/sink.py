@@ -116,6 +116,8 @@ class Sink:
         self._stored: dict[tuple[str, str, int], int] = {}
         #: partitions whose stored offsets were read since they were assigned
         self._loaded: set[TopicPartition] = set()
+        #: consumer position last noted per partition (see ``_past_markers``)
+        self._seen_positions: dict[TopicPartition, int] = {}
         self._first_buffered_at: float | None = None
         self._flush_lock = asyncio.Lock()
         self._consumer: Any = None
@@ -150,6 +152,8 @@ class Sink:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=settings.sink_batch_rows,
+            # the stream worker writes in Kafka transactions: never read an aborted one
+            isolation_level="read_committed",
         )
         self._producer = AIOKafkaProducer(
             bootstrap_servers=settings.bootstrap_servers, enable_idempotence=True
@@ -176,6 +180,7 @@ class Sink:
                 for tp, records in batch.items():
                     for record in records:
                         await self._handle(tp, record, stop)
+                await self._past_markers()
             await self._flush_with_retry(stop, attempts=_STOP_ATTEMPTS)
             clean = True
         except BaseException as exc:
@@ -223,6 +228,7 @@ class Sink:
         self._positions = {}
         self._stored = {}
         self._loaded = set()
+        self._seen_positions = {}
         self._first_buffered_at = None
 
     def _buffered_rows(self) -> int:
@@ -313,6 +319,25 @@ class Sink:
             bad.reason,
             bad.detail,
         )
+
+    async def _past_markers(self) -> None:
+        """Let the next commit reach the consumer's position, past transaction markers.
+
+        The stream worker writes in Kafka transactions; each commit or abort leaves a marker
+        that takes an offset but is never handed out, so committing ``offset + 1`` of the last
+        record would leave the group behind the end for ever (lag never 0). Every record below
+        the position was handed out and handled above, so once the buffers are stored the
+        position is safe to commit.
+        """
+        for tp in self._consumer.assignment():
+            position = await self._consumer.position(tp)
+            if position <= self._seen_positions.get(tp, -1):
+                continue
+            self._seen_positions[tp] = position
+            if position > self._positions.get(tp, -1):
+                self._positions[tp] = position
+                if self._first_buffered_at is None:
+                    self._first_buffered_at = time.monotonic()
 
     # ----------------------------------------------------------------- flush and commit
     async def _flush_with_retry(self, stop: asyncio.Event, attempts: int | None = None) -> None:
@@ -436,12 +461,16 @@ class Sink:
                 self._positions = {}
                 self._first_buffered_at = None
         self._loaded -= set(revoked)
+        for tp in revoked:
+            self._seen_positions.pop(tp, None)
 
     async def _on_assigned(self, assigned: Iterable[TopicPartition]) -> None:
         """Forget what is known of the new partitions: their stored offsets are read again
         before their first message is handled (another owner may have stored more)."""
         fresh = set(assigned)
         self._loaded -= fresh
+        for tp in fresh:
+            self._seen_positions.pop(tp, None)
         log.info("assigned %d partitions", len(fresh))
 
     async def _load_stored(self, partitions: Iterable[TopicPartition], stop: asyncio.Event) -> bool:

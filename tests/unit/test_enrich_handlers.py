@@ -242,19 +242,7 @@ def test_an_unexpected_error_becomes_an_internal_error_dead_letter(handler: HitH
     assert "KeyError" in letter.detail
 
 
-class _FakeTable:
-    """The two things ``evict`` uses of a Faust table: its store and ``send_changelog``."""
-
-    def __init__(self, data: dict[bytes, Any]) -> None:
-        self.data = data
-        self.tombstones: list[tuple[int, bytes]] = []
-
-    def send_changelog(self, partition: int, key: bytes, value: Any, value_serializer: str) -> None:
-        assert value is None and value_serializer == "raw"
-        self.tombstones.append((partition, key))
-
-
-def test_evict_removes_idle_states_of_active_partitions_with_a_tombstone(
+def test_evict_removes_idle_states_of_active_partitions_and_names_their_tombstones(
     handler: HitHandler,
 ) -> None:
     from streams.app import evict
@@ -262,13 +250,27 @@ def test_evict_removes_idle_states_of_active_partitions_with_a_tombstone(
     run = Run(handler)
     for key, value in raw_messages():
         run.feed(key, value)
-    table = _FakeTable({k: {"p": 1, "s": s} for k, s in run.table.items()})
-    table.data[b"e2e|elsewhere"] = {"p": 4, "s": next(iter(run.table.values()))}
+    store = {k: {"p": 1, "s": s} for k, s in run.table.items()}
+    store[b"e2e|elsewhere"] = {"p": 4, "s": next(iter(run.table.values()))}
     late = 2_000_000_000_000  # the partition's event time, long past every visit
     idle_now = 10**9  # processing time long after the states were touched (now_ms=1)
-    assert evict(table, {1}, {1: late}, 1800, now_ms=1000) == 0  # touched recently
-    assert evict(table, {1}, {1: 0}, 1800, now_ms=idle_now) == 0  # no event time seen yet
-    evicted = evict(table, {1}, {1: late}, 1800, now_ms=idle_now)
-    assert evicted == len(run.table) == 6  # five visitors and the bot
-    assert sorted(table.tombstones) == sorted((1, k) for k in run.table)
-    assert list(table.data) == [b"e2e|elsewhere"]  # partition 4 is not ours: left alone
+    assert evict(store, {1}, {1: late}, 1800, now_ms=1000) == {}  # touched recently
+    assert evict(store, {1}, {1: 0}, 1800, now_ms=idle_now) == {}  # no event time seen yet
+    evicted = evict(store, {1}, {1: late}, 1800, now_ms=idle_now)
+    assert list(evicted) == [1]
+    assert sorted(evicted[1]) == sorted(run.table) and len(run.table) == 6  # 5 visitors + bot
+    assert list(store) == [b"e2e|elsewhere"]  # partition 4 is not ours: left alone
+
+
+def test_forget_partitions_drops_only_the_states_of_those_partitions() -> None:
+    from streams.app import forget_partitions
+
+    store: dict[bytes, Any] = {
+        b"s|a": {"p": 0, "s": {}},
+        b"s|b": {"p": 3, "s": {}},
+        b"s|c": {"p": 3, "s": {}},
+        b"s|d": {"p": 5, "s": {}},
+    }
+    assert forget_partitions(store, set()) == 0
+    assert forget_partitions(store, {3, 4}) == 2
+    assert sorted(store) == [b"s|a", b"s|d"]

@@ -1,0 +1,153 @@
+"""Exactly-once plumbing of the stream worker on top of Faust's ``exactly_once`` mode.
+
+With ``processing_guarantee="exactly_once"`` Faust starts, on every assignment, one Kafka
+transactional producer per assigned (topic group, partition), transactional id
+``{app id}-{group}-{partition}``, and begins its transaction. At each commit
+(``TransactionManager.commit``) it adds the processed input offsets of that partition to the
+same transaction (``send_offsets_to_transaction``), commits it and begins the next. A new
+worker's producer with the same id fences a killed one and aborts its open transaction.
+
+What Faust does not do right for us, and this module does:
+
+- **Which transaction an output joins.** ``TransactionManager.send`` (Faust's ``Topic.send``
+  path) picks the transaction from the *output's* topic group and partition, so a dead letter
+  (one partition) or an output topic Faust does not consume would land in a transaction that
+  never commits this input's offset. ``TransactionalSender.send`` puts all of one input's
+  outputs, including the visitor table's changelog record, into the transaction of the
+  *input's* partition, under that transaction's lock: Faust's commit (which takes the same
+  lock) sees either none or all of them. It also keeps the speed of the direct producer path
+  (no channel, no per-message future bookkeeping, see BENCHMARKS.md).
+- **Recovery end.** In this mode Faust takes a changelog's highwater from
+  ``last_stable_offset``, which aiokafka knows only after a fetch of that partition: right
+  after a restart it is ``None``, Faust reads it as "nothing to recover" and the visitor table
+  would start empty (replayed hits then open new visits). ``Transport`` asks the broker instead
+  (``end_offsets`` of a ``read_committed`` consumer is the last stable offset).
+
+Every consumer of the worker's outputs reads with ``isolation_level="read_committed"``, so an
+aborted transaction (a killed worker's) is never seen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
+
+from faust.transport.drivers import aiokafka as faust_aiokafka
+
+log = logging.getLogger(__name__)
+
+
+class Message(Protocol):
+    """One output message (``streams.app.Outgoing``)."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+    @property
+    def partition(self) -> int | None: ...
+
+
+class MissingTransaction(RuntimeError):
+    """No open transaction for an input partition (it was revoked or its producer fenced)."""
+
+
+def transactional_id(app_id: str, group: int, partition: int) -> str:
+    """The id Faust's ``TransactionManager`` uses for (topic group, partition)."""
+    return f"{app_id}-{group}-{partition}"
+
+
+class TransactionalSender:
+    """Sends outputs into the transaction that will commit their input's offset.
+
+    ``producer`` is Faust's aiokafka ``Producer``: it owns the transactional producers
+    (``_transaction_producers``) and their locks (``_trn_locks``) by transactional id.
+    ``group_for_topic`` is the assignor's topic → topic group map.
+    """
+
+    def __init__(self, app_id: str, producer: Any, group_for_topic: Any) -> None:
+        self._app_id = app_id
+        self._producer = producer
+        self._group_for_topic = group_for_topic
+
+    def _transaction(self, topic: str, partition: int) -> tuple[str, Any, asyncio.Lock]:
+        tid = transactional_id(self._app_id, self._group_for_topic(topic), partition)
+        producers: Mapping[str, Any] = self._producer._transaction_producers
+        locks: Mapping[str, asyncio.Lock] = self._producer._trn_locks
+        txn_producer, lock = producers.get(tid), locks.get(tid)
+        if txn_producer is None or lock is None:
+            raise MissingTransaction(f"no open transaction {tid} for {topic}[{partition}]")
+        return tid, txn_producer, lock
+
+    async def send(self, topic: str, partition: int, messages: Iterable[Message]) -> None:
+        """Add ``messages`` (the outputs of one message of ``topic[partition]``) to that
+        partition's open transaction, all or none before the next commit. Does not wait for
+        Kafka's answer: the commit does; a refused message stops the worker (fail-stop)."""
+        _, txn_producer, lock = self._transaction(topic, partition)
+        async with lock:
+            await _send_all(txn_producer, messages)
+
+    async def send_and_commit(
+        self, topic: str, partition: int, messages: Iterable[Message]
+    ) -> None:
+        """Add ``messages`` to the partition's transaction, commit it and begin the next one.
+
+        For writes outside any input (the eviction timer's tombstones): left open they would
+        wait for the partition's next input, and a partition without input would hold its
+        transaction until the broker's transaction timeout aborts it and fences the producer.
+        The commit also makes the outputs of inputs processed so far visible without their
+        offsets; that is safe because their visitor-state records commit with them (a replay
+        is then dropped as a duplicate).
+        """
+        _, txn_producer, lock = self._transaction(topic, partition)
+        async with lock:
+            await _send_all(txn_producer, messages)
+            await txn_producer.commit_transaction()
+            await txn_producer.begin_transaction()
+
+
+async def _send_all(txn_producer: Any, messages: Iterable[Message]) -> None:
+    for m in messages:
+        future = await txn_producer.send(m.topic, m.value, key=m.key, partition=m.partition)
+        future.add_done_callback(_stop_on_failure)
+
+
+def _stop_on_failure(future: Any) -> None:
+    if future.cancelled() or future.exception() is None:
+        return
+    log.critical(
+        "Kafka refused an output message (%r): stopping the worker; its transaction is "
+        "aborted and the uncommitted inputs will be consumed again",
+        future.exception(),
+    )
+    fail_stop()
+
+
+def fail_stop() -> None:
+    """Stop the process at once: nothing may commit the open transactions after a failure."""
+    os._exit(70)  # EX_SOFTWARE; no cleanup
+
+
+class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    async def _highwaters(self, partitions: list[Any]) -> Mapping[Any, int]:
+        # read_committed: the broker answers with the last stable offset, known before the
+        # first fetch of the partition (aiokafka's last_stable_offset is not)
+        consumer = self._ensure_consumer()
+        offsets: Mapping[Any, int] = await consumer.end_offsets(partitions)
+        return offsets
+
+
+class _Consumer(faust_aiokafka.Consumer):
+    def _new_consumer_thread(self) -> _ConsumerThread:
+        return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+
+class Transport(faust_aiokafka.Transport):
+    """Faust's aiokafka transport whose consumer asks the broker for changelog highwaters."""
+
+    Consumer = _Consumer
