@@ -23,6 +23,12 @@ What Faust does not do right for us, and this module does:
   would start empty (replayed hits then open new visits). ``Transport`` asks the broker instead
   (``end_offsets`` of a ``read_committed`` consumer is the last stable offset).
 
+- **A broker coming back.** Faust declares its own topics (the visitor table's changelog, the
+  assignor's leader topic) through the transport and stops the worker when the broker refuses,
+  e.g. ``InvalidReplicationFactorError: All brokers are currently fenced`` while a restarted
+  broker is still registering. ``Transport`` retries such a declaration with backoff for
+  ``TOPIC_RETRY_S`` before giving up, so a Kafka restart does not stop the worker.
+
 Every consumer of the worker's outputs reads with ``isolation_level="read_committed"``, so an
 aborted transaction (a killed worker's) is never seen.
 """
@@ -32,7 +38,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 from faust.transport.drivers import aiokafka as faust_aiokafka
@@ -147,7 +154,51 @@ class _Consumer(faust_aiokafka.Consumer):
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
 
+#: How long a topic declaration is retried while the broker is not ready (a restart).
+TOPIC_RETRY_S = 180.0
+_TOPIC_RETRY_FIRST_S = 0.5
+_TOPIC_RETRY_MAX_S = 5.0
+
+
+async def retry_while_not_ready(
+    attempt: Callable[[], Awaitable[None]],
+    what: str,
+    *,
+    budget_s: float = TOPIC_RETRY_S,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
+    """Run ``attempt`` until it succeeds, retrying any error with a doubling pause (0.5 s up to
+    5 s) for ``budget_s``; then the last error is raised. Every failure is logged with its
+    reason, so a broker that never comes back is visible before the worker stops."""
+    deadline = clock() + budget_s
+    pause = _TOPIC_RETRY_FIRST_S
+    while True:
+        try:
+            await attempt()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if clock() + pause > deadline:
+                raise
+            log.warning("%s failed (%r); retrying in %.1f s", what, exc, pause)
+            await sleep(pause)
+            pause = min(pause * 2, _TOPIC_RETRY_MAX_S)
+
+
 class Transport(faust_aiokafka.Transport):
-    """Faust's aiokafka transport whose consumer asks the broker for changelog highwaters."""
+    """Faust's aiokafka transport whose consumer asks the broker for changelog highwaters and
+    whose topic declarations survive a broker restart."""
 
     Consumer = _Consumer
+
+    async def _create_topic(
+        self, owner: Any, client: Any, topic: str, partitions: int, replication: int, **kw: Any
+    ) -> None:
+        parent = super()._create_topic
+
+        async def attempt() -> None:
+            await parent(owner, client, topic, partitions, replication, **kw)
+
+        await retry_while_not_ready(attempt, f"declaring topic {topic!r}")
