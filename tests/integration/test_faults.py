@@ -317,6 +317,14 @@ class _Warehouse(_Proc):
                 await asyncio.sleep(0.3)
         raise AssertionError("warehouse not ready")
 
+    async def wait_for_rows(self, table: str, timeout_s: float = 60) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if (await self.row(f"SELECT count() FROM {table}"))[0] > 0:
+                return
+            await asyncio.sleep(0.2)
+        raise AssertionError(f"the sink stored nothing in {table} within {timeout_s} s")
+
     async def row(self, sql: str) -> list[Any]:
         async with httpx.AsyncClient(base_url=self.url, timeout=60) as client:
             response = await client.post(
@@ -439,6 +447,10 @@ async def test_process_killed_mid_stream_counts_every_hit_once(
                         _consumes_again(settings, committed, worker, timeout_s=RESTART_S)
                     )
                 elif i == 2 * len(batches) // 3 and killed == "sink":
+                    # the worker's outputs reach the sink only when its transaction commits
+                    # (every ~3 s): wait until the sink has stored some, so the kill lands while
+                    # it is inserting and the restarted sink has a batch to replay
+                    await warehouse.wait_for_rows("pageviews")
                     await asyncio.sleep(0.5)  # the sink is inserting now: kill it
                     warehouse.kill()
                     warehouse.start()
