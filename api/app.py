@@ -22,6 +22,7 @@ from api import scoped_sql
 from api.access import authenticate
 from api.auth import bearer_token, is_admin
 from api.dashboard import routes as dashboard_routes
+from api.endpoints import UNAUTHORIZED, describe, error
 from api.me import routes as me_routes
 from api.monitor_routes import routes as monitor_routes
 from api.portal import routes as portal_routes
@@ -37,18 +38,6 @@ from streams.sink import Sink
 _Handler = Callable[[Request], Awaitable[Response]]
 _READY_TIMEOUT_S = 5.0
 _FORMATS = {"json", "tsv", "csv"}
-
-
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
-
-
-def _describe(exc: ValidationError) -> str:
-    parts = []
-    for error in exc.errors(include_url=False):
-        where = ".".join(str(p) for p in error.get("loc", ())) or "(body)"
-        parts.append(f"{where}: {error.get('msg', 'invalid')}")
-    return "; ".join(parts)
 
 
 class _OrjsonResponse(JSONResponse):
@@ -72,7 +61,7 @@ def create_app(settings: Settings, db: Database, sink: Sink | None = None) -> St
     def admin(handler: _Handler) -> _Handler:
         async def guarded(request: Request) -> Response:
             if not is_admin(request, admin_token):
-                return _error(401, "missing or wrong bearer token (Authorization: Bearer …)")
+                return error(401, UNAUTHORIZED)
             return await handler(request)
 
         return guarded
@@ -101,27 +90,27 @@ def create_app(settings: Settings, db: Database, sink: Sink | None = None) -> St
         agency token (``api.scoped_sql``)."""
         principal = await asyncio.to_thread(authenticate, db, bearer_token(request), admin_token)
         if principal is None:
-            return _error(401, "missing or wrong bearer token (Authorization: Bearer …)")
+            return error(401, UNAUTHORIZED)
         try:
             body = await _json_body(request)
         except ValueError as exc:
-            return _error(400, str(exc))
+            return error(400, str(exc))
         if not isinstance(body, dict):
-            return _error(400, "body: expected a JSON object with a 'sql' field")
+            return error(400, "body: expected a JSON object with a 'sql' field")
         query = body.get("sql")
         fmt = body.get("format", "json")
         max_rows = body.get("max_rows")
         timeout_s = body.get("timeout_s")
         if not isinstance(query, str):
-            return _error(400, "sql: required, a string")
+            return error(400, "sql: required, a string")
         if fmt not in _FORMATS:
-            return _error(400, f"format: one of {', '.join(sorted(_FORMATS))}")
+            return error(400, f"format: one of {', '.join(sorted(_FORMATS))}")
         if max_rows is not None and (isinstance(max_rows, bool) or not isinstance(max_rows, int)):
-            return _error(400, "max_rows: must be an integer")
+            return error(400, "max_rows: must be an integer")
         if timeout_s is not None and (
             isinstance(timeout_s, bool) or not isinstance(timeout_s, int | float)
         ):
-            return _error(400, "timeout_s: must be a number of seconds")
+            return error(400, "timeout_s: must be a number of seconds")
         try:
             if principal.agency_id is None:
                 result = await asyncio.to_thread(run_readonly, db, query, max_rows, timeout_s)
@@ -130,7 +119,7 @@ def create_app(settings: Settings, db: Database, sink: Sink | None = None) -> St
                     scoped_sql.run_sql, db, principal.agency_id, query, max_rows, timeout_s
                 )
         except (SqlRefused, SqlFailed) as exc:
-            return _error(403 if isinstance(exc, scoped_sql.OutOfScope) else 400, str(exc))
+            return error(403 if isinstance(exc, scoped_sql.OutOfScope) else 400, str(exc))
         if fmt == "json":
             return _OrjsonResponse(result)
         delimiter = "\t" if fmt == "tsv" else ","
@@ -145,7 +134,7 @@ def create_app(settings: Settings, db: Database, sink: Sink | None = None) -> St
         site_id = request.path_params["site_id"]
         site = await asyncio.to_thread(registry.get_site, db, site_id)
         if site is None:
-            return _error(404, f"site {site_id!r} is not registered")
+            return error(404, f"site {site_id!r} is not registered")
         return JSONResponse(site.model_dump(mode="json"))
 
     async def put_site(request: Request) -> Response:
@@ -153,15 +142,15 @@ def create_app(settings: Settings, db: Database, sink: Sink | None = None) -> St
         try:
             body = await _json_body(request)
         except ValueError as exc:
-            return _error(400, str(exc))
+            return error(400, str(exc))
         if not isinstance(body, dict):
-            return _error(422, "body: expected a JSON object (a site)")
+            return error(422, "body: expected a JSON object (a site)")
         if body.setdefault("id", site_id) != site_id:
-            return _error(422, f"id: {body['id']!r} differs from the URL's {site_id!r}")
+            return error(422, f"id: {body['id']!r} differs from the URL's {site_id!r}")
         try:
             site = Site.model_validate(body)
         except ValidationError as exc:
-            return _error(422, _describe(exc))
+            return error(422, describe(exc))
         await asyncio.to_thread(registry.upsert_site, db, site)
         return JSONResponse(site.model_dump(mode="json"))
 
@@ -170,9 +159,9 @@ def create_app(settings: Settings, db: Database, sink: Sink | None = None) -> St
         if request.query_params.get("force") != "1":  # removal guard (issue 5)
             blockers = await asyncio.to_thread(registry.removal_blockers, db, site_id)
             if blockers:
-                return _error(409, f"site {site_id!r}: {'; '.join(blockers)} (add ?force=1)")
+                return error(409, f"site {site_id!r}: {'; '.join(blockers)} (add ?force=1)")
         if not await asyncio.to_thread(registry.delete_site, db, site_id):
-            return _error(404, f"site {site_id!r} is not registered")
+            return error(404, f"site {site_id!r} is not registered")
         return JSONResponse({"deleted": site_id})
 
     routes = [
@@ -192,9 +181,9 @@ def create_app(settings: Settings, db: Database, sink: Sink | None = None) -> St
     ]
 
     async def not_found(request: Request, exc: Exception) -> Response:
-        return _error(404, f"no route {request.method} {request.url.path}")
+        return error(404, f"no route {request.method} {request.url.path}")
 
     async def not_allowed(request: Request, exc: Exception) -> Response:
-        return _error(405, f"method {request.method} not allowed on {request.url.path}")
+        return error(405, f"method {request.method} not allowed on {request.url.path}")
 
     return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_allowed})

@@ -26,6 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from api.auth import is_admin
+from api.endpoints import UNAUTHORIZED, error
 from clickhouse import accounts, catalog, registry
 from clickhouse.client import Database
 from emc.settings import Settings
@@ -48,10 +49,6 @@ class _HttpError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
-
-
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
 
 
 async def _upload(request: Request) -> tuple[bytes, str, dict[str, str]]:
@@ -92,18 +89,18 @@ def routes(settings: Settings, db: Database) -> list[Route]:
     def guarded(handler: Callable[[Request, str], Awaitable[Response]]) -> _Handler:
         async def run(request: Request) -> Response:
             if not is_admin(request, admin_token):
-                return _error(401, "missing or wrong bearer token (Authorization: Bearer …)")
+                return error(401, UNAUTHORIZED)
             site = request.path_params["site_id"]
             try:
                 if await asyncio.to_thread(registry.get_site, db, site) is None:
-                    return _error(404, f"site: {site!r} is not registered")
+                    return error(404, f"site: {site!r} is not registered")
                 return await handler(request, site)
             except _HttpError as exc:
-                return _error(exc.status, str(exc))
+                return error(exc.status, str(exc))
             except ImportRefused as exc:
                 return JSONResponse(exc.report(), status_code=exc.status)
             except catalog.CatalogError as exc:
-                return _error(exc.status, str(exc))
+                return error(exc.status, str(exc))
 
         return run
 

@@ -16,8 +16,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, Response
 from starlette.routing import Route
+
+from api.endpoints import error
 
 DASHBOARD_DIR = Path(__file__).resolve().parent.parent / "dashboard"
 
@@ -41,10 +43,6 @@ _MEDIA = {
     ".ico": "image/x-icon",
 }
 _SERVED = frozenset(_MEDIA)
-
-
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
 
 
 def _inside(base: Path, relative: str) -> Path | None:
@@ -71,14 +69,14 @@ def routes(root: Path = DASHBOARD_DIR) -> list[Route]:
     async def index(request: Request) -> Response:
         page = static / "index.html"
         if not page.is_file():
-            return _error(404, f"dashboard page {page} is missing")
+            return error(404, f"dashboard page {page} is missing")
         return _file(page, "no-cache")
 
     async def own_file(request: Request) -> Response:
         relative = request.path_params["path"]
         found = _inside(static, relative)
         if found is None:
-            return _error(404, f"no dashboard file {relative!r}")
+            return error(404, f"no dashboard file {relative!r}")
         return _file(found, "no-cache")
 
     async def vendor_file(request: Request) -> Response:
@@ -86,17 +84,17 @@ def routes(root: Path = DASHBOARD_DIR) -> list[Route]:
         relative = request.path_params["path"]
         folder = VENDOR.get(package)
         if folder is None:
-            return _error(404, f"package {package!r} is not served (allowed: {', '.join(VENDOR)})")
+            return error(404, f"package {package!r} is not served (allowed: {', '.join(VENDOR)})")
         base = modules / folder
         if not base.is_dir():
-            return _error(
+            return error(
                 503,
                 f"front-end package {package!r} is not installed in {modules}: "
                 "run `make dashboard`",
             )
         found = _inside(base, relative)
         if found is None:
-            return _error(404, f"no file {relative!r} in package {package!r}")
+            return error(404, f"no file {relative!r} in package {package!r}")
         return _file(found, "public, max-age=3600")
 
     return [

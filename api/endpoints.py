@@ -14,6 +14,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -34,6 +35,15 @@ UNAUTHORIZED = "missing or wrong bearer token (Authorization: Bearer …)"
 def error(status: int, message: str) -> JSONResponse:
     """A 4xx answer in the API's convention: ``{"error": message}``."""
     return JSONResponse({"error": message}, status_code=status)
+
+
+def describe(exc: ValidationError, prefix: str = "") -> str:
+    """A pydantic validation error as one line naming each field: ``prefix`` + ``loc: msg``."""
+    parts = []
+    for problem in exc.errors(include_url=False):
+        where = ".".join(str(p) for p in problem.get("loc", ())) or "(body)"
+        parts.append(f"{prefix}{where}: {problem.get('msg', 'invalid')}")
+    return "; ".join(parts)
 
 
 async def principal_of(db: Database, admin_token: str, request: Request) -> Principal | None:

@@ -16,12 +16,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from api import connections, rankings
 from api.access import Principal, authenticate, parse_selection, resolve_sites, visible_sites
 from api.auth import bearer_token
+from api.endpoints import UNAUTHORIZED, error
 from api.export import Table, parse_format, respond
 from api.params import (
     ParamError,
@@ -34,10 +35,6 @@ from api.params import (
 from clickhouse import registry
 from clickhouse.client import Database
 from emc.settings import Settings
-
-
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
 
 
 def connections_table(answer: dict[str, Any]) -> Table:
@@ -64,7 +61,7 @@ def routes(settings: Settings, db: Database, clock: Callable[[], float] = time.t
     async def list_connections(request: Request) -> Response:
         principal = await who(request)
         if principal is None:
-            return _error(401, "missing or wrong bearer token (Authorization: Bearer …)")
+            return error(401, UNAUTHORIZED)
         query = request.query_params
         now = datetime.fromtimestamp(clock(), tz=UTC)
         try:
@@ -82,15 +79,15 @@ def routes(settings: Settings, db: Database, clock: Callable[[], float] = time.t
 
             answer = await asyncio.to_thread(work)
         except ParamError as exc:
-            return _error(exc.status, str(exc))
+            return error(exc.status, str(exc))
         return respond(answer, connections_table(answer), fmt, "connections")
 
     async def get_rankings(request: Request) -> Response:
         principal = await who(request)
         if principal is None:
-            return _error(401, "missing or wrong bearer token (Authorization: Bearer …)")
+            return error(401, UNAUTHORIZED)
         if not principal.is_admin:
-            return _error(403, "rankings compare every agency: they need the admin token")
+            return error(403, "rankings compare every agency: they need the admin token")
         query = request.query_params
         try:
             fmt = parse_format(query)
@@ -108,7 +105,7 @@ def routes(settings: Settings, db: Database, clock: Callable[[], float] = time.t
                 rankings.rankings, db, metric, group, period, previous, order == "desc", limit
             )
         except ParamError as exc:
-            return _error(exc.status, str(exc))
+            return error(exc.status, str(exc))
         return respond(answer, rankings.rankings_table(answer), fmt, "rankings")
 
     return [

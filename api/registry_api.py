@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from api.auth import is_admin
+from api.endpoints import UNAUTHORIZED, describe, error
 from clickhouse import agencies, agency_tree, registry, tokens
 from clickhouse.agencies import RegistryError
 from clickhouse.client import Database
@@ -30,18 +31,6 @@ from emc.settings import Settings
 from schemas.agencies import Agency
 
 _Handler = Callable[[Request], Awaitable[Response]]
-
-
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
-
-
-def describe(exc: ValidationError, prefix: str = "") -> str:
-    parts = []
-    for error in exc.errors(include_url=False):
-        where = ".".join(str(p) for p in error.get("loc", ())) or "(body)"
-        parts.append(f"{prefix}{where}: {error.get('msg', 'invalid')}")
-    return "; ".join(parts)
 
 
 class _BadBody(ValueError):
@@ -110,13 +99,13 @@ def routes(settings: Settings, db: Database) -> list[Route]:
     def admin(handler: Callable[[Request], Awaitable[Any]]) -> _Handler:
         async def guarded(request: Request) -> Response:
             if not is_admin(request, admin_token):
-                return _error(401, "missing or wrong bearer token (Authorization: Bearer …)")
+                return error(401, UNAUTHORIZED)
             try:
                 answer = await handler(request)
             except _BadBody as exc:
-                return _error(exc.status, str(exc))
+                return error(exc.status, str(exc))
             except RegistryError as exc:
-                return _error(exc.status, str(exc))
+                return error(exc.status, str(exc))
             if isinstance(answer, Response):
                 return answer
             return JSONResponse(answer)
@@ -137,7 +126,7 @@ def routes(settings: Settings, db: Database) -> list[Route]:
         agency_id = request.path_params["agency_id"]
         found = await asyncio.to_thread(agencies.get_agency, db, agency_id)
         if found is None:
-            return _error(404, f"agency {agency_id!r} is not registered")
+            return error(404, f"agency {agency_id!r} is not registered")
         return found.model_dump(mode="json")
 
     async def put_one(request: Request) -> Any:
@@ -146,11 +135,11 @@ def routes(settings: Settings, db: Database) -> list[Route]:
         effective = _date(body, "effective", required=False)
         body = {k: v for k, v in body.items() if k != "effective"}
         if body.setdefault("id", agency_id) != agency_id:
-            return _error(422, f"id: {body['id']!r} differs from the URL's {agency_id!r}")
+            return error(422, f"id: {body['id']!r} differs from the URL's {agency_id!r}")
         try:
             agency = Agency.model_validate(body)
         except ValidationError as exc:
-            return _error(422, describe(exc))
+            return error(422, describe(exc))
         stored = await asyncio.to_thread(agencies.upsert_agency, db, agency, effective)
         return stored.model_dump(mode="json")
 
@@ -162,14 +151,14 @@ def routes(settings: Settings, db: Database) -> list[Route]:
     async def history(request: Request) -> Any:
         agency_id = request.path_params["agency_id"]
         if await asyncio.to_thread(agencies.get_agency, db, agency_id) is None:
-            return _error(404, f"agency {agency_id!r} is not registered")
+            return error(404, f"agency {agency_id!r} is not registered")
         entries = await asyncio.to_thread(agencies.history, db, agency_id)
         return [e.model_dump(mode="json") for e in entries]
 
     async def subtree_sites(request: Request) -> Any:
         agency_id = request.path_params["agency_id"]
         if await asyncio.to_thread(agencies.get_agency, db, agency_id) is None:
-            return _error(404, f"agency {agency_id!r} is not registered")
+            return error(404, f"agency {agency_id!r} is not registered")
         sites = await asyncio.to_thread(agencies.subtree_sites, db, agency_id)
         return [s.model_dump(mode="json", exclude={"ingest_token"}) for s in sites]
 
@@ -198,7 +187,7 @@ def routes(settings: Settings, db: Database) -> list[Route]:
         except ValueError as exc:
             if isinstance(exc, _BadBody | RegistryError):
                 raise
-            return _error(422, str(exc))
+            return error(422, str(exc))
         return {"loaded": count}
 
     async def list_tokens(request: Request) -> Any:
@@ -210,22 +199,22 @@ def routes(settings: Settings, db: Database) -> list[Route]:
         agency_id = _string(body, "agency_id")
         name = body.get("name") or ""
         if not isinstance(name, str):
-            return _error(422, "name: must be a string")
+            return error(422, "name: must be a string")
         if await asyncio.to_thread(agencies.get_agency, db, agency_id) is None:
-            return _error(422, f"agency_id: agency {agency_id!r} is not registered")
+            return error(422, f"agency_id: agency {agency_id!r} is not registered")
         info, token = await asyncio.to_thread(tokens.create_token, db, agency_id, name)
         return JSONResponse({**info.as_json(), "token": token}, status_code=201)
 
     async def revoke_token(request: Request) -> Any:
         token_id = request.path_params["token_id"]
         if not await asyncio.to_thread(tokens.revoke_token, db, token_id):
-            return _error(404, f"token {token_id!r} does not exist")
+            return error(404, f"token {token_id!r} does not exist")
         return {"revoked": token_id}
 
     async def removal_check(request: Request) -> Any:
         site_id = request.path_params["site_id"]
         if await asyncio.to_thread(registry.get_site, db, site_id) is None:
-            return _error(404, f"site {site_id!r} is not registered")
+            return error(404, f"site {site_id!r} is not registered")
         reasons = await asyncio.to_thread(registry.removal_blockers, db, site_id)
         return {"site": site_id, "blockers": reasons}
 
