@@ -65,7 +65,7 @@ def test_a_new_migration_is_applied_once(
 ) -> None:
     copy = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS_DIR, copy)
-    version = len(discover()) + 1
+    version = max(m.version for m in discover()) + 1  # after every existing one
     (copy / f"{version:04d}_extra.sql").write_text(
         "-- extra: a test table\nCREATE TABLE IF NOT EXISTS {database}.extra (a UInt8) "
         "ENGINE = MergeTree ORDER BY a;\n"

@@ -1,6 +1,6 @@
-"""The portal rollups of issue 3 (migrations 0010-0012) on the real ClickHouse engine.
+"""The portal rollups of issue 3 (migrations 0010-0013) on the real ClickHouse engine.
 
-Three questions, each against answers known by construction:
+Four questions, each against answers known by construction:
 
 - Is ``uniqCombined64(19)`` exact up to 10,000 distinct ids of the project's visitor id format
   (32 hex digits from ``ingest.visitor``), and within 1 % above? (And is the default
@@ -8,6 +8,10 @@ Three questions, each against answers known by construction:
 - With more than 10,000 distinct visitors, written through the project's own sessionizer and
   row builders (``tests.integration.test_portal_api.load``, as the sink writes them), are the
   overview, timeseries and page breakdown exact up to 10,000 and within 1 % above?
+- Does the overview's unique-visitor count, which takes whole local months from
+  ``visitors_monthly`` and the other hours from ``visitors_hourly``, count every visitor of
+  the period once whatever months the period cuts (month edges at local midnight, a visit
+  straddling the month's last midnight, periods inside one month, across a year's end)?
 - Does a warehouse that had its data before the migrations (so the rollups are filled only by
   the migrations' backfill statements) answer exactly as one whose rollups were filled by the
   materialized views, and does running a backfill again change nothing?
@@ -216,6 +220,95 @@ async def test_page_breakdown_visits_and_visitors(big_api: httpx.AsyncClient) ->
     assert answer["total"] == {"pageviews": 25_500}
 
 
+# --- whole months and partial months ---------------------------------------------------------
+
+
+def month_edge_visits() -> list[Visit]:
+    """One visitor per moment, local time of site ``hcm`` (UTC+7): the last second of a month,
+    the first second of the next, a visit from 23:59:30 on the last day of February into
+    March 1, the middle of months, a year's end. Plus visitors seen in several months, and a
+    visitor of site ``hn`` in January (another site: must not count for ``hcm``)."""
+    at = datetime
+    moments = {
+        "dec-31-late": at(2024, 12, 31, 23, 59, 59),
+        "jan-01-first": at(2025, 1, 1, 0, 0, 0),
+        "jan-15": at(2025, 1, 15, 12, 0, 0),
+        "jan-31-late": at(2025, 1, 31, 23, 59, 59),
+        "feb-01-first": at(2025, 2, 1, 0, 0, 0),
+        "feb-14": at(2025, 2, 14, 8, 30, 0),
+        "mar-10": at(2025, 3, 10, 10, 0, 0),
+        "mar-31-late": at(2025, 3, 31, 23, 0, 0),
+        "apr-01": at(2025, 4, 1, 6, 0, 0),
+    }
+    out = [Visit("hcm", name, t, [(0, P, "/")]) for name, t in moments.items()]
+    # starts on Feb 28 (counts there), its second pageview is on March 1 (counts there too:
+    # unique visitors count every hit's visitor)
+    out.append(
+        Visit("hcm", "feb-28-to-mar-01", at(2025, 2, 28, 23, 59, 30), [(0, P, "/"), (60, P, "/x")])
+    )
+    # one visitor in January, February and April: one visitor, however many months
+    out += [Visit("hcm", "regular", at(2025, m, 20, 9, 0, 0), [(0, P, "/")]) for m in (1, 2, 4)]
+    out.append(Visit("hn", "other-site", at(2025, 1, 10, 9, 0, 0), [(0, P, "/")]))
+    return out
+
+
+MONTH_EDGE = month_edge_visits()
+
+
+def true_visitors_of(visits: list[Visit], site: str, first: date, last: date) -> int:
+    return len(
+        {v.visitor for v in visits if v.site == site for t, _, _ in v.local_hits
+         if first <= t.date() <= last}
+    )  # fmt: skip
+
+
+def test_unique_visitors_over_whole_and_partial_months(
+    clickhouse_engine: Any, ch_database: str
+) -> None:
+    db = Database(clickhouse_engine, ch_database)
+    load(db, MONTH_EDGE, [])
+    d = date
+    periods = [
+        (d(2025, 1, 1), d(2025, 1, 31)),  # exactly one month: monthly table only
+        (d(2025, 1, 1), d(2025, 3, 31)),  # three whole months
+        (d(2025, 1, 2), d(2025, 3, 30)),  # February whole, partial January and March
+        (d(2025, 1, 31), d(2025, 2, 1)),  # two partial months, no whole one
+        (d(2025, 2, 1), d(2025, 2, 28)),  # February whole; its visitor straddling into March
+        (d(2025, 3, 1), d(2025, 3, 31)),  # ... counts in March too
+        (d(2025, 2, 28), d(2025, 2, 28)),  # one day
+        (d(2025, 1, 15), d(2025, 1, 15)),
+        (d(2024, 12, 31), d(2025, 1, 1)),  # across the year's end
+        (d(2024, 12, 1), d(2025, 4, 30)),  # five whole months across the year
+        (d(2024, 12, 15), d(2025, 4, 1)),  # partial edges in two years
+        (d(2025, 2, 2), d(2025, 2, 27)),  # inside one month: hourly states only
+    ]
+    got = {
+        (first, last): portal_data.overview(db, ["hcm"], Period(first, last), None)["metrics"][
+            "unique_visitors"
+        ]["value"]
+        for first, last in periods
+    }
+    true = {
+        (first, last): true_visitors_of(MONTH_EDGE, "hcm", first, last) for first, last in periods
+    }
+    assert got == true
+    # the construction itself: the cases above are not all alike
+    assert true[(d(2025, 1, 1), d(2025, 1, 31))] == 4  # jan-01-first, jan-15, jan-31-late, regular
+    assert true[(d(2025, 1, 31), d(2025, 2, 1))] == 2
+    assert true[(d(2025, 3, 1), d(2025, 3, 31))] == 3  # feb-28-to-mar-01, mar-10, mar-31-late
+    assert true[(d(2024, 12, 1), d(2025, 4, 30))] == 11
+    assert true[(d(2025, 2, 2), d(2025, 2, 27))] == 2  # feb-14, regular
+    # both tables were read: January is a whole month in the monthly table
+    months = db.query(
+        "SELECT month, uniqCombined64Merge(19)(visitors) FROM visitors_monthly "
+        "WHERE site = 'hcm' GROUP BY month ORDER BY month"
+    ).result_rows
+    assert [(str(m), int(n)) for m, n in months] == [
+        ("2024-12-01", 1), ("2025-01-01", 4), ("2025-02-01", 4), ("2025-03-01", 3),
+        ("2025-04-01", 2),
+    ]  # fmt: skip
+
+
 # --- backfill versus materialized views -------------------------------------------------------
 
 
@@ -235,6 +328,8 @@ def extra_visits() -> list[Visit]:
 
 
 ROLLUP_CONTENTS = {
+    "visitors_monthly": "SELECT site, month, uniqCombined64Merge(19)(visitors) "
+    "FROM visitors_monthly GROUP BY site, month ORDER BY site, month",
     "visitors_hourly": "SELECT site, hour, uniqCombined64Merge(19)(visitors) FROM visitors_hourly "
     "GROUP BY site, hour ORDER BY site, hour",
     "page_visitors_daily": "SELECT site, date, path, sum(pageviews), "
