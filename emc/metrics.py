@@ -60,7 +60,12 @@ PRODUCER_RECONNECTS = Spec(
     "Times the collector discarded its Kafka producer after a failed or timed-out send.",
 )
 # ------------------------------------------------------------------ stream worker
-STREAM_MESSAGES = Spec("emc_stream_messages", "Messages consumed by input kind.", ("input",))
+STREAM_MESSAGES = Spec(
+    "emc_stream_messages",
+    'Messages consumed by input kind (input="stale": of a partition revoked before their '
+    "outputs went out; skipped, consumed again by its next owner).",
+    ("input",),
+)
 STREAM_STEP_CALLS = Spec("emc_stream_step_calls", "Enrichment step calls.", ("step",))
 STREAM_STEP_SECONDS = Spec(
     "emc_stream_step_seconds", "Total time spent in each enrichment step.", ("step",)

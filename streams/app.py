@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -293,6 +293,15 @@ def create_app(
     app.transport = eos.Transport(app.conf.broker_consumer, app)
     sender = eos.TransactionalSender(app.conf.id, app.producer, app.assignor.group_for_topic)
 
+    def still_owned(source: Incoming) -> bool:
+        """Whether ``source``'s partition is assigned to this worker and no rebalance runs (a
+        message fetched before a rebalance can reach an agent after Faust revoked its partition,
+        for example when Kafka went away)."""
+        from faust.types import TP
+
+        assigned = TP(source.topic, source.partition) in app.consumer.assignment()
+        return bool(assigned and app.flow_control.is_active())
+
     def topic(name: str, partitions: int) -> Any:
         return app.topic(name, partitions=partitions, key_serializer="raw", value_serializer="raw")
 
@@ -339,7 +348,13 @@ def create_app(
                     watermarks[partition] = event_ms
             except Exception as exc:
                 messages = [hit_handler.internal_error(message, exc, now_ms)]
-            await produce(sender, message, messages)
+            if not await produce(sender, message, messages, still_owned):
+                # the state this message just wrote belongs to a partition this worker no
+                # longer owns: drop it like forget_revoked, or the hit, consumed again after
+                # the partition comes back, would be taken for a duplicate of itself (lost)
+                counters.messages["stale"] += 1
+                forget_partitions(visitors.data, {partition})
+                watermarks.pop(partition, None)
 
     async def dossiers(stream: Any) -> None:
         async for event in stream.events():
@@ -349,7 +364,8 @@ def create_app(
                 messages = dossier_handler.handle(message, now_ms)
             except Exception as exc:
                 messages = [dossier_handler.internal_error(message, exc, now_ms)]
-            await produce(sender, message, messages)
+            if not await produce(sender, message, messages, still_owned):
+                counters.messages["stale"] += 1
 
     async def evict_idle_visitors() -> None:
         # an exception escaping a Faust timer crashes the worker: eviction is only memory
@@ -426,22 +442,39 @@ def create_app(
 
 
 async def produce(
-    sender: eos.TransactionalSender, source: Incoming, messages: list[Outgoing]
-) -> None:
-    """Put the outputs of ``source`` into the transaction of its partition (``streams.eos``).
+    sender: eos.TransactionalSender,
+    source: Incoming,
+    messages: list[Outgoing],
+    still_owned: Callable[[Incoming], bool] = lambda _source: True,
+) -> bool:
+    """Put the outputs of ``source`` into the transaction of its partition (``streams.eos``);
+    False when ``source`` was skipped as stale.
 
     Faust's next commit delivers them together with ``source``'s offset. A message Kafka
-    refuses, or a partition without an open transaction (revoked under us, producer fenced by
-    a newer worker), stops the worker at once (fail-stop): its transaction is aborted and the
-    uncommitted inputs are consumed again by whoever owns the partition.
+    refuses stops the worker at once (fail-stop): its transaction is aborted and the
+    uncommitted inputs are consumed again by whoever owns the partition. A partition without
+    an open transaction is either stale or broken. Stale: ``still_owned(source)`` is False
+    (the partition was revoked, e.g. Kafka went away, while the message waited in Faust's
+    buffers) — the outputs are dropped, nothing of them is committed, and whoever owns the
+    partition next consumes the message again from the committed offset (what Faust does
+    itself with a message of an older generation). Broken (still owned, yet no transaction:
+    a producer fenced by a newer worker): fail-stop.
     """
     if not messages:
-        return
+        return True
     try:
         await sender.send(source.topic, source.partition, messages)
     except eos.MissingTransaction as exc:
-        log.critical("%s: stopping the worker", exc)
-        eos.fail_stop()
+        if still_owned(source):
+            log.critical("%s: stopping the worker", exc)
+            eos.fail_stop()
+            return False
+        log.warning(
+            "%s: %s[%d] offset %d was revoked before its outputs went out; skipped (its next "
+            "owner consumes it again)", exc, source.topic, source.partition, source.offset,
+        )  # fmt: skip
+        return False
+    return True
 
 
 def forget_partitions(store: MutableMapping[bytes, Any], partitions: set[int]) -> int:

@@ -16,7 +16,8 @@ class StreamCounters:
     - ``flagged``: hits a ``flag_*`` step ended, per reason (bots: emitted with ``is_bot``);
     - ``sessionizer``: ``applied``, ``duplicate``, ``orphan_engagement``, ``evicted``;
     - ``dead_letters``: per ``stage/reason``;
-    - ``messages``: consumed messages per input kind (``hits``, ``dossiers``).
+    - ``messages``: consumed messages per input kind (``hits``, ``dossiers``), and ``stale``:
+      messages of a partition revoked before their outputs went out (skipped, consumed again).
     """
 
     def __init__(self) -> None:

@@ -134,6 +134,38 @@ async def test_an_input_partition_without_transaction_stops_the_worker(
     assert producer._transaction_producers[f"{APP}-0-0"].calls == []
 
 
+async def test_a_message_of_a_revoked_partition_is_skipped_not_fatal(stops: list[int]) -> None:
+    """Kafka went away, Faust revoked partition 3 and stopped its transactional producer, and
+    a message of partition 3 fetched before still reaches the agent: its outputs go nowhere
+    (no other partition's transaction), the worker keeps running, and produce says so."""
+    producer = _FaustProducer([f"{APP}-0-0"])
+    source = Incoming("hits.raw", 3, 41, b"k", b"{}")
+    asked: list[Incoming] = []
+
+    def still_owned(message: Incoming) -> bool:
+        asked.append(message)
+        return False
+
+    sent = await produce(_sender(producer), source, [Outgoing("pv", b"k", b"v", 3)], still_owned)
+    assert sent is False
+    assert asked == [source]
+    assert stops == []
+    assert producer._transaction_producers[f"{APP}-0-0"].calls == []
+    # while the partition is still this worker's, a missing transaction stays fatal
+    sent = await produce(
+        _sender(producer), source, [Outgoing("pv", b"k", b"v", 3)], lambda _m: True
+    )
+    assert (sent, stops) == (False, [1])
+    # and an owned partition with its transaction sends as before
+    ok = await produce(
+        _sender(producer), Incoming("hits.raw", 0, 1, b"k", b"{}"),
+        [Outgoing("pv", b"k", b"v", 0)], still_owned,
+    )  # fmt: skip
+    assert ok is True and asked == [
+        source,
+    ]
+
+
 async def test_no_output_needs_no_transaction(stops: list[int]) -> None:
     producer = _FaustProducer([])
     await produce(_sender(producer), Incoming("hits.raw", 3, 0, b"k", b"{}"), [])
