@@ -1,4 +1,4 @@
-"""The portal rollups of issue 3 (migrations 0010-0013) on the real ClickHouse engine.
+"""The portal rollups of issue 3 (migrations 0010-0012) on the real ClickHouse engine.
 
 Four questions, each against answers known by construction:
 
@@ -8,9 +8,8 @@ Four questions, each against answers known by construction:
 - With more than 10,000 distinct visitors, written through the project's own sessionizer and
   row builders (``tests.integration.test_portal_api.load``, as the sink writes them), are the
   overview, timeseries and page breakdown exact up to 10,000 and within 1 % above?
-- Does the overview's unique-visitor count, which takes whole local months from
-  ``visitors_monthly`` and the other hours from ``visitors_hourly``, count every visitor of
-  the period once whatever months the period cuts (month edges at local midnight, a visit
+- Does the overview's unique-visitor count, merged from hourly states, count every visitor
+  of the period once whatever months the period cuts (month edges at local midnight, a visit
   straddling the month's last midnight, periods inside one month, across a year's end)?
 - Does a warehouse that had its data before the migrations (so the rollups are filled only by
   the migrations' backfill statements) answer exactly as one whose rollups were filled by the
@@ -220,7 +219,7 @@ async def test_page_breakdown_visits_and_visitors(big_api: httpx.AsyncClient) ->
     assert answer["total"] == {"pageviews": 25_500}
 
 
-# --- whole months and partial months ---------------------------------------------------------
+# --- month and year edges ------------------------------------------------------------------
 
 
 def month_edge_visits() -> list[Visit]:
@@ -262,14 +261,14 @@ def true_visitors_of(visits: list[Visit], site: str, first: date, last: date) ->
     )  # fmt: skip
 
 
-def test_unique_visitors_over_whole_and_partial_months(
+def test_visitors_and_visits_across_month_and_year_edges(
     clickhouse_engine: Any, ch_database: str
 ) -> None:
     db = Database(clickhouse_engine, ch_database)
     load(db, MONTH_EDGE, [])
     d = date
     periods = [
-        (d(2025, 1, 1), d(2025, 1, 31)),  # exactly one month: monthly table only
+        (d(2025, 1, 1), d(2025, 1, 31)),  # exactly one month
         (d(2025, 1, 1), d(2025, 3, 31)),  # three whole months
         (d(2025, 1, 2), d(2025, 3, 30)),  # February whole, partial January and March
         (d(2025, 1, 31), d(2025, 2, 1)),  # two partial months, no whole one
@@ -280,33 +279,33 @@ def test_unique_visitors_over_whole_and_partial_months(
         (d(2024, 12, 31), d(2025, 1, 1)),  # across the year's end
         (d(2024, 12, 1), d(2025, 4, 30)),  # five whole months across the year
         (d(2024, 12, 15), d(2025, 4, 1)),  # partial edges in two years
-        (d(2025, 2, 2), d(2025, 2, 27)),  # inside one month: hourly states only
+        (d(2025, 2, 2), d(2025, 2, 27)),  # inside one month
     ]
-    got = {
-        (first, last): portal_data.overview(db, ["hcm"], Period(first, last), None)["metrics"][
-            "unique_visitors"
-        ]["value"]
+    metrics = {
+        (first, last): portal_data.overview(db, ["hcm"], Period(first, last), None)["metrics"]
         for first, last in periods
     }
+    got = {period: m["unique_visitors"]["value"] for period, m in metrics.items()}
     true = {
         (first, last): true_visitors_of(MONTH_EDGE, "hcm", first, last) for first, last in periods
     }
     assert got == true
+    # a visit counts on the local date of its first hit only
+    got_visits = {period: m["visits"]["value"] for period, m in metrics.items()}
+    true_visits = {
+        (first, last): sum(
+            1 for v in MONTH_EDGE if v.site == "hcm" and first <= v.start.date() <= last
+        )
+        for first, last in periods
+    }
+    assert got_visits == true_visits
+    assert true_visits[(d(2025, 3, 1), d(2025, 3, 31))] == 2  # the straddler belongs to February
     # the construction itself: the cases above are not all alike
     assert true[(d(2025, 1, 1), d(2025, 1, 31))] == 4  # jan-01-first, jan-15, jan-31-late, regular
     assert true[(d(2025, 1, 31), d(2025, 2, 1))] == 2
     assert true[(d(2025, 3, 1), d(2025, 3, 31))] == 3  # feb-28-to-mar-01, mar-10, mar-31-late
     assert true[(d(2024, 12, 1), d(2025, 4, 30))] == 11
     assert true[(d(2025, 2, 2), d(2025, 2, 27))] == 2  # feb-14, regular
-    # both tables were read: January is a whole month in the monthly table
-    months = db.query(
-        "SELECT month, uniqCombined64Merge(19)(visitors) FROM visitors_monthly "
-        "WHERE site = 'hcm' GROUP BY month ORDER BY month"
-    ).result_rows
-    assert [(str(m), int(n)) for m, n in months] == [
-        ("2024-12-01", 1), ("2025-01-01", 4), ("2025-02-01", 4), ("2025-03-01", 3),
-        ("2025-04-01", 2),
-    ]  # fmt: skip
 
 
 # --- backfill versus materialized views -------------------------------------------------------
@@ -328,8 +327,6 @@ def extra_visits() -> list[Visit]:
 
 
 ROLLUP_CONTENTS = {
-    "visitors_monthly": "SELECT site, month, uniqCombined64Merge(19)(visitors) "
-    "FROM visitors_monthly GROUP BY site, month ORDER BY site, month",
     "visitors_hourly": "SELECT site, hour, uniqCombined64Merge(19)(visitors) FROM visitors_hourly "
     "GROUP BY site, hour ORDER BY site, hour",
     "page_visitors_daily": "SELECT site, date, path, sum(pageviews), "
