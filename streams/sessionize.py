@@ -24,7 +24,9 @@ DESIGN §2, as implemented here (every rule has a unit test in tests/unit/test_s
   not a visit by itself (it only reports time spent on a page of a visit already over): it is
   skipped and counted (``orphan_engagement``), like Plausible.
 - Duplicates: the state remembers a 48-bit hash of the last ``seen_limit`` (512) applied event
-  ids; a hit seen before produces no output at all. Bot hits are not sessionized but go through
+  ids, as one string of 8-character base64 hashes (one object of ~4 KB, not 512 strings of
+  ~70 bytes each: a visitor that never pauses long enough to be evicted holds the whole
+  window); a hit seen before produces no output at all. Bot hits are not sessionized but go through
   the same memory (``mark_seen``), so a redelivered bot hit is not counted twice either.
 
 Every applied hit emits its ``EnrichedHit`` (``session_id``, ``session_start_ms``, ``is_entry``
@@ -41,20 +43,26 @@ replayed into the states before they can expire.
 
 State is a small JSON-ready dict (Faust table value)::
 
-    {"v": 1, "touched_ms": <processing ms>, "seen": ["<12 hex>", ...],
+    {"v": 2, "touched_ms": <processing ms>, "seen": "<8 base64 chars per event id>…",
      "visits": [{"row": <SessionRow fields>, "exit_ms": int, "exit_pv": bool}, ...]}
+
+Format 1 (states in changelogs written before) held ``seen`` as a list of 12-hex-digit hashes
+of the same 48 bits; it is read and converted on the visitor's next hit.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from typing import Any, NamedTuple
 
 from schemas.hits import EnrichedHit, HitType, SessionRow, SessionUpdate
 
-STATE_FORMAT = 1
+STATE_FORMAT = 2
 #: Recent event ids remembered per visitor for duplicate detection.
 SEEN_LIMIT = 512
+#: Characters per remembered event id in ``seen`` (base64 of 6 bytes, no padding).
+SEEN_WIDTH = 8
 #: Visits remembered per visitor (late hits of these can still join them).
 _MAX_VISITS = 4
 #: Extra idle time before eviction, on top of the session timeout.
@@ -74,8 +82,36 @@ class Advanced(NamedTuple):
 
 
 def event_hash(event_id: str) -> str:
-    """48-bit hash of an event id: small in the state, collisions negligible among 512 ids."""
-    return hashlib.blake2b(event_id.encode(), digest_size=6).hexdigest()
+    """48-bit hash of an event id as 8 base64 characters: small in the state, collisions
+    negligible among 512 ids."""
+    return base64.b64encode(hashlib.blake2b(event_id.encode(), digest_size=6).digest()).decode()
+
+
+def seen_text(seen: str | list[str]) -> str:
+    """``seen`` as format 2 (one string); a format-1 list of hex hashes is converted."""
+    if isinstance(seen, str):
+        return seen
+    return "".join(base64.b64encode(bytes.fromhex(h)).decode() for h in seen)
+
+
+def seen_count(state: State) -> int:
+    """How many event ids ``state`` remembers."""
+    return len(seen_text(state["seen"])) // SEEN_WIDTH
+
+
+def remembers(seen: str, digest: str) -> bool:
+    """Whether ``digest`` is one of the hashes of ``seen`` (only at a hash boundary: the same
+    characters straddling two hashes are not a match)."""
+    at = seen.find(digest)
+    while at != -1:
+        if at % SEEN_WIDTH == 0:
+            return True
+        at = seen.find(digest, at + 1)
+    return False
+
+
+def _remember(seen: str, digest: str, limit: int) -> str:
+    return (seen + digest)[-limit * SEEN_WIDTH :]
 
 
 def session_id(site: str, visitor_key: str, event_id: str) -> str:
@@ -84,7 +120,7 @@ def session_id(site: str, visitor_key: str, event_id: str) -> str:
 
 
 def new_state() -> State:
-    return {"v": STATE_FORMAT, "touched_ms": 0, "seen": [], "visits": []}
+    return {"v": STATE_FORMAT, "touched_ms": 0, "seen": "", "visits": []}
 
 
 def _distance(visit: dict[str, Any], ts: int) -> int:
@@ -195,8 +231,8 @@ def advance(
     if hit.is_bot:
         raise ValueError("bot hits are not sessionized")
     old = state if state is not None else new_state()
-    digest = event_hash(hit.event_id)
-    if digest in old["seen"]:
+    digest, seen = event_hash(hit.event_id), seen_text(old["seen"])
+    if remembers(seen, digest):
         return Advanced(old, [], [], "duplicate")
     visits: list[dict[str, Any]] = list(old["visits"])
     index = _find_visit(visits, hit.ts, timeout_s * 1000, max_s * 1000)
@@ -210,8 +246,7 @@ def advance(
         visit, is_entry = _join(before, hit)
     visits.append(visit)  # most recently touched last
     del visits[:-_MAX_VISITS]
-    seen = [*old["seen"], digest]
-    del seen[:-seen_limit]
+    seen = _remember(seen, digest, seen_limit)
     row = SessionRow(**visit["row"])
     out = hit.model_copy(
         update={
@@ -231,12 +266,11 @@ def mark_seen(
     the state unchanged when ``event_id`` was seen, else the state remembering it. Redelivered
     bot hits would otherwise be counted twice, since nothing else about them is stateful."""
     old = state if state is not None else new_state()
-    digest = event_hash(event_id)
-    if digest in old["seen"]:
+    digest, seen = event_hash(event_id), seen_text(old["seen"])
+    if remembers(seen, digest):
         return old, True
-    seen = [*old["seen"], digest]
-    del seen[:-seen_limit]
-    return {**old, "seen": seen, "touched_ms": now_ms}, False
+    seen = _remember(seen, digest, seen_limit)
+    return {**old, "v": STATE_FORMAT, "seen": seen, "touched_ms": now_ms}, False
 
 
 def expire(

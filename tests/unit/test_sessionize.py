@@ -16,6 +16,8 @@ from streams.sessionize import (
     expire,
     mark_seen,
     new_state,
+    remembers,
+    seen_count,
     session_id,
 )
 
@@ -234,10 +236,46 @@ def test_duplicates_are_remembered_across_visits_and_bounded() -> None:
         state = advance(
             state, hit(T0 + i * 1000, f"e{i}"), KEY, timeout_s=TIMEOUT_S, max_s=MAX_S, now_ms=i
         ).state
-    assert len(state["seen"]) == 512
+    assert seen_count(state) == 512
     assert advance(
         state, hit(T0, "e599"), KEY, timeout_s=TIMEOUT_S, max_s=MAX_S, now_ms=1
     ).skipped == ("duplicate")
+
+
+def test_a_state_of_format_1_is_read_and_its_event_ids_still_count_as_seen() -> None:
+    """Changelogs written before format 2 hold ``seen`` as a list of 12-hex-digit hashes."""
+    import hashlib
+
+    def old_hash(event_id: str) -> str:  # format 1's event_hash, verbatim
+        return hashlib.blake2b(event_id.encode(), digest_size=6).hexdigest()
+
+    v = Visitor()
+    v.send(hit(T0, "a"))
+    v.send(hit(T0 + MIN, "b"))
+    old = {**v.state, "v": 1, "seen": [old_hash("a"), old_hash("b")]}
+    assert (
+        advance(old, hit(T0 + MIN, "b"), KEY, timeout_s=TIMEOUT_S, max_s=MAX_S, now_ms=1).skipped
+        == "duplicate"
+    )
+    assert mark_seen(old, "a", now_ms=1)[1] is True
+    new = advance(old, hit(T0 + 2 * MIN, "c"), KEY, timeout_s=TIMEOUT_S, max_s=MAX_S, now_ms=1)
+    assert new.skipped == "" and new.state["v"] == 2
+    assert isinstance(new.state["seen"], str) and seen_count(new.state) == 3
+    for event_id in ("a", "b", "c"):
+        assert (
+            advance(
+                new.state, hit(T0, event_id), KEY, timeout_s=TIMEOUT_S, max_s=MAX_S, now_ms=2
+            ).skipped
+            == "duplicate"
+        )
+
+
+def test_a_hash_matches_only_at_a_hash_boundary() -> None:
+    seen = "AAAABBBB" + "CCCCDDDD"
+    assert remembers(seen, "AAAABBBB") and remembers(seen, "CCCCDDDD")
+    assert not remembers(seen, "BBBBCCCC")  # straddles two hashes
+    assert remembers("ABABABAB" + "BABABABA", "BABABABA")  # found after a misaligned hit
+    assert not remembers("", "AAAABBBB")
 
 
 def test_a_bot_is_never_sessionized() -> None:
@@ -372,7 +410,7 @@ def test_pageview_hits_carry_the_visit_they_joined() -> None:
 def test_bot_event_ids_are_remembered_without_a_visit() -> None:
     state, duplicate = mark_seen(None, "bot-1", now_ms=5)
     assert not duplicate
-    assert (state["visits"], len(state["seen"]), state["touched_ms"]) == ([], 1, 5)
+    assert (state["visits"], seen_count(state), state["touched_ms"]) == ([], 1, 5)
     again, duplicate = mark_seen(state, "bot-1", now_ms=9)
     assert duplicate and again == state
     # an idle bot-only state expires once the partition's event time has moved on
