@@ -350,11 +350,15 @@ def create_app(
                 messages = [hit_handler.internal_error(message, exc, now_ms)]
             if not await produce(sender, message, messages, still_owned):
                 # the state this message just wrote belongs to a partition this worker no
-                # longer owns: drop it like forget_revoked, or the hit, consumed again after
-                # the partition comes back, would be taken for a duplicate of itself (lost)
+                # longer owns: drop it, or the hit, consumed again after the partition comes
+                # back, would be taken for a duplicate of itself (lost). Only this key: Faust
+                # signals the revocation (forget_revoked drops the partition's other states)
+                # after it removed the partition's transaction, so this may run before or
+                # after it, and a full scan per stale message would stall the loop
                 counters.messages["stale"] += 1
-                forget_partitions(visitors.data, {partition})
-                watermarks.pop(partition, None)
+                if message.key:
+                    visitors.data.pop(message.key, None)
+                watermarks.pop(message.partition, None)
 
     async def dossiers(stream: Any) -> None:
         async for event in stream.events():
