@@ -24,7 +24,7 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 def _cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     from emc.supervisor import run_stack
 
-    return run_stack(settings, demo=not args.no_demo)
+    return run_stack(settings, demo=not args.no_demo, restart=not args.no_restart)
 
 
 def _cmd_kafka(args: argparse.Namespace, settings: Settings) -> int:
@@ -241,6 +241,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     up = sub.add_parser("up", help="start Kafka, collector, streams and warehouse (+ demo traffic)")
     up.add_argument("--no-demo", action="store_true", help="do not post demo traffic")
+    up.add_argument(
+        "--no-restart",
+        action="store_true",
+        help="stop everything when a process dies (default: restart it after 1, 2, 4 … 30 s; "
+        "more than 5 deaths within 5 minutes stop everything)",
+    )
     up.set_defaults(handler=_cmd_up)
 
     sub.add_parser("kafka", help="run the local Kafka broker in the foreground").set_defaults(

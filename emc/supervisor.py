@@ -1,9 +1,15 @@
 """``emc up``: the whole local stack in the foreground, stopped together on Ctrl-C / SIGTERM.
 
 Order: local Kafka (unless ``EMC_KAFKA_BOOTSTRAP`` points elsewhere) → topics → warehouse (owns
-the chDB folder: migrations, sink, API) → streams → collector → demo sites and traffic. If any
-process dies, everything is stopped and the exit code says so. Shutdown runs in reverse: the
-producers stop first so the sink can drain and commit before Kafka goes away.
+the chDB folder: migrations, sink, API) → streams → collector → demo sites and traffic. A
+process that dies is started again after 1, 2, 4 … 30 s (its log tail is printed each time);
+one that dies more than ``RestartPolicy.max_crashes`` times within ``window_s`` is a crash loop
+and stops everything with exit code 1, as does any death with ``restart=False`` (``emc up
+--no-restart``) or the local broker's. Restarting is safe for every process: the stream worker
+commits its outputs, state and offsets in one Kafka transaction, the sink replays its last
+batch with the same deduplication token, and the collector acknowledges a hit only after Kafka
+has it. Shutdown runs in reverse: the producers stop first so the sink can drain and commit
+before Kafka goes away.
 """
 
 from __future__ import annotations
@@ -57,6 +63,16 @@ class _Child:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    @property
+    def exit_code(self) -> int | None:
+        return None if self.proc is None else self.proc.poll()
+
+    def restart(self, env: dict[str, str]) -> None:
+        """Start the process again (after it exited), appending to the same log."""
+        if self._log_file is not None:
+            self._log_file.close()
+        self.start(env)
+
     def stop(self, timeout_s: float = 30.0) -> None:
         if self.proc is None:
             return
@@ -76,6 +92,68 @@ class _Child:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return ""
+
+
+@dataclass
+class RestartPolicy:
+    """When a process that died is started again: ``first_delay_s`` after its first crash,
+    doubling up to ``max_delay_s``; None (give up) once it crashed more than ``max_crashes``
+    times within the last ``window_s`` seconds."""
+
+    max_crashes: int = 5
+    window_s: float = 300.0
+    first_delay_s: float = 1.0
+    max_delay_s: float = 30.0
+    crashes: list[float] = field(default_factory=list)
+
+    def after_crash(self, now: float) -> float | None:
+        """Record a crash at ``now`` (monotonic seconds); the delay before the restart."""
+        self.crashes = [t for t in self.crashes if now - t < self.window_s] + [now]
+        if len(self.crashes) > self.max_crashes:
+            return None
+        return float(min(self.first_delay_s * 2 ** (len(self.crashes) - 1), self.max_delay_s))
+
+
+@dataclass
+class _Watch:
+    """One child under supervision: its policy and, while it waits, when it starts again."""
+
+    child: _Child
+    policy: RestartPolicy
+    restart_at: float | None = None
+
+
+def supervise(
+    watches: list[_Watch], env: dict[str, str], now: float, restart: bool = True
+) -> str | None:
+    """One supervision step: schedule a restart for each child that died, start those whose
+    delay is over. Returns why everything must stop (a message), or None."""
+    for watch in watches:
+        child = watch.child
+        if watch.restart_at is not None:
+            if now >= watch.restart_at:
+                watch.restart_at = None
+                child.restart(env)
+                print(f"[emc] restarted {child.name}", flush=True)
+            continue
+        if child.alive():
+            continue
+        code = child.exit_code
+        if not restart:
+            return f"{child.name} exited unexpectedly (code {code}):\n{child.tail()}"
+        delay = watch.policy.after_crash(now)
+        if delay is None:
+            policy = watch.policy
+            return (
+                f"{child.name} exited {len(policy.crashes)} times within "
+                f"{policy.window_s:.0f} s (last code {code}): giving up:\n{child.tail()}"
+            )
+        watch.restart_at = now + delay
+        print(
+            f"[emc] {child.name} exited (code {code}); restarting in {delay:g} s:\n{child.tail()}",
+            flush=True,
+        )
+    return None
 
 
 class _Stop:
@@ -118,8 +196,11 @@ def _print_status(settings: Settings) -> None:
     )
 
 
-def run_stack(settings: Settings, demo: bool = True, status_every_s: float = 15.0) -> int:
-    """Run everything until a signal or a crash; returns the process exit code."""
+def run_stack(
+    settings: Settings, demo: bool = True, status_every_s: float = 15.0, restart: bool = True
+) -> int:
+    """Run everything until a signal, a crash loop (or any crash without ``restart``); returns
+    the process exit code."""
     stop = _Stop()
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
@@ -173,12 +254,13 @@ def run_stack(settings: Settings, demo: bool = True, status_every_s: float = 15.
             flush=True,
         )
         next_status = time.monotonic() + status_every_s
+        watches = [_Watch(child, RestartPolicy()) for child in started]
         while not stop.requested:
-            for child in started:
-                if not child.alive():
-                    print(f"[emc] {child.name} exited unexpectedly:\n{child.tail()}", flush=True)
-                    code = 1
-                    stop.requested = True
+            reason = supervise(watches, env, time.monotonic(), restart)
+            if reason is not None:
+                print(f"[emc] {reason}", flush=True)
+                code = 1
+                stop.requested = True
             if kafka is not None and not kafka.is_running():
                 print("[emc] the local Kafka broker exited unexpectedly", flush=True)
                 code = 1
