@@ -17,7 +17,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -30,8 +29,8 @@ from emc.lag import measure
 from emc.settings import Settings
 from emc.topics_admin import ensure_topics
 from schemas.topics import HIT_PARTITIONS, hit_key
-from tests.conftest import free_port
 from tests.integration import scenario
+from tests.integration.worker_env import settings_of, worker_env
 from tests.mmdb_builder import build_country_mmdb
 
 pytestmark = pytest.mark.integration
@@ -159,17 +158,13 @@ def _event_ids(records: list[Any]) -> Counter[str]:
 async def test_killed_worker_leaves_outputs_exactly_of_committed_inputs(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
-    run = uuid.uuid4().hex[:8]
-    env = {
-        "EMC_KAFKA_BOOTSTRAP": kafka_bootstrap,
-        "EMC_TOPIC_PREFIX": f"eos{run}.",
-        "EMC_CONSUMER_GROUP_PREFIX": f"eos{run}",
-        "EMC_DATA_DIR": str(tmp_path / "data"),
-        "EMC_STREAMS_WEB_PORT": str(free_port()),
-        "EMC_GEOIP_DB": str(build_country_mmdb(tmp_path / "geo.mmdb", scenario.GEO_NETWORKS)),
-        "EMC_LOG_LEVEL": "WARNING",
-    }
-    settings = Settings(**{k[4:].lower(): v for k, v in env.items()})  # type: ignore[arg-type]
+    env = worker_env(
+        kafka_bootstrap,
+        "eos",
+        tmp_path / "data",
+        build_country_mmdb(tmp_path / "geo.mmdb", scenario.GEO_NETWORKS),
+    )
+    settings = settings_of(env)
     topics = settings.topics
     changelog = f"{settings.consumer_group_prefix}-streams-visitors-changelog"
     bootstrap = settings.bootstrap_servers

@@ -16,7 +16,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +24,8 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from emc.settings import Settings
 from schemas.topics import hit_key
-from tests.conftest import free_port
+from tests.integration.worker_env import settings_of, worker_env
 
 pytestmark = pytest.mark.integration
 
@@ -115,17 +113,8 @@ async def test_idle_state_is_evicted_with_a_tombstone_and_the_next_hit_opens_a_v
 ) -> None:
     from emc.topics_admin import ensure_topics
 
-    run = uuid.uuid4().hex[:8]
-    env = {
-        "EMC_KAFKA_BOOTSTRAP": kafka_bootstrap,
-        "EMC_TOPIC_PREFIX": f"ev{run}.",
-        "EMC_CONSUMER_GROUP_PREFIX": f"ev{run}",
-        "EMC_DATA_DIR": str(tmp_path / "data"),
-        "EMC_STREAMS_WEB_PORT": str(free_port()),
-        "EMC_GEOIP_DB": str(tmp_path / "missing.mmdb"),
-        "EMC_LOG_LEVEL": "WARNING",
-    }
-    settings = Settings(**{k[4:].lower(): v for k, v in env.items()})  # type: ignore[arg-type]
+    env = worker_env(kafka_bootstrap, "ev", tmp_path / "data", tmp_path / "missing.mmdb")
+    settings = settings_of(env)
     topics = settings.topics
     await ensure_topics(kafka_bootstrap, topics.specs())
     log = tmp_path / "streams.log"

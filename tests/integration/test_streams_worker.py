@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,8 +29,8 @@ from streams.enrich.geoip import GeoIP
 from streams.enrich.metrics import StreamCounters
 from streams.enrich.pipeline import build_pipeline
 from streams.enrich.useragent import UserAgentParser
-from tests.conftest import free_port
 from tests.integration import scenario
+from tests.integration.worker_env import settings_of, worker_env
 from tests.mmdb_builder import build_country_mmdb
 
 pytestmark = pytest.mark.integration
@@ -126,17 +125,13 @@ def _start(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
 @pytest.fixture(scope="module")
 def worker(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
     tmp = tmp_path_factory.mktemp("streams")
-    run = uuid.uuid4().hex[:8]
-    env = {
-        "EMC_KAFKA_BOOTSTRAP": kafka_bootstrap,
-        "EMC_TOPIC_PREFIX": f"sw{run}.",
-        "EMC_CONSUMER_GROUP_PREFIX": f"sw{run}",
-        "EMC_DATA_DIR": str(tmp / "data"),
-        "EMC_STREAMS_WEB_PORT": str(free_port()),
-        "EMC_GEOIP_DB": str(build_country_mmdb(tmp / "geo.mmdb", scenario.GEO_NETWORKS)),
-        "EMC_LOG_LEVEL": "WARNING",
-    }
-    settings = Settings(**{k[4:].lower(): v for k, v in env.items()})  # type: ignore[arg-type]
+    env = worker_env(
+        kafka_bootstrap,
+        "sw",
+        tmp / "data",
+        build_country_mmdb(tmp / "geo.mmdb", scenario.GEO_NETWORKS),
+    )
+    settings = settings_of(env)
     asyncio.run(_ensure_topics(settings))
     log = tmp / "streams.log"
     process = _start(env, log)
