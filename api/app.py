@@ -18,17 +18,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from api import scoped_sql
-from api.access import authenticate
+from api import endpoints, scoped_sql, sql_pool
+from api.access import Principal, authenticate
 from api.auth import bearer_token, is_admin
 from api.dashboard import routes as dashboard_routes
 from api.endpoints import UNAUTHORIZED, describe, error
 from api.me import routes as me_routes
 from api.monitor_routes import routes as monitor_routes
+from api.named_api import list_handler, run_handler
 from api.portal import routes as portal_routes
 from api.public_services import routes as public_service_routes
 from api.registry_api import routes as registry_routes
-from api.sql import SqlFailed, SqlRefused, run_readonly, to_delimited
+from api.sql import limits_for, result_json, to_delimited
 from clickhouse import registry
 from clickhouse.client import Database
 from emc.settings import Settings
@@ -54,9 +55,19 @@ async def _json_body(request: Request) -> Any:
         raise ValueError(f"body: not valid JSON ({exc})") from exc
 
 
-def create_app(settings: Settings, db: Database, sink: Sink | None = None) -> Starlette:
-    """The Starlette app. ``sink`` (when given) is reported by ``/readyz``."""
+def create_app(
+    settings: Settings,
+    db: Database,
+    sink: Sink | None = None,
+    sql_runner: sql_pool.SqlPool | None = None,
+) -> Starlette:
+    """The Starlette app. ``sink`` (when given) is reported by ``/readyz``; free SQL and named
+    queries run on ``sql_runner`` (default: ``EMC_SQL_WORKERS`` connections of their own)."""
     admin_token = settings.admin_token.get_secret_value()
+    pool = sql_pool.LazySqlPool(settings, db, sql_runner)
+
+    async def principal_of(request: Request) -> Principal | None:
+        return await endpoints.principal_of(db, admin_token, request)
 
     def admin(handler: _Handler) -> _Handler:
         async def guarded(request: Request) -> Response:
@@ -111,15 +122,21 @@ def create_app(settings: Settings, db: Database, sink: Sink | None = None) -> St
             isinstance(timeout_s, bool) or not isinstance(timeout_s, int | float)
         ):
             return error(400, "timeout_s: must be a number of seconds")
+        agency = principal.agency_id
+        per_token = (
+            settings.sql_admin_concurrency if agency is None else settings.sql_agency_concurrency
+        )
         try:
-            if principal.agency_id is None:
-                result = await asyncio.to_thread(run_readonly, db, query, max_rows, timeout_s)
-            else:
-                result = await asyncio.to_thread(
-                    scoped_sql.run_sql, db, principal.agency_id, query, max_rows, timeout_s
-                )
-        except (SqlRefused, SqlFailed) as exc:
-            return error(403 if isinstance(exc, scoped_sql.OutOfScope) else 400, str(exc))
+            limits = limits_for(settings, agency is None).lowered(max_rows, timeout_s)
+
+            def work(conn: Database, tag: str) -> dict[str, Any]:
+                return result_json(scoped_sql.run_sql(conn, agency, query, limits, tag))
+
+            result = await pool.get().run(
+                sql_pool.token_key(bearer_token(request)), per_token, work, request.is_disconnected
+            )
+        except sql_pool.SQL_ERRORS as exc:
+            return sql_pool.sql_error(exc)
         if fmt == "json":
             return _OrjsonResponse(result)
         delimiter = "\t" if fmt == "tsv" else ","
@@ -172,6 +189,12 @@ def create_app(settings: Settings, db: Database, sink: Sink | None = None) -> St
         Route("/api/v1/sites/{site_id}", admin(get_site), methods=["GET"]),
         Route("/api/v1/sites/{site_id}", admin(put_site), methods=["PUT"]),
         Route("/api/v1/sites/{site_id}", admin(delete_site), methods=["DELETE"]),
+        Route("/api/v1/queries", list_handler(principal_of), methods=["GET"]),
+        Route(
+            "/api/v1/queries/{name}",
+            run_handler(settings, principal_of, pool.get),
+            methods=["POST"],
+        ),
         *portal_routes(settings, db),
         *registry_routes(settings, db),
         *me_routes(settings, db),

@@ -9,10 +9,7 @@ calls while the warehouse runs (in embedded mode only this process may open the 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -21,47 +18,39 @@ from starlette.responses import JSONResponse, Response
 
 from api import scoped_sql
 from api.access import Principal
-from api.sql import SqlFailed, SqlRefused
+from api.auth import bearer_token
+from api.sql import Limits, limits_for, result_json
+from api.sql_pool import SQL_ERRORS, SqlPool, sql_error, token_key
 from clickhouse import named
 from clickhouse.client import Database
+from emc.settings import Settings
 
 #: Resolves a request's bearer token (None: missing, wrong or revoked).
 PrincipalOf = Callable[[Request], Awaitable[Principal | None]]
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
-def result_json(result: Any) -> dict[str, Any]:
-    """A clickhouse-connect result as ``{"columns", "rows"}`` with JSON-ready values."""
-    return {
-        "columns": list(result.column_names),
-        "rows": [[_plain(v) for v in row] for row in result.result_rows],
-    }
-
-
 def run_named(
-    db: Database, name: str, raw: dict[str, Any], agency_id: str | None = None
+    db: Database,
+    name: str,
+    raw: dict[str, Any],
+    agency_id: str | None = None,
+    limits: Limits | None = None,
+    tag: str | None = None,
 ) -> dict[str, Any]:
     """Run ``name`` with command-line style ``raw`` params; raises ``named.UnknownQuery`` /
     ``named.BadParameters``. ``agency_id`` (an agency token) restricts the rows read to its
-    subtree (``api.scoped_sql``)."""
+    subtree (``api.scoped_sql``); ``limits`` default to the token's defaults."""
     query = named.load(name)
     strings = {k: v for k, v in raw.items() if isinstance(v, str)}
     params = {**raw, **named.convert(query, strings)}
-    if agency_id is not None:
-        return result_json(scoped_sql.run_named(db, agency_id, name, params))
-    return result_json(named.run(db, name, params))
+    chosen = limits or limits_for(Settings(), agency_id is None)
+    result = scoped_sql.run_named(db, agency_id, name, params, chosen, tag)
+    answer = result_json(result)
+    del answer["types"]
+    return answer
 
 
-def list_handler(db: Database, principal_of: PrincipalOf) -> Any:
+def list_handler(principal_of: PrincipalOf) -> Any:
     """``GET /api/v1/queries``: the catalogue, for any valid token."""
 
     async def handler(request: Request) -> Response:
@@ -77,8 +66,9 @@ def list_handler(db: Database, principal_of: PrincipalOf) -> Any:
     return handler
 
 
-def run_handler(db: Database, principal_of: PrincipalOf) -> Any:
-    """``POST /api/v1/queries/{name}``: any token; an agency token reads its subtree only."""
+def run_handler(settings: Settings, principal_of: PrincipalOf, pool: Callable[[], SqlPool]) -> Any:
+    """``POST /api/v1/queries/{name}``: any token; an agency token reads its subtree only. Runs
+    in the SQL pool (``api.sql_pool``) with the token's limits."""
 
     async def handler(request: Request) -> Response:
         principal = await principal_of(request)
@@ -94,15 +84,25 @@ def run_handler(db: Database, principal_of: PrincipalOf) -> Any:
         params = body.get("params", {}) if isinstance(body, dict) else None
         if not isinstance(params, dict):
             return JSONResponse({"error": "params: expected a JSON object"}, 400)
+        agency = principal.agency_id
+        limits = limits_for(settings, agency is None)
+        per_token = (
+            settings.sql_admin_concurrency if agency is None else settings.sql_agency_concurrency
+        )
+
+        def work(db: Database, tag: str) -> dict[str, Any]:
+            return run_named(db, name, params, agency, limits, tag)
+
         try:
-            answer = await asyncio.to_thread(run_named, db, name, params, principal.agency_id)
+            answer = await pool().run(
+                token_key(bearer_token(request)), per_token, work, request.is_disconnected
+            )
         except named.UnknownQuery as exc:
             return JSONResponse({"error": str(exc)}, 404)
         except named.BadParameters as exc:
             return JSONResponse({"error": f"params: {exc}"}, 400)
-        except (SqlRefused, SqlFailed) as exc:
-            status = 403 if isinstance(exc, scoped_sql.OutOfScope) else 400
-            return JSONResponse({"error": str(exc)}, status)
+        except SQL_ERRORS as exc:
+            return sql_error(exc)
         except Exception as exc:  # ClickHouse refused the values (type mismatch, …)
             return JSONResponse({"error": f"params: ClickHouse refused them: {exc}"}, 400)
         return Response(orjson.dumps(answer), media_type="application/json")

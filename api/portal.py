@@ -1,5 +1,4 @@
-"""HTTP endpoints of the portal indicators (DESIGN §3.I) under ``/api/v1/portal/``, and the
-named-query endpoints under ``/api/v1/queries``.
+"""HTTP endpoints of the portal indicators (DESIGN §3.I) under ``/api/v1/portal/``.
 
 Why a module of its own: ``api/app.py`` stays the warehouse's core (health, SQL, sites); this
 module parses and validates the query string with the shared conventions of ``api/params.py``
@@ -18,7 +17,7 @@ from collections.abc import Callable, Mapping
 from starlette.requests import Request
 from starlette.routing import Route
 
-from api import endpoints, named_api, portal_data
+from api import endpoints, portal_data
 from api.access import Principal, Selection, parse_selection, resolve_sites
 from api.endpoints import Build, Built, Handler
 from api.params import (
@@ -120,6 +119,4 @@ def routes(settings: Settings, db: Database, clock: Callable[[], float] = time.t
         Route(f"{base}/breakdown", endpoint("breakdown", breakdown), methods=["GET"]),
         Route(f"{base}/realtime", endpoint("realtime", realtime), methods=["GET"]),
         Route(f"{base}/compare", endpoint("compare", compare), methods=["GET"]),
-        Route("/api/v1/queries", named_api.list_handler(db, principal_of), methods=["GET"]),
-        Route("/api/v1/queries/{name}", named_api.run_handler(db, principal_of), methods=["POST"]),
     ]

@@ -1,11 +1,12 @@
-"""Read-only SQL for analysts, with time and row limits that a request can only lower.
+"""Read-only SQL for analysts, with engine-side limits that a request can only lower.
 
-Two guards: before anything runs, the statement must be one read statement (``SELECT``,
-``WITH``, ``SHOW``, ``DESCRIBE``/``DESC``, ``EXPLAIN``; no second statement, no ``INTO
-OUTFILE``); then ClickHouse runs it with ``readonly = 1`` (chDB honours it for these
-statements, passed as a SETTINGS clause), ``max_execution_time`` and ``max_result_rows`` with
-``result_overflow_mode = 'throw'``. Queries run in the warehouse database, so ``SELECT count()
-FROM pageviews`` works unqualified.
+Three guards: a quick look at the text (one read statement: ``SELECT``, ``WITH``, ``SHOW``,
+``DESCRIBE``/``DESC``, ``EXPLAIN``; no second statement, no ``INTO OUTFILE``); the check of
+every node of the engine's syntax tree (``api.sql_guard``: tables, table functions, functions);
+then ClickHouse runs it with ``readonly = 1`` and the ``Limits`` of the token (time, memory,
+rows and bytes read, result rows and bytes, threads), passed as the statement's SETTINGS clause
+so the statement cannot raise them (ClickHouse answers READONLY). Queries run in the warehouse
+database, so ``SELECT count() FROM pageviews`` works unqualified.
 """
 
 from __future__ import annotations
@@ -13,14 +14,17 @@ from __future__ import annotations
 import csv
 import io
 import re
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from clickhouse.client import Database
+from emc.settings import Settings
 
 DEFAULT_MAX_ROWS = 100_000
 DEFAULT_TIMEOUT_S = 30.0
+_MIB = 1024 * 1024
 _READ_STATEMENTS = frozenset({"SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "EXPLAIN"})
 _COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
 _STRINGS = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|`(?:[^`\\]|\\.)*`", re.DOTALL)
@@ -93,41 +97,86 @@ def _json_value(value: Any) -> Any:
     return str(value)
 
 
-def run_readonly(
-    db: Database,
-    query: str,
-    max_rows: int | None = None,
-    timeout_s: float | None = None,
-    *,
-    ceiling_rows: int = DEFAULT_MAX_ROWS,
-    ceiling_s: float = DEFAULT_TIMEOUT_S,
-    extra_settings: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Run one read statement; ``{"columns", "types", "rows"}`` with JSON-ready values.
-    Raises ``SqlRefused`` before running anything that is not allowed and ``SqlFailed`` with
-    ClickHouse's message when the query fails (syntax, unknown table, limits exceeded).
-    ``extra_settings`` add to the limits (the row filters of an agency token,
-    ``api.scoped_sql``)."""
-    statement = check_readonly(query)
-    rows_limit, seconds = limits(
-        max_rows, timeout_s, ceiling_rows=ceiling_rows, ceiling_s=ceiling_s
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What one statement may use, enforced by the engine (each limit throws when exceeded)."""
+
+    seconds: float
+    result_rows: int = DEFAULT_MAX_ROWS
+    memory_bytes: int = 4096 * _MIB
+    rows_read: int = 20_000_000_000
+    bytes_read: int = 1_000_000_000_000
+    result_bytes: int = 256 * _MIB
+    threads: int = 2
+
+    def lowered(self, max_rows: int | None, timeout_s: float | None) -> Limits:
+        """These limits with a request's own ``max_rows`` / ``timeout_s`` where lower."""
+        rows, seconds = limits(
+            max_rows, timeout_s, ceiling_rows=self.result_rows, ceiling_s=self.seconds
+        )
+        return replace(self, result_rows=rows, seconds=seconds)
+
+    def settings(self) -> dict[str, Any]:
+        """The ClickHouse settings (with ``readonly = 1``, so the statement cannot lift them)."""
+        return {
+            "readonly": 1,
+            "max_execution_time": self.seconds,
+            "timeout_overflow_mode": "throw",
+            "max_result_rows": self.result_rows,
+            "max_result_bytes": self.result_bytes,
+            "result_overflow_mode": "throw",
+            "max_memory_usage": self.memory_bytes,
+            "max_rows_to_read": self.rows_read,
+            "max_bytes_to_read": self.bytes_read,
+            "read_overflow_mode": "throw",
+            "max_threads": self.threads,
+        }
+
+
+def limits_for(settings: Settings, admin: bool) -> Limits:
+    """The ceilings of the admin token or of an agency token (lower: less time, memory, one
+    thread, fewer rows read)."""
+    if admin:
+        return Limits(
+            seconds=settings.sql_timeout_s, memory_bytes=settings.sql_admin_memory_mb * _MIB
+        )
+    return Limits(
+        seconds=settings.sql_agency_timeout_s,
+        memory_bytes=settings.sql_agency_memory_mb * _MIB,
+        rows_read=2_000_000_000,
+        bytes_read=100_000_000_000,
+        result_bytes=64 * _MIB,
+        threads=1,
     )
-    settings = {
-        "readonly": 1,
-        "max_execution_time": seconds,
-        "max_result_rows": rows_limit,
-        "result_overflow_mode": "throw",
-        **(extra_settings or {}),
-    }
-    try:
-        result = db.query(statement, settings=settings)
-    except Exception as exc:
-        raise SqlFailed(str(exc).strip()) from exc
+
+
+def result_json(result: Any) -> dict[str, Any]:
+    """A clickhouse-connect result as ``{"columns", "types", "rows"}`` with JSON values."""
     return {
         "columns": list(result.column_names),
         "types": [t.name for t in result.column_types],
         "rows": [[_json_value(v) for v in row] for row in result.result_rows],
     }
+
+
+def run_checked(
+    db: Database,
+    statement: str,
+    limits: Limits,
+    extra_settings: dict[str, Any] | None = None,
+    parameters: dict[str, Any] | None = None,
+) -> Any:
+    """Run a statement that passed ``api.sql_guard`` with ``limits`` (and ``extra_settings``:
+    the row filters of an agency token); the clickhouse-connect result, or ``SqlFailed`` with
+    ClickHouse's message (syntax, unknown column, a limit exceeded, cancelled)."""
+    try:
+        return db.query(
+            statement,
+            parameters=parameters,
+            settings={**limits.settings(), **(extra_settings or {})},
+        )
+    except Exception as exc:
+        raise SqlFailed(str(exc).strip()) from exc
 
 
 def to_delimited(result: dict[str, Any], delimiter: str) -> str:

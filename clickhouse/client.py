@@ -154,6 +154,20 @@ class Database:
         return await asyncio.to_thread(self.insert, table, rows, column_names, settings)
 
 
+def sibling(db: Database, url: str | None) -> Database:
+    """Another connection to ``db``'s engine and database, with its own lock: a new handle on
+    the same chDB engine (chDB runs statements of different handles at once), or a new client
+    of the server at ``url``."""
+    path = getattr(db.client, "path", None)
+    if url is None and isinstance(path, str) and path != ":memory:":
+        client = connect(None, Path(path), db.database)
+    elif url is not None:
+        client = connect(url, Path(), db.database)
+    else:
+        raise ValueError("sibling: an in-memory chDB engine has no second handle")
+    return Database(client, db.database)
+
+
 def open_database(settings: Settings) -> Database:
     """The warehouse's database from the settings (``EMC_CLICKHOUSE_URL`` or chDB in
     ``EMC_DATA_DIR/chdb``)."""

@@ -87,6 +87,36 @@ class Settings(BaseSettings):
     )
     clickhouse_database: str = Field("emc", description="Database that holds the OpenEMC tables.")
 
+    # --- free SQL (api/sql_pool.py, api/sql.py Limits)
+    sql_workers: int = Field(
+        2,
+        ge=1,
+        le=32,
+        description="Engine connections (one thread each) reserved for free SQL "
+        "and named queries, apart from the dashboard and indicator endpoints.",
+    )
+    sql_timeout_s: float = Field(
+        30.0, gt=0, description="Longest run of one admin SQL statement (a request may lower it)."
+    )
+    sql_agency_timeout_s: float = Field(
+        10.0, gt=0, description="Longest run of one agency-token SQL statement."
+    )
+    sql_admin_memory_mb: int = Field(
+        4096, ge=64, description="Memory one admin SQL statement may use in the engine (MiB)."
+    )
+    sql_agency_memory_mb: int = Field(
+        1024, ge=64, description="Memory one agency-token SQL statement may use (MiB)."
+    )
+    sql_admin_concurrency: int = Field(
+        2, ge=1, description="SQL statements the admin token may run at once (more: 429)."
+    )
+    sql_agency_concurrency: int = Field(
+        1, ge=1, description="SQL statements one agency token may run at once (more: 429)."
+    )
+    sql_queue_wait_s: float = Field(
+        5.0, ge=0, description="How long a statement waits for a free SQL connection (then 503)."
+    )
+
     # --- collector limits
     max_body_bytes: int = Field(5_000_000, ge=1024, description="Largest accepted request body.")
     max_batch_lines: int = Field(

@@ -68,13 +68,12 @@ class WarehouseClient:
         if answer is not None:
             return dict(answer)
         from api.scoped_sql import run_sql
-        from api.sql import run_readonly
+        from api.sql import limits_for, result_json
 
         db = self._direct()
         agency = self._agency(db)
-        if agency is None:
-            return dict(run_readonly(db, query, max_rows=max_rows))
-        return dict(run_sql(db, agency, query, max_rows, None))
+        limits = limits_for(self._settings, agency is None).lowered(max_rows, None)
+        return result_json(run_sql(db, agency, query, limits))
 
     def named_query(self, name: str, params: dict[str, str]) -> dict[str, Any]:
         """Run ``clickhouse/queries/NAME.sql`` with command-line parameter strings."""
