@@ -18,23 +18,25 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from api import endpoints, scoped_sql, sql_pool
-from api.access import Principal, authenticate
+from api import endpoints
 from api.auth import bearer_token, is_admin
-from api.dashboard import routes as dashboard_routes
-from api.endpoints import UNAUTHORIZED, describe, error
-from api.me import routes as me_routes
-from api.monitor_routes import routes as monitor_routes
-from api.named_api import list_handler, run_handler
-from api.portal import routes as portal_routes
-from api.public_services import routes as public_service_routes
-from api.registry_api import routes as registry_routes
-from api.sql import limits_for, result_json, to_delimited
+from api.endpoints import UNAUTHORIZED, error
+from api.routes.dashboard import routes as dashboard_routes
+from api.routes.me import routes as me_routes
+from api.routes.monitor import routes as monitor_routes
+from api.routes.portal import routes as portal_routes
+from api.routes.public_services import routes as public_service_routes
+from api.routes.queries import list_handler, run_handler
+from api.routes.registry import routes as registry_routes
 from clickhouse import registry
 from clickhouse.client import Database
-from emc.settings import Settings
+from core.settings import Settings
+from indicators import scoped_sql, sql_pool
+from indicators.access import Principal, authenticate
+from indicators.sql import limits_for, result_json, to_delimited
+from schemas.common import describe
 from schemas.sites import Site
-from streams.sink import Sink
+from sink.sink import Sink
 
 _Handler = Callable[[Request], Awaitable[Response]]
 _READY_TIMEOUT_S = 5.0
@@ -98,7 +100,7 @@ def create_app(
 
     async def sql(request: Request) -> Response:
         """Read-only SQL: everything for the admin token, the rows of its subtree for an
-        agency token (``api.scoped_sql``)."""
+        agency token (``indicators.scoped_sql``)."""
         principal = await asyncio.to_thread(authenticate, db, bearer_token(request), admin_token)
         if principal is None:
             return error(401, UNAUTHORIZED)
@@ -136,7 +138,7 @@ def create_app(
                 sql_pool.token_key(bearer_token(request)), per_token, work, request.is_disconnected
             )
         except sql_pool.SQL_ERRORS as exc:
-            return sql_pool.sql_error(exc)
+            return endpoints.sql_error(exc)
         if fmt == "json":
             return _OrjsonResponse(result)
         delimiter = "\t" if fmt == "tsv" else ","

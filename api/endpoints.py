@@ -1,6 +1,7 @@
 """The shared shape of an indicator endpoint: authenticate, validate, compute, answer.
 
-Why a module of its own: the portal (``api/portal.py``) and dossier (``api/dossier_api.py``)
+Why a module of its own: the portal (``api/routes/portal.py``) and dossier
+(``api/routes/dossiers.py``)
 endpoints all do the same four steps, and a fix to one of them (the 401 message, how a
 ``ParamError`` becomes a JSON 4xx, running the database work off the event loop) must reach
 every endpoint at once. An endpoint supplies only a *build* function: it parses the query string
@@ -14,15 +15,17 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from api.access import Principal, authenticate
 from api.auth import bearer_token
-from api.export import Table, parse_format, respond
-from api.params import ParamError
+from api.export import parse_format, respond
 from clickhouse.client import Database
+from indicators import sql_pool
+from indicators.access import Principal, authenticate
+from indicators.errors import ParamError
+from indicators.sql_guard import Refused
+from indicators.tables import Table
 
 Handler = Callable[[Request], Awaitable[Response]]
 #: What an endpoint computes in its worker thread: (JSON answer, table for CSV/XLSX).
@@ -35,15 +38,6 @@ UNAUTHORIZED = "missing or wrong bearer token (Authorization: Bearer …)"
 def error(status: int, message: str) -> JSONResponse:
     """A 4xx answer in the API's convention: ``{"error": message}``."""
     return JSONResponse({"error": message}, status_code=status)
-
-
-def describe(exc: ValidationError, prefix: str = "") -> str:
-    """A pydantic validation error as one line naming each field: ``prefix`` + ``loc: msg``."""
-    parts = []
-    for problem in exc.errors(include_url=False):
-        where = ".".join(str(p) for p in problem.get("loc", ())) or "(body)"
-        parts.append(f"{prefix}{where}: {problem.get('msg', 'invalid')}")
-    return "; ".join(parts)
 
 
 async def principal_of(db: Database, admin_token: str, request: Request) -> Principal | None:
@@ -69,3 +63,13 @@ def endpoint(db: Database, admin_token: str, name: str, build: Build) -> Handler
         return respond(answer, table, fmt, name)
 
     return handler
+
+
+def sql_error(exc: Exception) -> Response:
+    """The answer for a refused, failed, throttled or queued statement."""
+    if isinstance(exc, sql_pool.TooMany | sql_pool.Busy):
+        status = 429 if isinstance(exc, sql_pool.TooMany) else 503
+        response = error(status, str(exc))
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
+    return error(403 if isinstance(exc, Refused) else 400, str(exc))

@@ -10,25 +10,17 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 from starlette.responses import Response
 
 from api.params import parse_choice
+from indicators.tables import Table
 
 FORMATS = ("json", "csv", "xlsx")
 XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-@dataclass(frozen=True, slots=True)
-class Table:
-    """A flat table: ``columns`` names and ``rows`` of plain values (str, int, float, None)."""
-
-    columns: Sequence[str]
-    rows: Sequence[Sequence[Any]]
 
 
 def parse_format(query: Mapping[str, str], param: str = "format") -> str:

@@ -2,7 +2,7 @@
 
 ``instrument`` adds ``GET /metrics`` to the API app and wraps it with the HTTP metrics
 middleware, bridges the sink's counters, and feeds the sink's insert histograms. The lag
-poller measures every consumer group of the stack (``emc.lag``) every ``EMC_LAG_POLL_S``
+poller measures every consumer group of the stack (``broker.lag``) every ``EMC_LAG_POLL_S``
 seconds into gauges, so Prometheus sees the same numbers as ``emc lag``; the warehouse runs it
 because it is the one process that is always there when numbers are stored.
 """
@@ -21,13 +21,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from api import connections
+from broker.lag import measure, stack_groups
 from clickhouse import registry as site_registry
 from clickhouse.client import Database
-from emc import metrics
-from emc.lag import measure, stack_groups
-from emc.settings import Settings
-from streams.sink import Sink
+from core import metrics
+from core.settings import Settings
+from indicators import connections
+from sink.sink import Sink
 
 log = logging.getLogger("emc.warehouse.ops")
 

@@ -2,8 +2,8 @@
 
 Why one module: every indicator answers "for these sites, between these local dates, compared
 with that period", and analysts must meet the same rules and the same error messages whichever
-endpoint they call. The functions here are pure (no database, no Starlette) except
-``check_sites_known``, so they are unit-tested on their own.
+endpoint they call. The functions here are pure (no database, no Starlette), so they are
+unit-tested on their own; the periods and errors they build live in ``indicators``.
 
 Conventions (DESIGN §2):
 - ``site=a`` or ``site=a,b,c`` (several sites: numbers are computed over their union);
@@ -12,58 +12,23 @@ Conventions (DESIGN §2):
 - ``compare=previous|year|none`` (default ``previous``): ``previous`` = the same number of days
   just before ``from``; ``year`` = the same dates a year earlier (29 February → 28 February, so
   that period can be one day shorter or longer than the current one);
-- a bad value raises ``ParamError`` with status 400 and a message that starts with the
-  parameter's name; an unknown site raises ``ParamError`` with status 404.
+- a bad value raises ``indicators.errors.ParamError`` (HTTP 400) with a message that starts
+  with the parameter's name; an unknown site raises ``NotFound`` (HTTP 404).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from datetime import date, timedelta
-from enum import StrEnum
+from collections.abc import Mapping
+from datetime import date
 
-from clickhouse.client import Database
+from indicators.access import Selection
+from indicators.errors import ParamError
+from indicators.periods import CompareMode, Period
 
 _SITE_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 #: Most sites in one multi-site query (a ministry with its departments fits easily).
 MAX_SITES = 1000
-
-
-class ParamError(ValueError):
-    """A query parameter the endpoint cannot use. ``status`` is the HTTP status to answer
-    (400 bad value, 404 unknown site); the message names the parameter first."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class CompareMode(StrEnum):
-    PREVIOUS = "previous"
-    YEAR = "year"
-    NONE = "none"
-
-
-@dataclass(frozen=True, slots=True)
-class Period:
-    """Inclusive local dates ``start`` … ``end``."""
-
-    start: date
-    end: date
-
-    @property
-    def days(self) -> int:
-        return (self.end - self.start).days + 1
-
-    def dates(self) -> Iterator[date]:
-        """Every date of the period, in order."""
-        for offset in range(self.days):
-            yield self.start + timedelta(days=offset)
-
-    def as_json(self) -> dict[str, str]:
-        return {"from": self.start.isoformat(), "to": self.end.isoformat()}
 
 
 def parse_date(value: str | None, param: str) -> date:
@@ -146,32 +111,20 @@ def parse_compare(query: Mapping[str, str], param: str = "compare") -> CompareMo
     return CompareMode(parse_choice(query, param, tuple(m.value for m in CompareMode), "previous"))
 
 
-def year_earlier(day: date) -> date:
-    """The same date a year earlier; 29 February becomes 28 February."""
-    if day.month == 2 and day.day == 29:
-        return date(day.year - 1, 2, 28)
-    return day.replace(year=day.year - 1)
-
-
-def comparison_period(period: Period, mode: CompareMode) -> Period | None:
-    """The period to compare with: ``previous`` = as many days just before, ``year`` = the
-    same dates a year earlier, ``none`` = None."""
-    if mode is CompareMode.NONE:
-        return None
-    if mode is CompareMode.PREVIOUS:
-        end = period.start - timedelta(days=1)
-        return Period(end - timedelta(days=period.days - 1), end)
-    return Period(year_earlier(period.start), year_earlier(period.end))
-
-
-def check_sites_known(db: Database, sites: list[str], param: str = "site") -> dict[str, str]:
-    """The timezone of each site; ``ParamError`` 404 naming the first unregistered one."""
-    rows = db.query(
-        "SELECT id, timezone FROM sites FINAL WHERE deleted = 0 AND id IN {ids:Array(String)}",
-        parameters={"ids": sites},
-    ).result_rows
-    known = {str(r[0]): str(r[1]) for r in rows}
-    for site in sites:
-        if site not in known:
-            raise ParamError(f"{param}: site {site!r} is not registered", status=404)
-    return known
+def parse_selection(
+    query: Mapping[str, str], param: str = "site", max_sites: int = MAX_SITES
+) -> Selection:
+    """``site=a,b`` or ``agency=X`` (exactly one of them); pure, no database."""
+    site_value, agency_value = query.get(param), query.get("agency")
+    has_site = bool(site_value and site_value.strip())
+    has_agency = bool(agency_value and agency_value.strip())
+    if has_site and has_agency:
+        raise ParamError(f"{param}: give either {param}= or agency=, not both")
+    if has_agency:
+        agency = parse_sites(agency_value, "agency", max_sites=1)[0]
+        return Selection("agency", agency=agency)
+    if not has_site:
+        raise ParamError(
+            f"{param}: required, a site id or several separated by commas (or agency=ID)"
+        )
+    return Selection(param, sites=tuple(parse_sites(site_value, param, max_sites)))

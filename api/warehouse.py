@@ -24,8 +24,8 @@ from api.app import create_app
 from api.ops import instrument, poll_connections, poll_lag
 from clickhouse.client import Database, open_database
 from clickhouse.migrate import migrate
-from emc.settings import Settings, load_settings
-from streams.sink import Sink
+from core.settings import Settings, load_settings
+from sink.sink import Sink
 
 log = logging.getLogger("emc.warehouse")
 

@@ -21,12 +21,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from api.access import authenticate, parse_selection, resolve_sites
-from api.registry_api import parse_agencies
+from api.params import parse_selection
 from clickhouse import agencies, registry, tokens
 from clickhouse.client import Database, connect
 from clickhouse.migrate import migrate
-from schemas.agencies import Agency, AgencyKind
+from indicators.access import authenticate, resolve_sites
+from schemas.agencies import Agency, AgencyKind, parse_agencies
 from schemas.sites import Site, SiteType
 
 STARTER = Path(__file__).resolve().parents[1] / "data" / "agencies_vn.json"

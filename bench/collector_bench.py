@@ -37,7 +37,7 @@ from typing import Any
 import httpx
 import orjson
 
-from emc.settings import Settings
+from core.settings import Settings
 from schemas.sites import Site, SiteType
 
 REPO = Path(__file__).resolve().parents[1]
@@ -221,7 +221,7 @@ def _start_kafka(work: Path, bootstrap: str | None) -> tuple[str, Any]:
 
 
 async def _create_topics(bootstrap: str, prefix: str) -> None:
-    from emc.topics_admin import ensure_topics
+    from broker.topics import ensure_topics
 
     await ensure_topics(bootstrap, Settings(topic_prefix=prefix).topics.specs())
 

@@ -28,7 +28,7 @@ from api.app import create_app
 from bench.portal_bench import TOKEN, load
 from clickhouse.client import Database, connect
 from clickhouse.migrate import migrate
-from emc.settings import Settings
+from core.settings import Settings
 
 FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

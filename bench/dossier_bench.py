@@ -31,7 +31,7 @@ from api.app import create_app
 from clickhouse import catalog
 from clickhouse.client import Database, connect
 from clickhouse.migrate import migrate
-from emc.settings import Settings
+from core.settings import Settings
 from schemas.workbooks import CatalogRow, read_catalog, write_catalog
 
 TOKEN = "bench-token"

@@ -19,7 +19,7 @@ import time
 import httpx
 
 from bench.stack import LoadCounts, load_parser, start_stack, steady_load
-from emc.lag import group_lag
+from broker.lag import group_lag
 
 
 async def _watch_markers(

@@ -27,7 +27,7 @@ import httpx
 from api.app import create_app
 from clickhouse.client import Database, connect
 from clickhouse.migrate import migrate
-from emc.settings import Settings
+from core.settings import Settings
 
 TOKEN = "bench-token"
 YEAR_START_MS = 1_735_689_600_000  # 2025-01-01T00:00:00Z

@@ -1,7 +1,7 @@
 """What the sink's crash recovery costs per flush, and what a rebuild costs: on embedded chDB,
 time one flush of a pageviews batch (the raw insert with its views: hits_hourly, pages_daily,
 receipts, sink_offsets) without and with the ``sink_batches`` record written before it (as
-``streams/sink.py`` does), then a replay of the same batch (dropped everywhere as a duplicate)
+``sink/sink.py`` does), then a replay of the same batch (dropped everywhere as a duplicate)
 and ``emc rebuild`` of the month for every site. Prints medians; nothing is asserted.
 
     .venv/bin/python -m bench.sink_recovery_bench                 # 300 flushes of 150 rows
@@ -24,8 +24,8 @@ from clickhouse.migrate import migrate
 from clickhouse.rebuild import plan, rebuild
 from clickhouse.rollups import discover
 from schemas.hits import EnrichedHit, HitType
-from streams.rows import COLUMNS, Origin, SinkKind, decode
-from streams.sink_recovery import BATCH_COLUMNS, batch_records, insert_settings
+from sink.recovery import BATCH_COLUMNS, batch_records, insert_settings
+from sink.rows import COLUMNS, Origin, SinkKind, decode
 
 T0 = 1_790_812_800_000  # 2026-10-01T00:00:00Z, the local wall clock as UTC
 

@@ -3,7 +3,7 @@ is lag flat?
 
 Every ``--sample-every`` seconds it records the RSS of each stack process (collector, stream
 worker, warehouse, Kafka broker JVM; VmRSS from /proc), the lag of the streams and sink
-consumer groups (messages and age of the oldest pending message, `emc.lag`), the collector's
+consumer groups (messages and age of the oldest pending message, `broker.lag`), the collector's
 accepted hits/s, rejected lines and 5xx answers (its /metrics), the rows in `pageviews` and the
 visitor states the stream worker holds (its /metrics) and the machine's 1-minute load
 average (the machine may be shared). At the end: the table of samples and a
@@ -35,7 +35,7 @@ from bench.soak_stats import (
     memory_verdict,
 )
 from bench.stack import ROLES, LoadCounts, Stack, load_parser, start_stack, steady_load
-from emc.lag import measure
+from broker.lag import measure
 
 NAN = float("nan")
 

@@ -27,8 +27,8 @@ from pathlib import Path
 import httpx
 import orjson
 
+from core.settings import Settings
 from emc.demo import USER_AGENTS
-from emc.settings import Settings
 from schemas.sites import Site, SiteType
 
 SITE = "bench"

@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     from clickhouse.client import connect
-    from emc.settings import load_settings
+    from core.settings import load_settings
 
     parser = argparse.ArgumentParser(prog="python -m clickhouse.migrate")
     parser.add_argument("--dry-run", action="store_true", help="print what would be applied")

@@ -13,8 +13,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from emc.errors import CliError
-from emc.settings import Settings
+from core.errors import UserError
+from core.settings import Settings
 
 if TYPE_CHECKING:
     import httpx
@@ -56,8 +56,8 @@ def _checked(response: httpx.Response) -> Any:
         try:
             body = response.json()
         except ValueError:
-            raise CliError(f"warehouse answered {response.status_code}: {response.text}") from None
-        raise CliError(_report(body) if "problems" in body else str(body.get("error", body)))
+            raise UserError(f"warehouse answered {response.status_code}: {response.text}") from None
+        raise UserError(_report(body) if "problems" in body else str(body.get("error", body)))
     return response.json()
 
 
@@ -72,13 +72,13 @@ def _direct_site(settings: Settings, site: str) -> Any:
 
     db = _direct(settings)
     if registry.get_site(db, site) is None:
-        raise CliError(f"site: {site!r} is not registered")
+        raise UserError(f"site: {site!r} is not registered")
     return db
 
 
 def _import(settings: Settings, kind: str, path: Path, site: str, default: bool) -> dict[str, Any]:
     if not path.is_file():
-        raise CliError(f"{path}: no such file")
+        raise UserError(f"{path}: no such file")
     data = path.read_bytes()
     try:
         return dict(
@@ -111,7 +111,7 @@ def _import(settings: Settings, kind: str, path: Path, site: str, default: bool)
             db, site, account_rows, file_name=path.name, sha256=digest
         ).as_json()
     except ImportRefused as exc:
-        raise CliError(_report(exc.report())) from None
+        raise UserError(_report(exc.report())) from None
 
 
 def _history(settings: Settings, site: str) -> dict[str, Any]:
@@ -148,7 +148,7 @@ def _set_default(settings: Settings, site: str, version: int) -> dict[str, Any]:
     try:
         return catalog.set_default(_direct_site(settings, site), site, version).as_json()
     except catalog.CatalogError as exc:
-        raise CliError(str(exc)) from None
+        raise UserError(str(exc)) from None
 
 
 def _export(settings: Settings, site: str, version: int | None) -> tuple[int, bytes]:
@@ -169,7 +169,7 @@ def _export(settings: Settings, site: str, version: int | None) -> tuple[int, by
     try:
         number, rows = catalog.services(_direct_site(settings, site), site, version)
     except catalog.CatalogError as exc:
-        raise CliError(str(exc)) from None
+        raise UserError(str(exc)) from None
     return number, write_catalog(rows)
 
 

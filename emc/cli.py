@@ -14,9 +14,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from core.errors import UserError
+from core.settings import Settings, load_settings
 from emc import registry_cli
-from emc.errors import CliError
-from emc.settings import Settings, load_settings
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -34,7 +34,7 @@ def _cmd_kafka(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_topics(args: argparse.Namespace, settings: Settings) -> int:
-    from emc.topics_admin import ensure_topics, wait_for_kafka
+    from broker.topics import ensure_topics, wait_for_kafka
 
     async def _ensure() -> list[str]:
         await wait_for_kafka(settings.bootstrap_servers, 60)
@@ -352,7 +352,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args, settings)
     except KeyboardInterrupt:
         return 130
-    except (CliError, TimeoutError) as exc:
+    except (UserError, TimeoutError) as exc:
         print(f"emc: {exc}", file=sys.stderr)
         return 1
 

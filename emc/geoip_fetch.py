@@ -23,7 +23,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from emc.errors import CliError
+from core.errors import UserError
 
 NPM_PACKAGE = "@ip-location-db/geo-whois-asn-country-mmdb"
 DB_NAME = "geo-whois-asn-country.mmdb"
@@ -32,7 +32,7 @@ DB_NAME = "geo-whois-asn-country.mmdb"
 _PROBE_IP = "8.8.8.8"
 
 
-class GeoipFetchError(CliError, RuntimeError):
+class GeoipFetchError(UserError, RuntimeError):
     """The GeoIP database could not be fetched or is unusable; the message says what to fix."""
 
 
@@ -119,7 +119,7 @@ def ensure_geoip(cache_dir: Path) -> Path:
 
 
 def main() -> int:
-    from emc.settings import load_settings
+    from core.settings import load_settings
 
     settings = load_settings()
     try:

@@ -11,7 +11,7 @@ Contracts:
   restart on the same ``data_dir`` keeps topics and committed offsets. It returns only when the
   broker answers a metadata request listing itself, and raises ``LocalKafkaError`` with the
   last log lines when the JVM exits or the broker does not answer in time.
-- Every failure is a ``LocalKafkaError``: a ``RuntimeError``, and a ``CliError`` so the CLI
+- Every failure is a ``LocalKafkaError``: a ``RuntimeError``, and a ``UserError`` so the CLI
   prints its message (which says what to install or change) without a traceback.
 - One broker per ``data_dir``: a pid file guards it, and a live broker from the same folder is
   reported instead of started twice.
@@ -33,7 +33,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
 
-from emc.errors import CliError
+from core.errors import UserError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 POM_PATH = REPO_ROOT / "deploy" / "kafka" / "pom.xml"
@@ -41,7 +41,7 @@ _KAFKA_JAR_GLOB = "kafka_2.13-*.jar"
 _TAIL_LINES = 40
 
 
-class LocalKafkaError(CliError, RuntimeError):
+class LocalKafkaError(UserError, RuntimeError):
     """The local broker could not be fetched or started; the message says what to fix."""
 
 

@@ -7,17 +7,17 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from emc.errors import CliError
-from emc.settings import Settings
+from core.errors import UserError
+from core.settings import Settings
 
 
 def parse_params(pairs: list[str]) -> dict[str, str]:
-    """``["k=v", …]`` to a dict; ``CliError`` naming a pair without ``=``."""
+    """``["k=v", …]`` to a dict; ``UserError`` naming a pair without ``=``."""
     params: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise CliError(f"--param {pair!r}: expected NAME=VALUE")
+            raise UserError(f"--param {pair!r}: expected NAME=VALUE")
         params[key.strip()] = value.strip()
     return params
 
@@ -43,12 +43,12 @@ def run_sql_command(args: argparse.Namespace, settings: Settings) -> dict[str, A
 
     if args.named:
         if args.query:
-            raise CliError("give either SQL or --query NAME, not both")
+            raise UserError("give either SQL or --query NAME, not both")
         client = WarehouseClient(settings, token=_token(args, settings))
         return client.named_query(args.named, parse_params(args.param))
     if not args.query:
-        raise CliError("give SQL, --query NAME (with --param k=v) or --list")
+        raise UserError("give SQL, --query NAME (with --param k=v) or --list")
     if args.param:
-        raise CliError("--param needs --query NAME")
+        raise UserError("--param needs --query NAME")
     client = WarehouseClient(settings, token=_token(args, settings))
     return client.sql(args.query, max_rows=args.max_rows)

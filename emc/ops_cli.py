@@ -1,7 +1,7 @@
 """Operator subcommands: ``emc lag``, ``emc status``, ``emc deadletters``.
 
 Kept apart from ``emc/cli.py`` (which only registers them) so each command is a small function
-over ``emc.lag`` / ``emc.deadletters_admin``.
+over ``broker.lag`` / ``broker.deadletters``.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 
-from emc.errors import CliError
-from emc.settings import Settings
+from core.errors import UserError
+from core.settings import Settings
 
 
 def add_parsers(sub: Any) -> None:
@@ -54,7 +54,7 @@ def add_parsers(sub: Any) -> None:
 
 # ------------------------------------------------------------------ lag
 def cmd_lag(args: argparse.Namespace, settings: Settings) -> int:
-    from emc.lag import as_json, format_table, measure, stack_groups
+    from broker.lag import as_json, format_table, measure, stack_groups
 
     while True:
         rows = asyncio.run(measure(settings.bootstrap_servers, stack_groups(settings)))
@@ -81,7 +81,7 @@ def _probe(url: str) -> dict[str, Any]:
 
 def stack_status(settings: Settings) -> dict[str, Any]:
     """Health of each process, lag per group, pending dead letters (JSON-ready)."""
-    from emc.lag import measure, stack_groups, total_lag
+    from broker.lag import measure, stack_groups, total_lag
 
     collector = f"http://{settings.collector_host}:{settings.collector_port}"
     streams = f"http://127.0.0.1:{settings.streams_web_port}"
@@ -129,7 +129,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 # ------------------------------------------------------------------ dead letters
 def cmd_deadletters(args: argparse.Namespace, settings: Settings) -> int:
-    from emc.deadletters_admin import DeadLetterAdmin, cursor_after, select
+    from broker.deadletters import DeadLetterAdmin, cursor_after, select
 
     admin = DeadLetterAdmin(
         settings.bootstrap_servers,
@@ -157,7 +157,7 @@ def cmd_deadletters(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if args.dl_cmd == "drop" and args.to is not None:
         if args.to < 0:
-            raise CliError("--to: must be an offset ≥ 0")
+            raise UserError("--to: must be an offset ≥ 0")
         asyncio.run(admin.move_cursor({0: args.to}))
         print(f"cursor of {admin.group} set to {args.to}")
         return 0

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from emc.errors import CliError
-from emc.settings import Settings
+from core.errors import UserError
+from core.settings import Settings
 
 _HELP = """\
 Recompute every rollup (hits_hourly, pages_daily, visits_hourly, visits_by_dim_daily,
@@ -61,11 +61,11 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def check_sites(known: Sequence[str], wanted: Sequence[str]) -> list[str]:
-    """``wanted`` without repeats; CliError naming the first unknown site."""
+    """``wanted`` without repeats; UserError naming the first unknown site."""
     for site in wanted:
         if site not in known:
             listed = ", ".join(known) or "none"
-            raise CliError(f"--site {site}: unknown site (registered: {listed})")
+            raise UserError(f"--site {site}: unknown site (registered: {listed})")
     return list(dict.fromkeys(wanted))
 
 
@@ -79,11 +79,11 @@ def run_rebuild(args: argparse.Namespace, settings: Settings) -> int:
     start: date = args.start
     end: date = args.end
     if end < start:
-        raise CliError(f"--to {end} is before --from {start}")
+        raise UserError(f"--to {end} is before --from {start}")
     try:
         client = connect(settings.clickhouse_url, settings.chdb_path, settings.clickhouse_database)
     except Exception as exc:
-        raise CliError(
+        raise UserError(
             f"cannot open ClickHouse ({exc}); with embedded chDB stop the warehouse first"
         ) from exc
     db = Database(client, settings.clickhouse_database)
@@ -92,7 +92,7 @@ def run_rebuild(args: argparse.Namespace, settings: Settings) -> int:
         rollups = discover(db)
         parts = plan(db, rollups, start, end)
     except RollupError as exc:
-        raise CliError(str(exc)) from exc
+        raise UserError(str(exc)) from exc
     who = ", ".join(sites) if sites else "every site"
     verb = "would rebuild" if args.dry_run else "rebuilding"
     print(f"{verb} {len(rollups)} rollups for {start}..{end}, {who}")

@@ -14,8 +14,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from emc.errors import CliError
-from emc.settings import Settings
+from core.errors import UserError
+from core.settings import Settings
 from emc.warehouse_client import WarehouseClient
 
 AGENCY_KINDS = (
@@ -42,7 +42,7 @@ class RegistryClient(WarehouseClient):
         try:
             return direct(self._direct())
         except (RegistryError, ValueError) as exc:
-            raise CliError(str(exc)) from exc
+            raise UserError(str(exc)) from exc
 
     def text(self, path: str, direct: Callable[[Any], str]) -> str:
         try:
@@ -50,7 +50,7 @@ class RegistryClient(WarehouseClient):
         except Exception:
             return direct(self._direct())
         if response.status_code >= 400:
-            raise CliError(f"warehouse answered {response.status_code}: {response.text}")
+            raise UserError(f"warehouse answered {response.status_code}: {response.text}")
         return response.text
 
 
@@ -60,7 +60,7 @@ def _date(value: str | None) -> str | None:
     try:
         return date.fromisoformat(value).isoformat()
     except ValueError as exc:
-        raise CliError(f"--effective: {value!r} is not a date YYYY-MM-DD") from exc
+        raise UserError(f"--effective: {value!r} is not a date YYYY-MM-DD") from exc
 
 
 def run_agencies(args: argparse.Namespace, settings: Settings) -> int:
@@ -88,7 +88,7 @@ def run_agencies(args: argparse.Namespace, settings: Settings) -> int:
         try:
             agency = Agency.model_validate(body)
         except ValueError as exc:
-            raise CliError(str(exc)) from exc
+            raise UserError(str(exc)) from exc
         wire = {**agency.model_dump(mode="json"), "effective": effective}
         stored = client.call(
             "PUT",
@@ -165,17 +165,17 @@ def run_agencies(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{e['effective']}  {e['change']:<8} {e['old_value']!r} -> {e['new_value']!r}")
         return 0
     # load
-    from api.registry_api import parse_agencies
+    from schemas.agencies import parse_agencies
 
     path = Path(args.file)
     try:
         payload = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise CliError(f"{path}: cannot read a JSON file ({exc})") from exc
+        raise UserError(f"{path}: cannot read a JSON file ({exc})") from exc
     try:
         entries = parse_agencies(payload)
     except ValueError as exc:
-        raise CliError(f"{path}: {exc}") from exc
+        raise UserError(f"{path}: {exc}") from exc
     answer = client.call(
         "POST",
         "/api/v1/agencies/load",
@@ -188,7 +188,7 @@ def run_agencies(args: argparse.Namespace, settings: Settings) -> int:
 
 def _need(value: Any, agency_id: str) -> Any:
     if value is None:
-        raise CliError(f"agency {agency_id!r} is not registered")
+        raise UserError(f"agency {agency_id!r} is not registered")
     return value
 
 
@@ -213,7 +213,7 @@ def run_tokens(args: argparse.Namespace, settings: Settings) -> int:
 
         def revoke(db: Any) -> dict[str, str]:
             if not tokens.revoke_token(db, args.id):
-                raise CliError(f"token {args.id!r} does not exist")
+                raise UserError(f"token {args.id!r} does not exist")
             return {"revoked": args.id}
 
         client.call("DELETE", f"/api/v1/tokens/{args.id}", None, revoke)
@@ -261,7 +261,7 @@ def run_sites(args: argparse.Namespace, settings: Settings) -> int:
     client = RegistryClient(settings)
     found = {s["id"]: s for s in client.list_sites()}
     if args.id not in found:
-        raise CliError(f"site {args.id!r} is not registered")
+        raise UserError(f"site {args.id!r} is not registered")
     current = found[args.id]
     if args.sites_cmd == "snippet":
         url = args.collector or f"http://{settings.collector_host}:{settings.collector_port}"
@@ -276,7 +276,7 @@ def run_sites(args: argparse.Namespace, settings: Settings) -> int:
                 lambda db: {"blockers": registry.removal_blockers(db, args.id)},
             )
             if check["blockers"]:
-                raise CliError(
+                raise UserError(
                     f"site {args.id!r} not removed: {'; '.join(check['blockers'])} "
                     "(--force removes it anyway; the data stays in ClickHouse)"
                 )
@@ -309,7 +309,7 @@ def run_sites(args: argparse.Namespace, settings: Settings) -> int:
     try:
         site = Site.model_validate({**current, **changes})
     except ValueError as exc:
-        raise CliError(str(exc)) from exc
+        raise UserError(str(exc)) from exc
     client.put_site(site)
     print(f"site {site.id} saved (agency {site.agency_id or '-'})")
     return 0
@@ -319,8 +319,8 @@ def run_connections(args: argparse.Namespace, settings: Settings) -> int:
     """``emc connections [--agency ID] [--status S]``: a line per site."""
     from datetime import UTC, datetime
 
-    from api.connections import fetch
     from clickhouse import agencies, registry
+    from indicators.connections import fetch
 
     client = RegistryClient(settings)
     query = "&".join(f"{k}={v}" for k, v in (("agency", args.agency), ("status", args.status)) if v)

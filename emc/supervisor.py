@@ -28,8 +28,8 @@ from typing import Any
 
 import httpx
 
-from emc.errors import CliError
-from emc.settings import Settings
+from core.errors import UserError
+from core.settings import Settings
 
 log = logging.getLogger("emc.up")
 
@@ -169,7 +169,7 @@ def _wait_http(url: str, timeout_s: float, children: list[_Child], stop: _Stop) 
     while time.monotonic() < deadline and not stop.requested:
         for child in children:
             if not child.alive():
-                raise CliError(f"{child.name} exited while starting:\n{child.tail()}")
+                raise UserError(f"{child.name} exited while starting:\n{child.tail()}")
         try:
             if httpx.get(url, timeout=2).status_code == 200:
                 return
@@ -177,7 +177,7 @@ def _wait_http(url: str, timeout_s: float, children: list[_Child], stop: _Stop) 
             pass
         time.sleep(0.5)
     if not stop.requested:
-        raise CliError(f"{url} not ready after {timeout_s:.0f} s")
+        raise UserError(f"{url} not ready after {timeout_s:.0f} s")
 
 
 def _print_status(settings: Settings) -> None:
@@ -226,7 +226,7 @@ def run_stack(
             ensure_geoip(settings.cache_dir)
         if settings.uses_local_kafka:
             kafka = _start_local_kafka(settings)
-        from emc.topics_admin import ensure_topics
+        from broker.topics import ensure_topics
 
         asyncio.run(ensure_topics(settings.bootstrap_servers, settings.topics.specs()))
         for child in children:
@@ -269,7 +269,7 @@ def run_stack(
                 _print_status(settings)
                 next_status = time.monotonic() + status_every_s
             time.sleep(0.5)
-    except (CliError, TimeoutError) as exc:
+    except (UserError, TimeoutError) as exc:
         print(f"[emc] {exc}", file=sys.stderr, flush=True)
         code = 1
     finally:
@@ -302,13 +302,13 @@ def _start_local_kafka(settings: Settings) -> Any:
 def run_local_kafka_foreground(settings: Settings) -> int:
     """``emc kafka``: the local broker alone, until Ctrl-C."""
     if not settings.uses_local_kafka:
-        raise CliError("EMC_KAFKA_BOOTSTRAP is set: the external broker is used, nothing to start")
+        raise UserError("EMC_KAFKA_BOOTSTRAP is set: the external broker is used, nothing to start")
     stop = _Stop()
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     kafka = _start_local_kafka(settings)
     try:
-        from emc.topics_admin import ensure_topics
+        from broker.topics import ensure_topics
 
         asyncio.run(ensure_topics(settings.bootstrap_servers, settings.topics.specs()))
         print(f"[emc] Kafka ready on {kafka.bootstrap}; Ctrl-C stops it", flush=True)

@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 
-from emc.errors import CliError
-from emc.settings import Settings
+from core.errors import UserError
+from core.settings import Settings
 from schemas.sites import Site
 
 
@@ -42,7 +42,7 @@ class WarehouseClient:
                 message = response.json().get("error", response.text)
             except ValueError:
                 message = response.text
-            raise CliError(f"warehouse answered {response.status_code}: {message}")
+            raise UserError(f"warehouse answered {response.status_code}: {message}")
         return response.json()
 
     def put_site(self, site: Site) -> dict[str, Any]:
@@ -67,8 +67,8 @@ class WarehouseClient:
         answer = self._request("POST", "/api/v1/sql", json={"sql": query, "max_rows": max_rows})
         if answer is not None:
             return dict(answer)
-        from api.scoped_sql import run_sql
-        from api.sql import limits_for, result_json
+        from indicators.scoped_sql import run_sql
+        from indicators.sql import limits_for, result_json
 
         db = self._direct()
         agency = self._agency(db)
@@ -80,22 +80,22 @@ class WarehouseClient:
         answer = self._request("POST", f"/api/v1/queries/{name}", json={"params": params})
         if answer is not None:
             return dict(answer)
-        from api.named_api import run_named
         from clickhouse.named import BadParameters, UnknownQuery
+        from indicators.queries import run_named
 
         db = self._direct()
         try:
             return run_named(db, name, dict(params), self._agency(db))
         except (UnknownQuery, BadParameters) as exc:
-            raise CliError(str(exc)) from exc
+            raise UserError(str(exc)) from exc
 
     def _agency(self, db: Any) -> str | None:
         """The agency of the token on the direct path (None: the admin token)."""
-        from api.access import authenticate
+        from indicators.access import authenticate
 
         principal = authenticate(db, self._token, self._settings.admin_token.get_secret_value())
         if principal is None:
-            raise CliError("--token: not a valid admin or agency token (wrong or revoked)")
+            raise UserError("--token: not a valid admin or agency token (wrong or revoked)")
         return principal.agency_id
 
     def _direct(self) -> Any:
@@ -106,7 +106,7 @@ class WarehouseClient:
             db = open_database(self._settings)
             migrate(db.client, self._settings.clickhouse_database)
         except Exception as exc:
-            raise CliError(
+            raise UserError(
                 f"warehouse not reachable at {self._settings.warehouse_url} and the database "
                 f"could not be opened directly ({exc}); start it with `emc up` or `emc warehouse`"
             ) from exc

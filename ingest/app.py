@@ -25,8 +25,8 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from emc import metrics
-from emc.settings import Settings
+from core import metrics
+from core.settings import Settings
 from ingest.client_ip import client_ip
 from ingest.counters import Counters
 from ingest.producer import KafkaProducer, KafkaUnavailable, Message, Producer

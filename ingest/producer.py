@@ -34,7 +34,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import murmur2
 
-from emc.settings import Settings
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from emc.settings import Settings
+from core.settings import Settings
 from ingest.visitor import visitor_ids
 from schemas.dossiers import DossierEventIn, RawDossierEvent
 from schemas.hits import BEACON_TYPES as BEACON_HIT_TYPES

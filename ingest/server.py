@@ -8,7 +8,7 @@ import logging
 
 import uvicorn
 
-from emc.settings import Settings, load_settings
+from core.settings import Settings, load_settings
 from ingest.app import create_app
 
 

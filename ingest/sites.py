@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
-from emc.settings import Settings
+from core.settings import Settings
 from ingest.requests import token_sites
 from schemas.sites import Site
 

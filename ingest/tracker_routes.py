@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from emc.settings import Settings
+from core.settings import Settings
 from ingest import matomo
 from ingest.client_ip import client_ip
 from ingest.counters import Counters

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
-from schemas.common import SiteId
+from schemas.common import SiteId, describe
 
 AgencyId = SiteId
 """Agency ids follow the site id rules: letters, digits, ``. _ -``, at most 64 characters."""
@@ -75,3 +75,24 @@ class HistoryEntry(BaseModel):
     old_value: str = ""
     new_value: str = ""
     note: str = ""
+
+
+def parse_agencies(payload: Any) -> list[Agency]:
+    """Agencies of a load file (a JSON list, or ``{"agencies": [...]}``); ``ValueError``
+    naming the 1-based entry and field of the first invalid one."""
+    if isinstance(payload, dict) and "agencies" in payload:
+        payload = payload["agencies"]
+    if not isinstance(payload, list):
+        raise ValueError('expected a JSON list of agencies (or {"agencies": [...]})')
+    out: list[Agency] = []
+    seen: set[str] = set()
+    for number, entry in enumerate(payload, start=1):
+        try:
+            agency = Agency.model_validate(entry)
+        except ValidationError as exc:
+            raise ValueError(describe(exc, f"entry {number}: ")) from exc
+        if agency.id in seen:
+            raise ValueError(f"entry {number}: id {agency.id!r} appears twice")
+        seen.add(agency.id)
+        out.append(agency)
+    return out

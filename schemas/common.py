@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, ConfigDict, StringConstraints
+from pydantic import BeforeValidator, ConfigDict, StringConstraints, ValidationError
 
 #: Upper bound for any free-text field; the collector may lower it (EMC_MAX_FIELD_CHARS).
 MAX_FIELD_CHARS = 8192
@@ -71,3 +71,12 @@ def ms_to_datetime(ms: int) -> datetime:
 STRICT = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=True, frozen=True)
 #: Internal (Kafka) models: tolerant of new fields so producers can be upgraded first.
 INTERNAL = ConfigDict(extra="ignore", frozen=True)
+
+
+def describe(exc: ValidationError, prefix: str = "") -> str:
+    """A pydantic validation error as one line naming each field: ``prefix`` + ``loc: msg``."""
+    parts = []
+    for problem in exc.errors(include_url=False):
+        where = ".".join(str(p) for p in problem.get("loc", ())) or "(body)"
+        parts.append(f"{prefix}{where}: {problem.get('msg', 'invalid')}")
+    return "; ".join(parts)

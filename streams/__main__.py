@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from emc.settings import load_settings
+from core.settings import load_settings
 from streams.worker import run_worker
 
 if __name__ == "__main__":

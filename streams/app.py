@@ -33,13 +33,13 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from emc import metrics
-from emc.settings import Settings
+from core import metrics
+from core.settings import Settings
+from schemas.deadletter import build_dead_letter, describe_validation_error
 from schemas.dossiers import RawDossierEvent
 from schemas.hits import RawHit
 from schemas.topics import DOSSIER_PARTITIONS, HIT_PARTITIONS
 from streams import eos, sessionize
-from streams.deadletters import build_dead_letter, describe_validation_error
 from streams.dossiers import normalise
 from streams.enrich.geoip import GeoIP
 from streams.enrich.localtime import UnknownTimezone

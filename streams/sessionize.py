@@ -1,6 +1,7 @@
 """The sessionizer: a pure update ``advance(state, hit) -> (state, hits, updates)``.
 
-DESIGN §2, as implemented here (every rule has a unit test in tests/unit/test_sessionize.py):
+DESIGN §2, as implemented here (every rule has a unit test in
+tests/unit/streams/test_sessionize.py):
 
 - A visit is the hits of one visitor (``visitor_key``, the salt-independent partition key) on
   one site with no gap **over** ``timeout_s`` (30 min) between consecutive hits by event time.

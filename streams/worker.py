@@ -1,7 +1,7 @@
 """Run the stream worker: ``run_worker(settings)`` blocks until SIGTERM/SIGINT.
 
 Before Faust starts, the broker is awaited and the project's topics are created when missing
-(``emc.topics_admin``, idempotent), with the partition counts of ``schemas.topics``: Faust
+(``broker.topics``, idempotent), with the partition counts of ``schemas.topics``: Faust
 creates only its own internal topics, and a raw topic auto-created by a producer would get the
 broker's default partition count. Faust's chatty INFO logs (rebalances, timers) are kept at
 WARNING unless ``EMC_LOG_LEVEL=DEBUG``.
@@ -14,7 +14,7 @@ import logging
 import signal
 from typing import Any
 
-from emc.settings import Settings
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ async def _prepare_topics(settings: Settings) -> int:
     topics (min(3, brokers))."""
     from aiokafka.admin import AIOKafkaAdminClient
 
-    from emc.topics_admin import ensure_topics, wait_for_kafka
+    from broker.topics import ensure_topics, wait_for_kafka
 
     bootstrap = settings.bootstrap_servers
     await wait_for_kafka(bootstrap, KAFKA_WAIT_S)

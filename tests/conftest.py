@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from emc.settings import Settings
+from core.settings import Settings
 
 
 def free_port() -> int:

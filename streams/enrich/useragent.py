@@ -6,7 +6,7 @@ legacy pure-Python API that runs every regex with ``re`` (~1,700 UAs/s here). ua
 ships a Rust resolver (``ua_parser.regex.Resolver`` over ``ua_parser_rs``, installed by the
 ``ua-parser[regex]`` extra) built from the same uap-core rules. ``_FastUserAgent`` feeds that
 resolver's answer, reshaped into the legacy dict, to user-agents' own ``parse_*`` helpers, so
-every user-agents property keeps its exact logic; ``python -m streams.enrich.bench`` checks
+every user-agents property keeps its exact logic; ``python -m bench.enrich_bench`` checks
 that both paths give identical answers on a corpus and measures the speed-up.
 
 Vietnamese specifics: Cốc Cốc (``coc_coc_browser``) is reported as "Coc Coc", the Zalo in-app

@@ -19,11 +19,11 @@ from typing import Any
 
 import orjson
 
+from broker.lag import group_lag
 from clickhouse.client import Database, connect
 from clickhouse.migrate import migrate
-from emc.lag import group_lag
-from emc.settings import load_settings
-from streams.sink import Sink
+from core.settings import load_settings
+from sink.sink import Sink
 
 SLOW = (
     "CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.slow_mv TO {db}.slow AS "

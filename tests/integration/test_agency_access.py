@@ -21,11 +21,11 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from api import portal
 from api.app import create_app
+from api.routes import portal
 from clickhouse import agencies, registry, tokens
 from clickhouse.client import Database
-from emc.settings import Settings
+from core.settings import Settings
 from schemas.agencies import Agency, AgencyKind
 from schemas.sites import Site, SiteType
 from tests.integration.test_portal_api import (

@@ -15,7 +15,7 @@ import pytest_asyncio
 
 from api.app import create_app
 from clickhouse.client import Database
-from emc.settings import Settings
+from core.settings import Settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 

@@ -30,8 +30,8 @@ from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from emc.settings import Settings
-from emc.topics_admin import ensure_topics
+from broker.topics import ensure_topics
+from core.settings import Settings
 from schemas.sites import Site, SiteType
 from tests.conftest import free_port
 from tests.integration.test_pipeline_e2e import REPO, Stack, _build_geoip
@@ -110,7 +110,7 @@ async def stack(
     from clickhouse.migrate import migrate
     from ingest.app import create_app
     from ingest.sites import SiteCache
-    from streams.sink import Sink
+    from sink.sink import Sink
 
     tmp = tmp_path_factory.mktemp("browser")
     run = uuid.uuid4().hex[:8]

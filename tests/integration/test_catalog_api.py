@@ -19,7 +19,7 @@ from openpyxl import load_workbook
 
 from api.app import create_app
 from clickhouse.client import Database
-from emc.settings import Settings
+from core.settings import Settings
 from schemas.workbooks import read_catalog, write_catalog
 from tests.conftest import free_port
 
@@ -215,7 +215,7 @@ from emc.cli import main
 from clickhouse.client import open_database
 from clickhouse.migrate import migrate
 from clickhouse.registry import upsert_site
-from emc.settings import load_settings
+from core.settings import load_settings
 from schemas.sites import Site
 settings = load_settings()
 db = open_database(settings)

@@ -15,8 +15,8 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from emc.settings import Settings
-from emc.topics_admin import ensure_topics
+from broker.topics import ensure_topics
+from core.settings import Settings
 from ingest.app import create_app
 from ingest.producer import KafkaProducer, KafkaUnavailable
 from ingest.sites import SiteCache

@@ -37,17 +37,17 @@ from openpyxl import load_workbook
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Playwright, sync_playwright
 from starlette.types import ASGIApp
 
-from api import portal
 from api.app import create_app
 from api.ops import instrument
+from api.routes import portal
+from broker.lag import PartitionLag
 from clickhouse import catalog
 from clickhouse.client import Database
 from clickhouse.migrate import migrate
-from emc import metrics
-from emc.lag import PartitionLag
-from emc.settings import Settings
-from streams.rows import COLUMNS
-from streams.sink import Sink
+from core import metrics
+from core.settings import Settings
+from sink.rows import COLUMNS
+from sink.sink import Sink
 from tests.conftest import free_port
 from tests.integration import test_dossier_api as dossiers
 from tests.integration.test_portal_api import (
@@ -79,7 +79,7 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 NBSP = "\u00a0"
-#: Consumer lag as ``emc.lag.measure`` reports it (the operations screen reads it from /metrics).
+#: Consumer lag as ``broker.lag.measure`` reports it (the operations screen reads it from /metrics).
 LAG_ROWS = [
     PartitionLag("emc-streams", "emc.hits.raw", 0, 100, 105, 5, 2.5),
     PartitionLag("emc-streams", "emc.hits.raw", 1, 200, 207, 7, 4.0),

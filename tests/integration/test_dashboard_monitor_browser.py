@@ -29,12 +29,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import load_workbook
 
-from api import monitor_routes, portal
 from api.app import create_app
+from api.routes import monitor as monitor_routes
+from api.routes import portal
 from clickhouse import agencies, catalog, registry, tokens
 from clickhouse.client import Database
 from clickhouse.migrate import migrate
-from emc.settings import Settings
+from core.settings import Settings
 from schemas.agencies import Agency, AgencyKind
 from schemas.sites import Site, SiteType
 from tests.integration import test_dashboard_browser as base

@@ -24,12 +24,12 @@ from openpyxl import load_workbook
 from api.app import create_app
 from clickhouse import accounts, catalog
 from clickhouse.client import Database
-from emc.settings import Settings
+from core.settings import Settings
 from schemas.dossiers import DossierEvent
 from schemas.dossiers import DossierStatus as S
 from schemas.hits import EnrichedHit, HitType
 from schemas.workbooks import AccountRow, CatalogRow
-from streams.rows import COLUMNS, DOSSIER_COLUMNS, Origin, dossier_row, hit_row
+from sink.rows import COLUMNS, DOSSIER_COLUMNS, Origin, dossier_row, hit_row
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 

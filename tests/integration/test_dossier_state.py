@@ -14,7 +14,7 @@ from clickhouse.client import Database
 from schemas.dossier_status import seen_mask
 from schemas.dossiers import DossierEvent
 from schemas.dossiers import DossierStatus as S
-from streams.rows import DOSSIER_COLUMNS, Origin, dossier_row
+from sink.rows import DOSSIER_COLUMNS, Origin, dossier_row
 
 pytestmark = pytest.mark.integration
 

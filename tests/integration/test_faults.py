@@ -39,9 +39,9 @@ import httpx
 import orjson
 import pytest
 
-from emc.lag import group_lag, measure
-from emc.settings import Settings
-from emc.topics_admin import ensure_topics
+from broker.lag import group_lag, measure
+from broker.topics import ensure_topics
+from core.settings import Settings
 from schemas.sites import Site, SiteType
 from tests.conftest import free_port
 
@@ -192,7 +192,7 @@ async def test_kafka_stopped_20_s_while_hits_arrive(
     from api.warehouse import _keep_sink_running
     from clickhouse.client import Database
     from clickhouse.migrate import migrate
-    from streams.sink import Sink
+    from sink.sink import Sink
 
     kafka = local_kafka_factory()
     kafka.start(timeout_s=90)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from emc.topics_admin import describe_topics, ensure_topics, wait_for_kafka
+from broker.topics import describe_topics, ensure_topics, wait_for_kafka
 from schemas.topics import TopicSpec
 
 pytestmark = pytest.mark.integration

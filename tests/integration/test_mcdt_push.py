@@ -16,14 +16,14 @@ import orjson
 import pytest
 
 from clickhouse.client import Database
-from emc.settings import Settings
+from core.settings import Settings
 from ingest.app import create_app
 from ingest.producer import KafkaProducer
 from ingest.sites import SiteCache
 from schemas.dossiers import RawDossierEvent
 from schemas.sites import Site, SiteType
+from sink.rows import DOSSIER_COLUMNS, Origin, dossier_row
 from streams.dossiers import normalise
-from streams.rows import DOSSIER_COLUMNS, Origin, dossier_row
 from tests.integration.test_collector import _consume, _create_topics, _settings
 
 pytestmark = pytest.mark.integration

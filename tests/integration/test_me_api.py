@@ -20,7 +20,7 @@ import pytest_asyncio
 from api.app import create_app
 from clickhouse import agencies, registry, tokens
 from clickhouse.client import Database
-from emc.settings import Settings
+from core.settings import Settings
 from schemas.agencies import Agency, AgencyKind
 from schemas.sites import Site, SiteType
 

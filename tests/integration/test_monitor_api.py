@@ -10,11 +10,11 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from api import monitor_routes
 from api.app import create_app
+from api.routes import monitor as monitor_routes
 from clickhouse import agencies, registry, tokens
 from clickhouse.client import Database
-from emc.settings import Settings
+from core.settings import Settings
 from schemas.agencies import Agency, AgencyKind
 from schemas.sites import Site, SiteType
 from tests.integration.test_portal_api import BOTS, PERIOD, PREVIOUS, VISITS, load, page_hits
@@ -101,7 +101,7 @@ async def test_connections_status_per_site(world: dict[str, Any]) -> None:
 async def test_connection_gauges_for_prometheus(world: dict[str, Any]) -> None:
     """The warehouse's /metrics gauge per site, as its poller sets it."""
     from api.ops import update_connections
-    from emc import metrics
+    from core import metrics
 
     registry = metrics.new_registry()
     gauges = metrics.ConnectionMetrics(registry)

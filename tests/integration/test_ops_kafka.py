@@ -11,11 +11,11 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
-from emc.deadletters_admin import REPLAY_HEADER, DeadLetterAdmin, cursor_after
-from emc.lag import measure
-from emc.settings import Settings
-from emc.topics_admin import ensure_topics
-from streams.deadletters import build_dead_letter
+from broker.deadletters import REPLAY_HEADER, DeadLetterAdmin, cursor_after
+from broker.lag import measure
+from broker.topics import ensure_topics
+from core.settings import Settings
+from schemas.deadletter import build_dead_letter
 
 pytestmark = pytest.mark.integration
 

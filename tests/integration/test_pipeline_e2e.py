@@ -28,9 +28,9 @@ import pytest_asyncio
 import uvicorn
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from emc.lag import group_lag
-from emc.settings import Settings
-from emc.topics_admin import ensure_topics
+from broker.lag import group_lag
+from broker.topics import ensure_topics
+from core.settings import Settings
 from schemas.sites import Site, SiteType
 from tests.conftest import free_port
 from tests.integration import scenario
@@ -101,7 +101,7 @@ async def stack(
     from clickhouse.migrate import migrate
     from ingest.app import create_app
     from ingest.sites import SiteCache
-    from streams.sink import Sink
+    from sink.sink import Sink
 
     tmp = tmp_path_factory.mktemp("e2e")
     run = uuid.uuid4().hex[:8]

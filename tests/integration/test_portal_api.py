@@ -2,7 +2,7 @@
 
 The traffic is written out below as explicit visits (site, visitor, local start, hits). The
 hits go through the project's own sessionizer (``streams.sessionize.advance``) and row builders
-(``streams.rows``) into ``pageviews`` / ``bot_hits`` / ``sessions`` exactly as the sink writes
+(``sink.rows``) into ``pageviews`` / ``bot_hits`` / ``sessions`` exactly as the sink writes
 them, so the materialized views fill the rollups as in production. Every expected number is
 computed here from the visit list by the definitions of DESIGN §2, independently of the SQL.
 """
@@ -20,12 +20,12 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from api import portal
 from api.app import create_app
+from api.routes import portal
 from clickhouse.client import Database
-from emc.settings import Settings
+from core.settings import Settings
 from schemas.hits import EnrichedHit, HitType
-from streams.rows import COLUMNS, Origin, hit_row, session_row
+from sink.rows import COLUMNS, Origin, hit_row, session_row
 from streams.sessionize import advance
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]

@@ -29,12 +29,12 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from api import portal_data
 from api.app import create_app
-from api.params import Period
 from clickhouse.client import Database
 from clickhouse.migrate import MIGRATIONS_DIR, discover, migrate
-from emc.settings import Settings
+from core.settings import Settings
+from indicators import portal as portal_data
+from indicators.periods import Period
 from ingest.visitor import visitor_key
 from schemas.hits import HitType
 from tests.integration.test_portal_api import BOTS, VISITS, Visit, load

@@ -17,7 +17,7 @@ from clickhouse.rebuild import plan, rebuild
 from clickhouse.rollups import NOT_REBUILT, Rollup, discover, materialized_views
 from schemas.dossiers import DossierEvent, DossierStatus
 from schemas.hits import EnrichedHit, HitType, SessionRow, SessionUpdate
-from streams.rows import COLUMNS, Origin, SinkKind, decode
+from sink.rows import COLUMNS, Origin, SinkKind, decode
 
 pytestmark = pytest.mark.integration
 

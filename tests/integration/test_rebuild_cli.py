@@ -20,7 +20,7 @@ _PREPARE = """
 from clickhouse.client import Database, connect
 from clickhouse.migrate import migrate
 from clickhouse.registry import upsert_site
-from emc.settings import load_settings
+from core.settings import load_settings
 from schemas.sites import Site, SiteType
 from tests.integration.test_rebuild import _load
 s = load_settings()
@@ -35,7 +35,7 @@ db.command("ALTER TABLE hits_hourly DELETE WHERE site = 's1' AND hour >= '2026-1
 """
 _HITS = """
 from clickhouse.client import Database, connect
-from emc.settings import load_settings
+from core.settings import load_settings
 s = load_settings()
 db = Database(connect(None, s.chdb_path, s.clickhouse_database), s.clickhouse_database)
 print(db.query("SELECT site, toYYYYMM(hour), sum(hits) FROM hits_hourly "

@@ -15,13 +15,13 @@ import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from broker.lag import group_lag
+from broker.topics import ensure_topics
 from clickhouse.client import Database
-from emc.lag import group_lag
-from emc.settings import Settings
-from emc.topics_admin import ensure_topics
+from core.settings import Settings
 from schemas.dossiers import DossierEvent, DossierStatus
 from schemas.hits import EnrichedHit, HitType, SessionRow, SessionUpdate
-from streams.sink import Sink
+from sink.sink import Sink
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 

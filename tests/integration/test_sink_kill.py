@@ -19,8 +19,8 @@ from typing import Any
 import orjson
 import pytest
 
-from emc.settings import Settings
-from emc.topics_admin import ensure_topics
+from broker.topics import ensure_topics
+from core.settings import Settings
 from tests.integration.test_sink import _hit, _produce
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]

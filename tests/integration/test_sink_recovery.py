@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from broker.topics import ensure_topics
 from clickhouse.client import Database
-from emc.settings import Settings
-from emc.topics_admin import ensure_topics
-from streams.sink import Sink
+from core.settings import Settings
+from sink.sink import Sink
 from tests.integration.test_sink import (
     EXPECTED,
     Env,

@@ -1,7 +1,7 @@
 """Free SQL against hostile statements and heavy load, on the real ClickHouse engine.
 
 The reproducers of an outside probe (issue 12) — each answered 200 with data it must never
-show before the syntax-tree check (``api.sql_guard``):
+show before the syntax-tree check (``indicators.sql_guard``):
 
 - ``SELECT file('/proc/self/environ')`` (agency and admin): the warehouse's environment;
 - scalar subqueries the engine's analysis folded before the old check saw their tables:
@@ -23,8 +23,8 @@ from typing import Any
 import httpx
 import pytest
 
-from api import sql_pool
 from clickhouse.client import Database
+from indicators import sql_pool
 from tests.integration.test_agency_access import ADMIN, DATES, world
 from tests.integration.test_portal_api import VISITS
 

@@ -25,9 +25,9 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from emc.lag import measure
-from emc.settings import Settings
-from emc.topics_admin import ensure_topics
+from broker.lag import measure
+from broker.topics import ensure_topics
+from core.settings import Settings
 from schemas.topics import HIT_PARTITIONS, hit_key
 from tests.integration import scenario
 from tests.integration.worker_env import settings_of, worker_env

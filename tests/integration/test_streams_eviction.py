@@ -35,7 +35,7 @@ HOUR = 3_600_000
 _RUNNER = """
 import functools
 import streams.app
-from emc.settings import load_settings
+from core.settings import load_settings
 from streams.worker import run_worker
 
 streams.app.create_app = functools.partial(
@@ -111,7 +111,7 @@ async def _stats_until(port: str, evicted: int, timeout_s: float) -> dict[str, A
 async def test_idle_state_is_evicted_with_a_tombstone_and_the_next_hit_opens_a_visit(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
-    from emc.topics_admin import ensure_topics
+    from broker.topics import ensure_topics
 
     env = worker_env(kafka_bootstrap, "ev", tmp_path / "data", tmp_path / "missing.mmdb")
     settings = settings_of(env)

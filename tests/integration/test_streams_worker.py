@@ -22,7 +22,7 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from emc.settings import Settings
+from core.settings import Settings
 from schemas.topics import hit_key
 from streams.app import DossierHandler, HitHandler, Incoming
 from streams.enrich.geoip import GeoIP
@@ -43,8 +43,8 @@ TZ = "Asia/Ho_Chi_Minh"
 
 async def _ensure_topics(settings: Settings) -> None:
     try:
-        from emc.topics_admin import ensure_topics
-    except ImportError:  # pragma: no cover - fallback while emc.topics_admin is missing
+        from broker.topics import ensure_topics
+    except ImportError:  # pragma: no cover - fallback while broker.topics is missing
         from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
         admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)

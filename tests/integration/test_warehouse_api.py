@@ -18,10 +18,10 @@ import pytest
 import pytest_asyncio
 
 from api.app import create_app
-from api.sql import limits
 from clickhouse.client import Database
-from emc.settings import Settings
-from streams.sink import Sink
+from core.settings import Settings
+from indicators.sql import limits
+from sink.sink import Sink
 from tests.conftest import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -210,7 +210,7 @@ async def test_the_warehouse_process_serves_and_stops_cleanly(
         "EMC_ADMIN_TOKEN": TOKEN,
         "EMC_LOG_LEVEL": "WARNING",
     }
-    from emc.topics_admin import ensure_topics
+    from broker.topics import ensure_topics
 
     await ensure_topics(
         kafka_bootstrap, Settings(topic_prefix=env["EMC_TOPIC_PREFIX"]).topics.specs()

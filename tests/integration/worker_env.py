@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from emc.settings import Settings
+from core.settings import Settings
 from tests.conftest import free_port
 
 

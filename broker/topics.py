@@ -1,0 +1,119 @@
+"""Topic administration: wait for a broker, create the project's topics, read partition counts.
+
+Idempotent by design: ``ensure_topics`` creates only what is missing and treats "already
+exists" (another process won the race) as success, so every process may call it at start-up.
+It never changes an existing topic: a topic with fewer partitions than its spec is reported
+by ``describe_topics`` and left for an operator, because adding partitions moves keys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from core.errors import UserError
+from schemas.topics import TopicSpec
+
+_TOPIC_ALREADY_EXISTS = 36
+_MAX_REPLICATION_FACTOR = 3
+
+
+class TopicAdminError(UserError, RuntimeError):
+    """The broker refused to create a topic; the message names the topic and the reason."""
+
+
+@contextlib.asynccontextmanager
+async def _admin(bootstrap: str, request_timeout_ms: int = 30_000) -> AsyncIterator[Any]:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    client = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=request_timeout_ms)
+    try:
+        await client.start()
+        yield client
+    finally:
+        with contextlib.suppress(Exception):
+            await client.close()
+
+
+async def wait_for_kafka(bootstrap: str, timeout_s: float) -> None:
+    """Return once ``bootstrap`` answers a metadata request listing a broker.
+
+    Raises ``TimeoutError`` naming the address and the settings that choose it.
+    """
+    deadline = time.monotonic() + timeout_s
+    last_error = "no answer"
+    while True:
+        remaining_s = deadline - time.monotonic()
+        if remaining_s <= 0:
+            raise TimeoutError(
+                f"Kafka at {bootstrap} did not answer within {timeout_s:g} s ({last_error}); "
+                "start it (`emc kafka` or `make run`) or point EMC_KAFKA_BOOTSTRAP (external "
+                "cluster) or EMC_KAFKA_PORT (local broker) at a running broker"
+            )
+        attempt_s = max(0.5, min(5.0, remaining_s))
+        try:
+            async with asyncio.timeout(attempt_s):
+                async with _admin(bootstrap, int(attempt_s * 1000)) as client:
+                    cluster = await client.describe_cluster()
+            if cluster.get("brokers"):
+                return
+            last_error = "no broker registered yet"
+        except Exception as exc:
+            last_error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        await asyncio.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
+
+
+async def ensure_topics(
+    bootstrap: str, specs: Sequence[TopicSpec], replication_factor: int | None = None
+) -> list[str]:
+    """Create the topics of ``specs`` that do not exist yet; return the names created.
+
+    ``replication_factor`` defaults to min(3, number of brokers). Raises ``TopicAdminError``
+    naming the topic when the broker refuses one for another reason than "already exists".
+    """
+    async with _admin(bootstrap) as client:
+        from aiokafka.admin import NewTopic
+
+        cluster = await client.describe_cluster()
+        brokers = len(cluster.get("brokers") or ())
+        if brokers == 0:
+            raise TopicAdminError(f"Kafka at {bootstrap} lists no broker: is it still starting?")
+        rf = replication_factor or min(_MAX_REPLICATION_FACTOR, brokers)
+        existing = set(await client.list_topics())
+        missing = [spec for spec in specs if spec.name not in existing]
+        if not missing:
+            return []
+        response = await client.create_topics(
+            [NewTopic(spec.name, spec.partitions, rf) for spec in missing]
+        )
+        created: list[str] = []
+        failures: list[str] = []
+        for name, code, *rest in response.topic_errors:
+            if code == 0:
+                created.append(name)
+            elif code != _TOPIC_ALREADY_EXISTS:
+                message = rest[0] if rest and rest[0] else f"error code {code}"
+                failures.append(f"{name}: {message}")
+        if failures:
+            raise TopicAdminError(
+                f"Kafka at {bootstrap} refused to create topics (replication factor {rf}): "
+                + "; ".join(failures)
+            )
+        order = {spec.name: i for i, spec in enumerate(specs)}
+        return sorted(created, key=order.__getitem__)
+
+
+async def describe_topics(bootstrap: str, names: Sequence[str]) -> dict[str, int]:
+    """Partition counts of the ``names`` that exist (missing topics are left out)."""
+    if not names:
+        return {}
+    async with _admin(bootstrap) as client:
+        existing = set(await client.list_topics())
+        wanted = [name for name in names if name in existing]
+        if not wanted:
+            return {}
+        topics = await client.describe_topics(wanted)
+    return {t["topic"]: len(t["partitions"]) for t in topics if t.get("error_code", 0) == 0}

@@ -1,0 +1,255 @@
+"""The one settings object, read from the environment (prefix ``EMC_``) once per entry point.
+
+No other module reads the environment. Every field is documented in the README's settings
+table (a test checks it). Error messages name the variable to change.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from schemas.topics import TopicNames
+
+
+class Settings(BaseSettings):
+    """OpenEMC settings. Field names map to ``EMC_<NAME>`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="EMC_", frozen=True, extra="ignore")
+
+    # --- places
+    data_dir: Path = Field(
+        Path("var"), description="Working data: chDB folder, Kafka log, secrets, pids."
+    )
+    cache_dir: Path = Field(
+        Path.home() / ".cache" / "openemc",
+        description="Downloads reused across clones: Kafka jars, GeoIP database.",
+    )
+
+    # --- security
+    admin_token: SecretStr = Field(
+        SecretStr("dev-admin-token"),
+        description="Bearer token accepted by every endpoint. Change it.",
+    )
+    token: SecretStr | None = Field(
+        None,
+        description="Bearer token `emc sql` sends (e.g. an agency token, which reads its own "
+        "subtree only); unset: the admin token.",
+    )
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Secret for daily visitor salts; generated into DATA_DIR/secret_key if unset.",
+    )
+    trusted_proxies: str = Field(
+        "", description="Comma-separated IPs/CIDRs whose X-Forwarded-For is believed."
+    )
+
+    # --- ports and hosts
+    collector_host: str = Field("127.0.0.1", description="Collector bind address.")
+    collector_port: int = Field(8000, ge=1, le=65535, description="Collector HTTP port.")
+    api_host: str = Field("127.0.0.1", description="Warehouse (query API) bind address.")
+    api_port: int = Field(8080, ge=1, le=65535, description="Warehouse (query API) HTTP port.")
+    api_max_range_days: int = Field(
+        366, ge=1, le=3660, description="Longest from…to range an indicator query accepts (days)."
+    )
+    api_url: str | None = Field(
+        None,
+        description="Where the CLI and collector reach the warehouse; default http://API_HOST:API_PORT.",
+    )
+
+    # --- Kafka
+    kafka_bootstrap: str | None = Field(
+        None,
+        description="External Kafka bootstrap servers; unset = the local broker on KAFKA_PORT.",
+    )
+    kafka_port: int = Field(9092, ge=1, le=65535, description="Local broker port.")
+    kafka_controller_port: int = Field(
+        9093, ge=1, le=65535, description="Local KRaft controller port."
+    )
+    kafka_heap: str = Field("512m", description="Local broker JVM heap (-Xmx).")
+    java_bin: str = Field("java", description="Java 17+ executable for the local broker.")
+    topic_prefix: str = Field(
+        "", description="Prefix for every topic name (shared clusters, tests)."
+    )
+    consumer_group_prefix: str = Field(
+        "emc", description="Prefix of the sink and streams consumer groups."
+    )
+
+    # --- ClickHouse
+    clickhouse_url: str | None = Field(
+        None,
+        description="ClickHouse server URL (http://user:pass@host:8123); unset = embedded chDB.",
+    )
+    clickhouse_database: str = Field("emc", description="Database that holds the OpenEMC tables.")
+
+    # --- free SQL (indicators/sql_pool.py, indicators/sql.py Limits)
+    sql_workers: int = Field(
+        2,
+        ge=1,
+        le=32,
+        description="Engine connections (one thread each) reserved for free SQL "
+        "and named queries, apart from the dashboard and indicator endpoints.",
+    )
+    sql_timeout_s: float = Field(
+        30.0, gt=0, description="Longest run of one admin SQL statement (a request may lower it)."
+    )
+    sql_agency_timeout_s: float = Field(
+        10.0, gt=0, description="Longest run of one agency-token SQL statement."
+    )
+    sql_admin_memory_mb: int = Field(
+        4096, ge=64, description="Memory one admin SQL statement may use in the engine (MiB)."
+    )
+    sql_agency_memory_mb: int = Field(
+        1024, ge=64, description="Memory one agency-token SQL statement may use (MiB)."
+    )
+    sql_admin_concurrency: int = Field(
+        2, ge=1, description="SQL statements the admin token may run at once (more: 429)."
+    )
+    sql_agency_concurrency: int = Field(
+        1, ge=1, description="SQL statements one agency token may run at once (more: 429)."
+    )
+    sql_queue_wait_s: float = Field(
+        5.0, ge=0, description="How long a statement waits for a free SQL connection (then 503)."
+    )
+
+    # --- collector limits
+    max_body_bytes: int = Field(5_000_000, ge=1024, description="Largest accepted request body.")
+    max_batch_lines: int = Field(
+        10_000, ge=1, description="Most lines in one /v1/hits or /v1/dossiers batch."
+    )
+    max_field_chars: int = Field(
+        2048, ge=64, le=8192, description="Longest accepted URL/referrer/UA."
+    )
+    mcdt_require_token: bool = Field(
+        False,
+        description="POST /TrackingMCDT needs a bearer token (EMC senders send none by default).",
+    )
+    produce_timeout_s: float = Field(
+        5.0, gt=0, description="How long the collector waits for Kafka acks."
+    )
+    retry_after_s: int = Field(5, ge=1, description="Retry-After sent with 503 when Kafka is down.")
+    sites_refresh_s: float = Field(
+        30.0, gt=0, description="How often the collector reloads the site registry."
+    )
+
+    # --- streams
+    geoip_db: Path | None = Field(
+        None,
+        description="mmdb file (ip-location-db or MaxMind); default CACHE_DIR/geoip/…country.mmdb.",
+    )
+    session_timeout_s: int = Field(1800, ge=60, description="Inactivity that ends a visit.")
+    session_max_s: int = Field(86_400, ge=600, description="Longest visit; a longer one is cut.")
+    streams_store: str = Field(
+        "memory://", description="Faust table store (memory:// or rocksdb://)."
+    )
+    streams_web_port: int = Field(6066, ge=1, le=65535, description="Faust worker web port.")
+
+    # --- sink
+    sink_batch_rows: int = Field(5000, ge=1, description="Rows per ClickHouse insert at most.")
+    sink_flush_interval_ms: int = Field(
+        1000, ge=10, description="Longest wait before a partial batch is inserted."
+    )
+
+    # --- operations
+    lag_poll_s: float = Field(
+        15.0, gt=0, description="How often the warehouse measures consumer lag for /metrics."
+    )
+
+    # --- demo
+    demo_rate: float = Field(
+        20.0, gt=0, description="Demo traffic: pageviews per second (emc demo / make run)."
+    )
+
+    log_level: str = Field("INFO", description="Python log level of every process.")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_networks(cls, value: str) -> str:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"EMC_TRUSTED_PROXIES: {part!r} is not an IP or CIDR") from exc
+        return value
+
+    @cached_property
+    def trusted_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(
+            ipaddress.ip_network(p.strip(), strict=False)
+            for p in self.trusted_proxies.split(",")
+            if p.strip()
+        )
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return self.kafka_bootstrap or f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def topics(self) -> TopicNames:
+        return TopicNames(self.topic_prefix)
+
+    @property
+    def uses_local_kafka(self) -> bool:
+        return self.kafka_bootstrap is None
+
+    @property
+    def warehouse_url(self) -> str:
+        return (self.api_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
+
+    @property
+    def chdb_path(self) -> Path:
+        return (self.data_dir / "chdb").resolve()
+
+    @property
+    def kafka_dir(self) -> Path:
+        return (self.data_dir / "kafka").resolve()
+
+    @property
+    def kafka_libs(self) -> Path:
+        return (self.cache_dir / "kafka" / "libs").resolve()
+
+    @property
+    def geoip_path(self) -> Path:
+        return self.geoip_db or (self.cache_dir / "geoip" / "geo-whois-asn-country.mmdb")
+
+    def visitor_secret(self) -> bytes:
+        """The master secret for visitor salts: the setting, else a file generated once."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value().encode()
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(32))
+            path.chmod(0o600)
+        return path.read_text().strip().encode()
+
+
+def load_settings() -> Settings:
+    """Build the settings from the environment; raises a ValueError naming the variable."""
+    return Settings()
+
+
+def settings_markdown() -> str:
+    """The README's settings table, generated from the fields (``python -m core.settings``)."""
+    lines = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, info in Settings.model_fields.items():
+        default = info.default
+        if isinstance(default, SecretStr):
+            shown = "`dev-admin-token`" if default.get_secret_value() else ""
+        elif default is None:
+            shown = "unset"
+        elif isinstance(default, Path) and str(default).startswith(str(Path.home())):
+            shown = f"`~/{default.relative_to(Path.home())}`"
+        else:
+            shown = f"`{default}`"
+        lines.append(f"| `EMC_{name.upper()}` | {shown} | {info.description or ''} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(settings_markdown())

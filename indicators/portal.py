@@ -1,0 +1,449 @@
+"""The portal indicators (DESIGN §3.I): run the named queries and shape the answers.
+
+Why apart from the HTTP layer: these functions take a ``Database`` and already-validated
+parameters and return plain dicts, so the rules (which number belongs to which period, ratios
+from summed numerators and denominators, zero-filled series, shares, changes) live in one place
+that the HTTP endpoints, the compare endpoint and the benchmark all call.
+
+Conventions: ``sites`` is one or more site ids and every number is computed over their union
+(one distinct count of visitors, sums of visits; never added percentages). Visit-based numbers
+belong to the local date/hour of the visit's first hit; pageviews to each hit's own local time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from clickhouse import named
+from clickhouse.client import Database
+from indicators.change import change_pct, count_metric, percent, rate_metric, ratio
+from indicators.periods import Period
+from indicators.tables import Table
+
+#: Breakdown dimensions and the named query that answers each.
+VISIT_DIMS = ("country", "device", "browser", "os")
+SESSION_DIMS = ("city", "entry_page", "exit_page", "referrer")
+BREAKDOWNS = (*VISIT_DIMS, *SESSION_DIMS, "page", "hour_of_day", "site")
+#: Breakdowns shown side by side by the compare endpoint.
+COMPARE_BREAKDOWNS = ("country", "device", "browser", "page")
+REALTIME_PAGES = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """Summed numbers of a period; ratios are computed from these, never averaged."""
+
+    visits: int = 0
+    visit_pageviews: int = 0
+    duration_ms: int = 0
+    bounces: int = 0
+    pageviews: int = 0
+    unique_visitors: int = 0
+
+    @property
+    def pages_per_visit(self) -> float | None:
+        return ratio(self.visit_pageviews, self.visits)
+
+    @property
+    def avg_visit_duration_s(self) -> float | None:
+        return ratio(self.duration_ms / 1000, self.visits)
+
+    @property
+    def bounce_rate(self) -> float | None:
+        return percent(self.bounces, self.visits)
+
+
+def _params(sites: Sequence[str], period: Period) -> dict[str, Any]:
+    return {"sites": list(sites), "from": period.start, "to": period.end}
+
+
+def _int(value: Any) -> int:
+    return int(value or 0)
+
+
+def _totals(row: dict[str, Any]) -> Totals:
+    return Totals(
+        visits=_int(row.get("visits")),
+        visit_pageviews=_int(row.get("visit_pageviews")),
+        duration_ms=_int(row.get("duration_ms")),
+        bounces=_int(row.get("bounces")),
+        pageviews=_int(row.get("pageviews")),
+        unique_visitors=_int(row.get("unique_visitors")),
+    )
+
+
+def _visit_fields(t: Totals) -> dict[str, Any]:
+    """Per-row visit ratios, rounded for display."""
+    ppv, avg, bounce = t.pages_per_visit, t.avg_visit_duration_s, t.bounce_rate
+    return {
+        "pages_per_visit": None if ppv is None else round(ppv, 2),
+        "avg_visit_duration_s": None if avg is None else round(avg, 1),
+        "bounce_rate": None if bounce is None else round(bounce, 1),
+    }
+
+
+# --- overview ---------------------------------------------------------------------------
+
+
+def totals(db: Database, sites: Sequence[str], period: Period) -> Totals:
+    """The headline sums of ``sites`` over ``period`` (query ``portal_overview``)."""
+    rows = named.rows(db, "portal_overview", _params(sites, period))
+    return _totals(rows[0]) if rows else Totals()
+
+
+def metrics(current: Totals, previous: Totals | None) -> dict[str, Any]:
+    """The overview's metrics with their change against ``previous`` (None: no comparison)."""
+
+    def prev(name: str) -> Any:
+        return None if previous is None else getattr(previous, name)
+
+    c = current
+    return {
+        "visits": count_metric(c.visits, prev("visits")),
+        "pageviews": count_metric(c.pageviews, prev("pageviews")),
+        "unique_visitors": count_metric(c.unique_visitors, prev("unique_visitors")),
+        "pages_per_visit": count_metric(c.pages_per_visit, prev("pages_per_visit"), digits=2),
+        "avg_visit_duration_s": count_metric(
+            c.avg_visit_duration_s, prev("avg_visit_duration_s"), digits=1
+        ),
+        "bounce_rate": rate_metric(c.bounce_rate, prev("bounce_rate")),
+    }
+
+
+def overview(
+    db: Database, sites: Sequence[str], period: Period, compare: Period | None
+) -> dict[str, Any]:
+    """``/portal/overview``: visits, pageviews, unique visitors, pages per visit, average visit
+    duration and bounce rate, each with its change."""
+    current = totals(db, sites, period)
+    previous = totals(db, sites, compare) if compare else None
+    return {
+        "site": ",".join(sites),
+        "period": period.as_json(),
+        "compare_period": compare.as_json() if compare else None,
+        "metrics": metrics(current, previous),
+    }
+
+
+def overview_table(answer: dict[str, Any]) -> Table:
+    rows = []
+    for name, metric in answer["metrics"].items():
+        unit = "change_pp" if "change_pp" in metric else "change_pct"
+        rows.append([name, metric["value"], metric["previous"], metric[unit], unit])
+    return Table(["metric", "value", "previous", "change", "change_unit"], rows)
+
+
+# --- timeseries -------------------------------------------------------------------------
+
+
+def _buckets(period: Period, hourly: bool) -> list[datetime]:
+    days = [datetime(d.year, d.month, d.day) for d in period.dates()]
+    if not hourly:
+        return days
+    return [day + timedelta(hours=h) for day in days for h in range(24)]
+
+
+def _naive(value: datetime | date) -> datetime:
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None)
+    return datetime(value.year, value.month, value.day)
+
+
+def series(
+    db: Database, sites: Sequence[str], period: Period, hourly: bool
+) -> list[dict[str, Any]]:
+    """One point per local day (or hour) of ``period``, zero-filled (query
+    ``portal_timeseries``). Ratios are None for buckets without visits."""
+    params = {**_params(sites, period), "hourly": int(hourly)}
+    found = {_naive(r["bucket"]): _totals(r) for r in named.rows(db, "portal_timeseries", params)}
+    points = []
+    for bucket in _buckets(period, hourly):
+        t = found.get(bucket, Totals())
+        label = bucket.strftime("%Y-%m-%dT%H:00") if hourly else bucket.date().isoformat()
+        points.append(
+            {
+                "t": label,
+                "visits": t.visits,
+                "pageviews": t.pageviews,
+                "unique_visitors": t.unique_visitors,
+                **_visit_fields(t),
+            }
+        )
+    return points
+
+
+def timeseries(
+    db: Database, sites: Sequence[str], period: Period, compare: Period | None, hourly: bool
+) -> dict[str, Any]:
+    """``/portal/timeseries``: the current series and the comparison series (its own dates; a
+    ``year`` comparison across 29 February can be one point shorter or longer)."""
+    return {
+        "site": ",".join(sites),
+        "period": period.as_json(),
+        "compare_period": compare.as_json() if compare else None,
+        "interval": "hour" if hourly else "day",
+        "points": series(db, sites, period, hourly),
+        "compare_points": series(db, sites, compare, hourly) if compare else None,
+    }
+
+
+_POINT_FIELDS = (
+    "visits",
+    "pageviews",
+    "unique_visitors",
+    "pages_per_visit",
+    "avg_visit_duration_s",
+    "bounce_rate",
+)
+
+
+def timeseries_table(answer: dict[str, Any]) -> Table:
+    points, other = answer["points"], answer["compare_points"] or []
+    columns = ["t", *_POINT_FIELDS, "compare_t", *(f"compare_{f}" for f in _POINT_FIELDS)]
+    rows = []
+    for i in range(max(len(points), len(other))):
+        cur = points[i] if i < len(points) else {}
+        prev = other[i] if i < len(other) else {}
+        current_cells = [cur.get(f) for f in _POINT_FIELDS]
+        compare_cells = [prev.get(f) for f in _POINT_FIELDS]
+        rows.append([cur.get("t"), *current_cells, prev.get("t"), *compare_cells])
+    return Table(columns, rows)
+
+
+# --- breakdowns -------------------------------------------------------------------------
+
+
+def _visit_rows(
+    db: Database, by: str, sites: Sequence[str], period: Period, keys: list[str], limit: int
+) -> list[dict[str, Any]]:
+    params: dict[str, Any] = {**_params(sites, period), "keys": keys, "limit": limit}
+    if by in VISIT_DIMS:
+        return named.rows(db, "portal_breakdown_dim", {**params, "dim": by})
+    if by in SESSION_DIMS:
+        return named.rows(db, "portal_breakdown_visits", {**params, "dim": by})
+    return named.rows(db, "portal_breakdown_sites", params)
+
+
+def _hour_rows(db: Database, sites: Sequence[str], period: Period) -> dict[int, dict[str, Any]]:
+    rows = named.rows(db, "portal_breakdown_hours", _params(sites, period))
+    return {int(r["hour_of_day"]): r for r in rows}
+
+
+def breakdown(
+    db: Database,
+    sites: Sequence[str],
+    period: Period,
+    compare: Period | None,
+    by: str,
+    limit: int,
+) -> dict[str, Any]:
+    """``/portal/breakdown``: rows sorted by visits (by pageviews for ``page``; by hour for
+    ``hour_of_day``, always 24 rows), each with its share of the total and its value in the
+    comparison period."""
+    if by == "page":
+        rows, total = _page_rows(db, sites, period, compare, limit)
+        measure = "pageviews"
+    elif by == "hour_of_day":
+        rows, total = _hour_breakdown(db, sites, period, compare)
+        measure = "visits"
+    else:
+        rows, total = _dim_rows(db, by, sites, period, compare, limit)
+        measure = "visits"
+    return {
+        "site": ",".join(sites),
+        "period": period.as_json(),
+        "compare_period": compare.as_json() if compare else None,
+        "by": by,
+        "total": {measure: total},
+        "rows": rows,
+    }
+
+
+def _dim_rows(
+    db: Database,
+    by: str,
+    sites: Sequence[str],
+    period: Period,
+    compare: Period | None,
+    limit: int,
+) -> tuple[list[dict[str, Any]], int]:
+    current = _visit_rows(db, by, sites, period, [], limit)
+    total = _int(current[0]["total_visits"]) if current else 0
+    previous: dict[str, int] = {}
+    if compare and current:
+        keys = [str(r["key"]) for r in current]
+        previous = {
+            str(r["key"]): _int(r["visits"])
+            for r in _visit_rows(db, by, sites, compare, keys, len(keys))
+        }
+    rows = []
+    for r in current:
+        t = _totals(r)
+        prev = previous.get(str(r["key"]), 0) if compare else None
+        rows.append(
+            {
+                "key": str(r["key"]),
+                "visits": t.visits,
+                "pageviews": t.visit_pageviews,
+                "share_pct": percent(t.visits, total, 1),
+                **_visit_fields(t),
+                "previous_visits": prev,
+                "change_pct": change_pct(t.visits, prev),
+            }
+        )
+    return rows, total
+
+
+def _page_rows(
+    db: Database, sites: Sequence[str], period: Period, compare: Period | None, limit: int
+) -> tuple[list[dict[str, Any]], int]:
+    params = {**_params(sites, period), "keys": [], "limit": limit}
+    current = named.rows(db, "portal_breakdown_pages", params)
+    total = _int(current[0]["total_pageviews"]) if current else 0
+    previous: dict[str, int] = {}
+    if compare and current:
+        keys = [str(r["key"]) for r in current]
+        prev_params = {**_params(sites, compare), "keys": keys, "limit": len(keys)}
+        previous = {
+            str(r["key"]): _int(r["pageviews"])
+            for r in named.rows(db, "portal_breakdown_pages", prev_params)
+        }
+    rows = []
+    for r in current:
+        pageviews = _int(r["pageviews"])
+        prev = previous.get(str(r["key"]), 0) if compare else None
+        rows.append(
+            {
+                "key": str(r["key"]),
+                "pageviews": pageviews,
+                "visits": _int(r["visits"]),
+                "unique_visitors": _int(r["unique_visitors"]),
+                "share_pct": percent(pageviews, total, 1),
+                "previous_pageviews": prev,
+                "change_pct": change_pct(pageviews, prev),
+            }
+        )
+    return rows, total
+
+
+def _hour_breakdown(
+    db: Database, sites: Sequence[str], period: Period, compare: Period | None
+) -> tuple[list[dict[str, Any]], int]:
+    current = _hour_rows(db, sites, period)
+    previous = _hour_rows(db, sites, compare) if compare else {}
+    total = sum(_int(r["visits"]) for r in current.values())
+    rows = []
+    for hour in range(24):
+        t = _totals(current.get(hour, {}))
+        prev = _int(previous.get(hour, {}).get("visits")) if compare else None
+        rows.append(
+            {
+                "key": hour,
+                "visits": t.visits,
+                "pageviews": t.pageviews,
+                "share_pct": percent(t.visits, total, 1),
+                **_visit_fields(t),
+                "previous_visits": prev,
+                "change_pct": change_pct(t.visits, prev),
+            }
+        )
+    return rows, total
+
+
+def breakdown_table(answer: dict[str, Any]) -> Table:
+    rows = answer["rows"]
+    if not rows:
+        return Table(["key"], [])
+    columns = list(rows[0])
+    return Table(columns, [[r[c] for c in columns] for r in rows])
+
+
+# --- realtime ---------------------------------------------------------------------------
+
+
+def _utc(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def _iso_minute(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%MZ")
+
+
+def realtime(db: Database, sites: Sequence[str], now_ms: int) -> dict[str, Any]:
+    """``/portal/realtime``: visitors in the last 5 and 30 minutes, visits started and pageviews
+    in the last 30 minutes, pageviews per UTC minute (30 minutes, zero-filled, oldest first)
+    and the top pages of the last 30 minutes."""
+    params = {"sites": list(sites), "now_ms": now_ms}
+    summary = named.rows(db, "portal_realtime_summary", params)
+    s = summary[0] if summary else {}
+    per_minute = {
+        _iso_minute(_naive(r["minute"])): _int(r["pageviews"])
+        for r in named.rows(db, "portal_realtime_minutes", params)
+    }
+    last = _utc(now_ms).replace(second=0, microsecond=0, tzinfo=None)
+    minutes = [_iso_minute(last - timedelta(minutes=29 - i)) for i in range(30)]
+    pages = named.rows(db, "portal_realtime_pages", {**params, "limit": REALTIME_PAGES})
+    return {
+        "site": ",".join(sites),
+        "now": _utc(now_ms).isoformat().replace("+00:00", "Z"),
+        "visitors_5m": _int(s.get("visitors_5m")),
+        "visitors_30m": _int(s.get("visitors_30m")),
+        "visits_30m": _int(s.get("visits_30m")),
+        "pageviews_30m": _int(s.get("pageviews_30m")),
+        "pageviews_per_minute": [{"minute": m, "pageviews": per_minute.get(m, 0)} for m in minutes],
+        "top_pages": [
+            {
+                "key": str(r["key"]),
+                "pageviews": _int(r["pageviews"]),
+                "visitors": _int(r["visitors"]),
+            }
+            for r in pages
+        ],
+    }
+
+
+def realtime_table(answer: dict[str, Any]) -> Table:
+    return Table(
+        ["minute", "pageviews"],
+        [[p["minute"], p["pageviews"]] for p in answer["pageviews_per_minute"]],
+    )
+
+
+# --- compare ----------------------------------------------------------------------------
+
+
+def compare_sites(
+    db: Database, sites: Sequence[str], period: Period, compare: Period | None, limit: int
+) -> dict[str, Any]:
+    """``/portal/compare``: each site's overview and key breakdowns, side by side."""
+    answers = []
+    for site in sites:
+        one = [site]
+        current = totals(db, one, period)
+        previous = totals(db, one, compare) if compare else None
+        answers.append(
+            {
+                "site": site,
+                "metrics": metrics(current, previous),
+                "breakdowns": {
+                    by: breakdown(db, one, period, compare, by, limit)["rows"]
+                    for by in COMPARE_BREAKDOWNS
+                },
+            }
+        )
+    return {
+        "period": period.as_json(),
+        "compare_period": compare.as_json() if compare else None,
+        "sites": answers,
+    }
+
+
+def compare_table(answer: dict[str, Any]) -> Table:
+    sites = answer["sites"]
+    columns = ["metric", *(s["site"] for s in sites)]
+    names = list(sites[0]["metrics"]) if sites else []
+    rows = [[name, *(s["metrics"][name]["value"] for s in sites)] for name in names]
+    return Table(columns, rows)

@@ -1,0 +1,1 @@
+"""Unit tests of `api` (no sockets, no broker, no engine)."""

@@ -1,0 +1,1 @@
+"""Unit tests of `bench` (no sockets, no broker, no engine)."""

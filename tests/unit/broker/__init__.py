@@ -1,0 +1,1 @@
+"""Unit tests of `broker` (no sockets, no broker, no engine)."""

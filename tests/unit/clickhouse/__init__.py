@@ -1,0 +1,1 @@
+"""Unit tests of `clickhouse` (no sockets, no broker, no engine)."""

@@ -1,0 +1,1 @@
+"""Unit tests of `core` (no sockets, no broker, no engine)."""

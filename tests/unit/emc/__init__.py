@@ -1,0 +1,1 @@
+"""Unit tests of `emc` (no sockets, no broker, no engine)."""

@@ -1,0 +1,1 @@
+"""Unit tests of `indicators` (no sockets, no broker, no engine)."""

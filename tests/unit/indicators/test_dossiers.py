@@ -1,0 +1,104 @@
+"""Pure parts of the dossier indicators: per-site period bounds, quarters, empty numbers."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from indicators.dossiers import _onestop_values, bounds, totals, unknown_procedures
+from indicators.periods import Period
+from indicators.quarterly import quarter_period, report_rows
+
+
+def _ms(text: str) -> int:
+    return int(datetime.fromisoformat(text).astimezone(UTC).timestamp() * 1000)
+
+
+def test_period_bounds_follow_each_site_timezone() -> None:
+    got = bounds(
+        ["hn", "tokyo"],
+        {"hn": "Asia/Ho_Chi_Minh", "tokyo": "Asia/Tokyo"},
+        Period(date(2026, 3, 1), date(2026, 3, 7)),
+    )
+    assert got == {
+        "sites": ["hn", "tokyo"],
+        "starts": [_ms("2026-03-01T00:00:00+07:00"), _ms("2026-03-01T00:00:00+09:00")],
+        "ends": [_ms("2026-03-08T00:00:00+07:00"), _ms("2026-03-08T00:00:00+09:00")],
+    }
+
+
+def test_bounds_across_a_daylight_saving_change_are_local_midnights() -> None:
+    got = bounds(["p"], {"p": "Europe/Paris"}, Period(date(2026, 3, 29), date(2026, 3, 29)))
+    assert got["starts"] == [_ms("2026-03-29T00:00:00+01:00")]
+    assert got["ends"] == [_ms("2026-03-30T00:00:00+02:00")]  # a 23-hour day
+
+
+@pytest.mark.parametrize(
+    ("quarter", "start", "end"),
+    [(1, "2026-01-01", "2026-03-31"), (2, "2026-04-01", "2026-06-30"),
+     (3, "2026-07-01", "2026-09-30"), (4, "2026-10-01", "2026-12-31")],
+)  # fmt: skip
+def test_quarters(quarter: int, start: str, end: str) -> None:
+    period = quarter_period(2026, quarter)
+    assert (period.start.isoformat(), period.end.isoformat()) == (start, end)
+
+
+def test_no_dossiers_give_zero_counts_and_null_rates() -> None:
+    values = _onestop_values({})
+    assert values["received_total"] == 0 and values["resolved"] == 0
+    rates = [k for k in values if k.endswith("_pct") or k == "avg_processing_time_s"]
+    assert rates and all(values[k] is None for k in rates)
+
+
+def test_report_rows_number_the_official_items() -> None:
+    report = {
+        "received": 1, "received_online": 1, "resolved": 0, "full_process_online_rate_pct": None,
+        "partial_online_rate_pct": 100.0, "online_services": 2, "services_with_online_dossiers": 1,
+        "services_with_online_dossiers_pct": 50.0, "procedures_with_fees": 0,
+        "procedures_with_online_payment": 0, "procedures_with_online_payment_pct": None,
+        "on_time_rate_pct": None,
+        "by_admin_level": [{"admin_level": "commune", "received": 1, "resolved": 0,
+                            "resolved_on_time": 0, "on_time_rate_pct": None}],
+    }  # fmt: skip
+    rows = report_rows(report)
+    assert [r[0] for r in rows[:12]] == [str(i) for i in range(1, 13)]
+    assert rows[4][3] == 100.0 and rows[3][3] is None
+    assert rows[12][1].startswith("Cấp xã") and len(rows) == 16
+
+
+def _row(site: str, code: str, level: int | None, **counts: int) -> dict[str, object]:
+    base = dict.fromkeys(
+        ("submitted", "submitted_or_received", "received", "received_online", "fee_reported",
+         "paid_online", "finished", "processing_s_total", "resolved", "resolved_on_time",
+         "resolved_with_due", "overdue_open"), 0,
+    )  # fmt: skip
+    return {"site": site, "procedure_code": code, "level": level, "procedure_name": "",
+            "catalog_name": "", **base, **counts}  # fmt: skip
+
+
+def test_totals_sum_rows_and_count_services_per_site_and_level() -> None:
+    rows = [
+        _row("a", "P4", 4, submitted=2, received=3, received_online=1, fee_reported=1),
+        _row("b", "P4", 4, received=1),  # same code on another site: another service
+        _row("a", "P3", 3, received=2, received_online=2, paid_online=1, fee_reported=2),
+        _row("a", "PX", None, submitted=1, submitted_or_received=1, received=1),
+        _row("a", "", None, received=4, received_online=4),  # no code: dossiers, no service
+        _row("a", "P0", 0, resolved=2, resolved_on_time=1, resolved_with_due=2),
+    ]
+    t = totals(rows)
+    assert (t["submitted"], t["received"], t["received_online"]) == (3, 11, 7)
+    assert (t["received_l4"], t["received_online_l4"], t["l4_services_received"]) == (4, 1, 2)
+    assert (t["l4_services_received_online"], t["received_l3"], t["l3_services_received"]) == (
+        1, 2, 1,
+    )  # fmt: skip
+    assert (t["submitted_l4"], t["l4_services_submitted"], t["submitted_unknown_procedure"]) == (
+        2, 1, 1,
+    )  # fmt: skip
+    assert t["received_unknown_procedure"] == 5  # PX and the code-less row
+    assert (t["services_received"], t["services_received_online"]) == (4, 2)  # not "" nor P0
+    assert (t["services_with_fees"], t["services_paid_online"]) == (2, 1)
+    assert (t["resolved"], t["resolved_on_time"]) == (2, 1)
+    assert unknown_procedures(rows) == [
+        {"site": "a", "procedure_code": "PX", "procedure_name": "", "dossiers": 1}
+    ]

@@ -1,0 +1,1 @@
+"""Unit tests of `ingest` (no sockets, no broker, no engine)."""

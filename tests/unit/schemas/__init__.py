@@ -1,0 +1,1 @@
+"""Unit tests of `schemas` (no sockets, no broker, no engine)."""

@@ -1,0 +1,1 @@
+"""Unit tests of `sink` (no sockets, no broker, no engine)."""

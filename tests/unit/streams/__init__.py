@@ -1,0 +1,1 @@
+"""Unit tests of `streams` (no sockets, no broker, no engine)."""
