@@ -1,8 +1,7 @@
-"""Bearer-token authentication of the warehouse API (``EMC_ADMIN_TOKEN``)."""
+"""The bearer token of a request (``Authorization: Bearer <token>``); ``api.guard`` decides what
+it may do."""
 
 from __future__ import annotations
-
-import hmac
 
 from starlette.requests import Request
 
@@ -14,11 +13,3 @@ def bearer_token(request: Request) -> str | None:
     if scheme.lower() != "bearer" or not token.strip():
         return None
     return token.strip()
-
-
-def is_admin(request: Request, admin_token: str) -> bool:
-    """True when the request carries the admin token (constant-time comparison)."""
-    token = bearer_token(request)
-    if token is None or not admin_token:
-        return False
-    return hmac.compare_digest(token.encode(), admin_token.encode())

@@ -1,4 +1,5 @@
-"""The shared shape of an indicator endpoint: authenticate, validate, compute, answer.
+"""The shared shape of an indicator endpoint: validate, compute, answer (``api.guard`` has
+already authenticated the caller).
 
 Why a module of its own: the portal (``api/routes/portal.py``) and dossier
 (``api/routes/dossiers.py``)
@@ -12,56 +13,41 @@ which yields the JSON answer and, for table-shaped answers, the table behind ``f
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
-from api.auth import bearer_token
 from api.export import parse_format, respond
-from clickhouse.client import Database
+from api.guard import Context, Handler, context, error, principal
 from indicators import sql_pool
-from indicators.access import Principal, authenticate
+from indicators.access import Principal
 from indicators.errors import ParamError
 from indicators.sql_guard import Refused
 from indicators.tables import Table
 
-Handler = Callable[[Request], Awaitable[Response]]
 #: What an endpoint computes in its worker thread: (JSON answer, table for CSV/XLSX).
 Built = tuple[dict[str, Any], Table | None]
 #: Validates the query string for the caller; returns the blocking work (or raises ParamError).
-Build = Callable[[Mapping[str, str], Principal], Callable[[], Built]]
-UNAUTHORIZED = "missing or wrong bearer token (Authorization: Bearer …)"
+Build = Callable[[Context, Mapping[str, str], Principal], Callable[[], Built]]
 
 
-def error(status: int, message: str) -> JSONResponse:
-    """A 4xx answer in the API's convention: ``{"error": message}``."""
-    return JSONResponse({"error": message}, status_code=status)
-
-
-async def principal_of(db: Database, admin_token: str, request: Request) -> Principal | None:
-    """Who sent ``request`` (None: no, wrong or revoked token); the lookup runs in a thread."""
-    return await asyncio.to_thread(authenticate, db, bearer_token(request), admin_token)
-
-
-def endpoint(db: Database, admin_token: str, name: str, build: Build) -> Handler:
-    """A handler that answers 401 without a valid token, ``ParamError`` as its JSON 4xx, and
+def endpoint(name: str, build: Build) -> Handler:
+    """A handler (behind a ``TOKEN`` route) that answers ``ParamError`` as its JSON 4xx, and
     otherwise ``build``'s answer as JSON or CSV/XLSX (``format=``, files named ``name``)."""
 
     async def handler(request: Request) -> Response:
-        principal = await principal_of(db, admin_token, request)
-        if principal is None:
-            return error(401, UNAUTHORIZED)
         query = request.query_params
         try:
             fmt = parse_format(query)
-            work = build(query, principal)
+            work = build(context(request), query, principal(request))
             answer, table = await asyncio.to_thread(work)
         except ParamError as exc:
             return error(exc.status, str(exc))
         return respond(answer, table, fmt, name)
 
+    handler.__name__ = name
     return handler
 
 

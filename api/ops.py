@@ -19,8 +19,8 @@ from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
+from api.guard import Access, route
 from broker.lag import measure, stack_groups
 from clickhouse import registry as site_registry
 from clickhouse.client import Database
@@ -43,7 +43,7 @@ def instrument(app: Starlette, sink: Sink | None) -> tuple[Any, CollectorRegistr
         body, content_type = metrics.render(registry)
         return Response(body, 200, {"Content-Type": content_type})
 
-    app.router.routes.append(Route("/metrics", prometheus, methods=["GET"]))
+    app.router.routes.append(route("/metrics", prometheus, methods=["GET"], access=Access.METRICS))
     paths = [getattr(r, "path", "") for r in app.router.routes]
     return metrics.HttpMetrics(app, registry, [p for p in paths if p]), registry
 

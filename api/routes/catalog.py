@@ -9,7 +9,7 @@ default version); ``GET …/catalog/history`` lists versions and default switche
 
 Why these answers: a refused file answers 422 (415 for a file that is not a workbook) with the
 whole report ``{"error", "problem_count", "problems": [{"row", "column", "problem"}]}`` so the
-user can fix every row at once; nothing is stored. Admin token required, like every /api/ route.
+user can fix every row at once; nothing is stored. Every route is ``Access.ADMIN``.
 """
 
 from __future__ import annotations
@@ -25,11 +25,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from api.auth import is_admin
-from api.endpoints import UNAUTHORIZED, error
+from api.guard import Access, Handler, context, error, route
 from clickhouse import accounts, catalog, registry
-from clickhouse.client import Database
-from core.settings import Settings
 from schemas.workbooks import (
     CATALOG_COLUMNS,
     ImportRefused,
@@ -38,7 +35,6 @@ from schemas.workbooks import (
     write_catalog,
 )
 
-_Handler = Callable[[Request], Awaitable[Response]]
 #: Largest accepted workbook upload (a 5,000-row catalog is about 200 kB).
 MAX_UPLOAD_BYTES = 20_000_000
 XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -82,116 +78,125 @@ async def _upload(request: Request) -> tuple[bytes, str, dict[str, str]]:
     return data, name, fields
 
 
-def routes(settings: Settings, db: Database) -> list[Route]:
-    """The catalog and account routes (admin token)."""
-    admin_token = settings.admin_token.get_secret_value()
+def _per_site(handler: Callable[[Request, str], Awaitable[Response]]) -> Handler:
+    """``handler(request, site)`` for a registered ``{site_id}``; its errors as answers."""
 
-    def guarded(handler: Callable[[Request, str], Awaitable[Response]]) -> _Handler:
-        async def run(request: Request) -> Response:
-            if not is_admin(request, admin_token):
-                return error(401, UNAUTHORIZED)
-            site = request.path_params["site_id"]
-            try:
-                if await asyncio.to_thread(registry.get_site, db, site) is None:
-                    return error(404, f"site: {site!r} is not registered")
-                return await handler(request, site)
-            except _HttpError as exc:
-                return error(exc.status, str(exc))
-            except ImportRefused as exc:
-                return JSONResponse(exc.report(), status_code=exc.status)
-            except catalog.CatalogError as exc:
-                return error(exc.status, str(exc))
-
-        return run
-
-    async def import_catalog(request: Request, site: str) -> Response:
-        data, name, fields = await _upload(request)
-        flag = fields.get("default", request.query_params.get("default", ""))
-        rows = await asyncio.to_thread(read_catalog, data)
-        version = await asyncio.to_thread(
-            lambda: catalog.import_catalog(
-                db,
-                site,
-                rows,
-                file_name=name,
-                sha256=hashlib.sha256(data).hexdigest(),
-                make_default=flag.strip().lower() in _TRUE,
-            )
-        )
-        return JSONResponse(version.as_json(), status_code=201)
-
-    async def export_catalog(request: Request, site: str) -> Response:
-        raw_version = request.query_params.get("version")
-        version: int | None = None
-        if raw_version:
-            if not raw_version.isdigit():
-                raise _HttpError(400, f"version: {raw_version!r} is not a version number")
-            version = int(raw_version)
-        fmt = request.query_params.get("format", "json")
-        if fmt not in ("json", "xlsx"):
-            raise _HttpError(400, f"format: {fmt!r} is not one of json, xlsx")
-        number, rows = await asyncio.to_thread(catalog.services, db, site, version)
-        if fmt == "xlsx":
-            body = await asyncio.to_thread(write_catalog, rows)
-            headers = {
-                "Content-Disposition": f'attachment; filename="catalog-{site}-v{number}.xlsx"'
-            }
-            return Response(body, media_type=XLSX_MEDIA, headers=headers)
-        answer: dict[str, Any] = {
-            "site": site,
-            "version": number,
-            "columns": list(CATALOG_COLUMNS),
-            "services": [
-                {
-                    "row": r.row,
-                    "name": r.name,
-                    "level": r.level,
-                    "url": r.url,
-                    "id_cdvcqg": r.id_cdvcqg,
-                    "id_mcdt": r.id_mcdt,
-                }
-                for r in rows
-            ],
-        }
-        return Response(orjson.dumps(answer), media_type="application/json")
-
-    async def catalog_history(request: Request, site: str) -> Response:
-        versions = await asyncio.to_thread(catalog.history, db, site)
-        changes = await asyncio.to_thread(catalog.default_changes, db, site)
-        return JSONResponse(
-            {
-                "site": site,
-                "versions": [v.as_json() for v in versions],
-                "default_changes": changes,
-            }
-        )
-
-    async def set_default(request: Request, site: str) -> Response:
+    async def run(request: Request) -> Response:
+        db = context(request).db
+        site = request.path_params["site_id"]
         try:
-            body = orjson.loads(await request.body())
-        except orjson.JSONDecodeError as exc:
-            raise _HttpError(400, f"body: not valid JSON ({exc})") from None
-        version = body.get("version") if isinstance(body, dict) else None
-        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-            raise _HttpError(422, "version: required, a catalog version number (1, 2, …)")
-        chosen = await asyncio.to_thread(catalog.set_default, db, site, version)
-        return JSONResponse(chosen.as_json())
+            if await asyncio.to_thread(registry.get_site, db, site) is None:
+                return error(404, f"site: {site!r} is not registered")
+            return await handler(request, site)
+        except _HttpError as exc:
+            return error(exc.status, str(exc))
+        except ImportRefused as exc:
+            return JSONResponse(exc.report(), status_code=exc.status)
+        except catalog.CatalogError as exc:
+            return error(exc.status, str(exc))
 
-    async def import_accounts(request: Request, site: str) -> Response:
-        data, name, _ = await _upload(request)
-        rows = await asyncio.to_thread(read_accounts, data)
-        done = await asyncio.to_thread(
-            lambda: accounts.import_accounts(
-                db, site, rows, file_name=name, sha256=hashlib.sha256(data).hexdigest()
-            )
+    run.__name__ = handler.__name__
+    return run
+
+
+async def import_catalog(request: Request, site: str) -> Response:
+    db = context(request).db
+    data, name, fields = await _upload(request)
+    flag = fields.get("default", request.query_params.get("default", ""))
+    rows = await asyncio.to_thread(read_catalog, data)
+    version = await asyncio.to_thread(
+        lambda: catalog.import_catalog(
+            db,
+            site,
+            rows,
+            file_name=name,
+            sha256=hashlib.sha256(data).hexdigest(),
+            make_default=flag.strip().lower() in _TRUE,
         )
-        return JSONResponse(done.as_json(), status_code=201)
+    )
+    return JSONResponse(version.as_json(), status_code=201)
 
-    base = "/api/v1/sites/{site_id}"
-    return [
-        Route(f"{base}/catalog", guarded(import_catalog), methods=["POST"]),
-        Route(f"{base}/catalog", guarded(export_catalog), methods=["GET"]),
-        Route(f"{base}/catalog/history", guarded(catalog_history), methods=["GET"]),
-        Route(f"{base}/catalog/default", guarded(set_default), methods=["PUT"]),
-        Route(f"{base}/accounts", guarded(import_accounts), methods=["POST"]),
-    ]
+
+async def export_catalog(request: Request, site: str) -> Response:
+    db = context(request).db
+    raw_version = request.query_params.get("version")
+    version: int | None = None
+    if raw_version:
+        if not raw_version.isdigit():
+            raise _HttpError(400, f"version: {raw_version!r} is not a version number")
+        version = int(raw_version)
+    fmt = request.query_params.get("format", "json")
+    if fmt not in ("json", "xlsx"):
+        raise _HttpError(400, f"format: {fmt!r} is not one of json, xlsx")
+    number, rows = await asyncio.to_thread(catalog.services, db, site, version)
+    if fmt == "xlsx":
+        body = await asyncio.to_thread(write_catalog, rows)
+        headers = {"Content-Disposition": f'attachment; filename="catalog-{site}-v{number}.xlsx"'}
+        return Response(body, media_type=XLSX_MEDIA, headers=headers)
+    answer: dict[str, Any] = {
+        "site": site,
+        "version": number,
+        "columns": list(CATALOG_COLUMNS),
+        "services": [
+            {
+                "row": r.row,
+                "name": r.name,
+                "level": r.level,
+                "url": r.url,
+                "id_cdvcqg": r.id_cdvcqg,
+                "id_mcdt": r.id_mcdt,
+            }
+            for r in rows
+        ],
+    }
+    return Response(orjson.dumps(answer), media_type="application/json")
+
+
+async def catalog_history(request: Request, site: str) -> Response:
+    db = context(request).db
+    versions = await asyncio.to_thread(catalog.history, db, site)
+    changes = await asyncio.to_thread(catalog.default_changes, db, site)
+    return JSONResponse(
+        {
+            "site": site,
+            "versions": [v.as_json() for v in versions],
+            "default_changes": changes,
+        }
+    )
+
+
+async def set_default(request: Request, site: str) -> Response:
+    db = context(request).db
+    try:
+        body = orjson.loads(await request.body())
+    except orjson.JSONDecodeError as exc:
+        raise _HttpError(400, f"body: not valid JSON ({exc})") from None
+    version = body.get("version") if isinstance(body, dict) else None
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise _HttpError(422, "version: required, a catalog version number (1, 2, …)")
+    chosen = await asyncio.to_thread(catalog.set_default, db, site, version)
+    return JSONResponse(chosen.as_json())
+
+
+async def import_accounts(request: Request, site: str) -> Response:
+    db = context(request).db
+    data, name, _ = await _upload(request)
+    rows = await asyncio.to_thread(read_accounts, data)
+    done = await asyncio.to_thread(
+        lambda: accounts.import_accounts(
+            db, site, rows, file_name=name, sha256=hashlib.sha256(data).hexdigest()
+        )
+    )
+    return JSONResponse(done.as_json(), status_code=201)
+
+
+BASE = "/api/v1/sites/{site_id}"
+ROUTES: list[Route] = [
+    route(f"{BASE}/catalog", _per_site(import_catalog), methods=["POST"], access=Access.ADMIN),
+    route(f"{BASE}/catalog", _per_site(export_catalog), methods=["GET"], access=Access.ADMIN),
+    route(
+        f"{BASE}/catalog/history", _per_site(catalog_history), methods=["GET"], access=Access.ADMIN
+    ),
+    route(f"{BASE}/catalog/default", _per_site(set_default), methods=["PUT"], access=Access.ADMIN),
+    route(f"{BASE}/accounts", _per_site(import_accounts), methods=["POST"], access=Access.ADMIN),
+]

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from api.endpoints import error
+from api.guard import Access, error, route
 
 DASHBOARD_DIR = Path(__file__).resolve().parents[2] / "dashboard"
 
@@ -61,44 +61,48 @@ def _file(path: Path, cache: str) -> Response:
     return FileResponse(path, media_type=_MEDIA[path.suffix], headers={"Cache-Control": cache})
 
 
-def routes(root: Path = DASHBOARD_DIR) -> list[Route]:
-    """The dashboard's routes; ``root`` is the ``dashboard/`` folder (tests may pass another)."""
-    static = root / "static"
-    modules = root / "node_modules"
+def _root(request: Request) -> Path:
+    """The ``dashboard/`` folder (``app.state.dashboard_root``: tests serve another)."""
+    root: Path = getattr(request.app.state, "dashboard_root", DASHBOARD_DIR)
+    return root
 
-    async def index(request: Request) -> Response:
-        page = static / "index.html"
-        if not page.is_file():
-            return error(404, f"dashboard page {page} is missing")
-        return _file(page, "no-cache")
 
-    async def own_file(request: Request) -> Response:
-        relative = request.path_params["path"]
-        found = _inside(static, relative)
-        if found is None:
-            return error(404, f"no dashboard file {relative!r}")
-        return _file(found, "no-cache")
+async def index(request: Request) -> Response:
+    page = _root(request) / "static" / "index.html"
+    if not page.is_file():
+        return error(404, f"dashboard page {page} is missing")
+    return _file(page, "no-cache")
 
-    async def vendor_file(request: Request) -> Response:
-        package = request.path_params["package"]
-        relative = request.path_params["path"]
-        folder = VENDOR.get(package)
-        if folder is None:
-            return error(404, f"package {package!r} is not served (allowed: {', '.join(VENDOR)})")
-        base = modules / folder
-        if not base.is_dir():
-            return error(
-                503,
-                f"front-end package {package!r} is not installed in {modules}: "
-                "run `make dashboard`",
-            )
-        found = _inside(base, relative)
-        if found is None:
-            return error(404, f"no file {relative!r} in package {package!r}")
-        return _file(found, "public, max-age=3600")
 
-    return [
-        Route("/", index, methods=["GET"]),
-        Route("/static/{path:path}", own_file, methods=["GET"]),
-        Route("/vendor/{package}/{path:path}", vendor_file, methods=["GET"]),
-    ]
+async def own_file(request: Request) -> Response:
+    relative = request.path_params["path"]
+    found = _inside(_root(request) / "static", relative)
+    if found is None:
+        return error(404, f"no dashboard file {relative!r}")
+    return _file(found, "no-cache")
+
+
+async def vendor_file(request: Request) -> Response:
+    package = request.path_params["package"]
+    relative = request.path_params["path"]
+    folder = VENDOR.get(package)
+    if folder is None:
+        return error(404, f"package {package!r} is not served (allowed: {', '.join(VENDOR)})")
+    modules = _root(request) / "node_modules"
+    base = modules / folder
+    if not base.is_dir():
+        return error(
+            503,
+            f"front-end package {package!r} is not installed in {modules}: run `make dashboard`",
+        )
+    found = _inside(base, relative)
+    if found is None:
+        return error(404, f"no file {relative!r} in package {package!r}")
+    return _file(found, "public, max-age=3600")
+
+
+ROUTES: list[Route] = [
+    route("/", index, methods=["GET"], access=Access.PUBLIC),
+    route("/static/{path:path}", own_file, methods=["GET"], access=Access.PUBLIC),
+    route("/vendor/{package}/{path:path}", vendor_file, methods=["GET"], access=Access.PUBLIC),
+]

@@ -22,10 +22,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from api import endpoints
-from api.auth import is_admin
-from api.endpoints import UNAUTHORIZED, Build, Built, Handler, error
+from api.endpoints import Build, Built, endpoint
 from api.export import XLSX_MEDIA, respond
+from api.guard import Access, Context, context, error, route
 from api.params import (
     parse_choice,
     parse_compare,
@@ -35,8 +34,6 @@ from api.params import (
     parse_sites,
 )
 from clickhouse import registry
-from clickhouse.client import Database
-from core.settings import Settings
 from indicators import dossiers as dossier_data
 from indicators import quarterly
 from indicators.access import Principal, check_sites_known, resolve_sites
@@ -47,131 +44,123 @@ from indicators.tables import Table
 MAX_LIMIT = 1000
 
 
-def routes(settings: Settings, db: Database) -> list[Route]:
-    """The indicator routes (admin token)."""
-    admin_token = settings.admin_token.get_secret_value()
-    max_days = settings.api_max_range_days
+def overview(kind: str) -> Build:
+    compute = dossier_data.dvc_overview if kind == "dvc" else dossier_data.onestop_overview
 
-    def endpoint(name: str, build: Build) -> Handler:
-        return endpoints.endpoint(db, admin_token, name, build)
-
-    def overview(kind: str) -> Build:
-        compute = dossier_data.dvc_overview if kind == "dvc" else dossier_data.onestop_overview
-
-        def build(query: Mapping[str, str], who: Principal) -> Callable[[], Built]:
-            selection, period = parse_selection(query), parse_period(query, max_days)
-            compare = comparison_period(period, parse_compare(query))
-
-            def work() -> Built:
-                sites = resolve_sites(db, selection, who)
-                tzs = check_sites_known(db, sites)
-                answer = compute(db, sites, tzs, period, compare)
-                return answer, dossier_data.metrics_table(answer["metrics"])
-
-            return work
-
-        return build
-
-    def top_services(query: Mapping[str, str], who: Principal) -> Callable[[], Built]:
-        selection, period = parse_selection(query), parse_period(query, max_days)
-        level = int(parse_choice(query, "level", ("4", "3"), "4"))
-        limit = parse_int(query, "limit", 20, 1, MAX_LIMIT)
-
-        def work() -> Built:
-            sites = resolve_sites(db, selection, who)
-            tzs = check_sites_known(db, sites)
-            answer = dossier_data.top_services(db, sites, tzs, period, level, limit)
-            columns = ["site", "procedure_code", "name", "online_dossiers", "dossiers",
-                       "online_rate_pct"]  # fmt: skip
-            rows = [[s[c] for c in columns] for s in answer["services"]]
-            return answer, Table(columns, rows)
-
-        return work
-
-    def by_level(query: Mapping[str, str], who: Principal) -> Callable[[], Built]:
-        selection, period = parse_selection(query), parse_period(query, max_days)
-
-        def work() -> Built:
-            sites = resolve_sites(db, selection, who)
-            tzs = check_sites_known(db, sites)
-            levels = dossier_data.by_level(db, sites, tzs, period)
-            answer = {"sites": sites, "period": period.as_json(), "levels": levels}
-            return answer, dossier_data.by_level_table(levels)
-
-        return work
-
-    def accounts(query: Mapping[str, str], who: Principal) -> Callable[[], Built]:
-        selection, period = parse_selection(query), parse_period(query, max_days)
+    def build(ctx: Context, query: Mapping[str, str], who: Principal) -> Callable[[], Built]:
+        selection, period = parse_selection(query), parse_period(query, ctx.max_days)
         compare = comparison_period(period, parse_compare(query))
 
         def work() -> Built:
-            sites = resolve_sites(db, selection, who)
-            answer = dossier_data.accounts_summary(db, sites, period, compare)
-            rows: list[list[Any]] = [
-                ["accounts", answer["accounts"], None, None],
-                *[[f"type_{k}", v, None, None] for k, v in answer["by_type"].items()],
-                ["linked_national", answer["linked_national"], None, None],
-                *[
-                    [k, m["value"], m["previous"], m["change_pct"]]
-                    for k, m in answer["metrics"].items()
-                ],
-            ]
-            return answer, Table(["metric", "value", "previous", "change_pct"], rows)
+            sites = resolve_sites(ctx.db, selection, who)
+            tzs = check_sites_known(ctx.db, sites)
+            answer = compute(ctx.db, sites, tzs, period, compare)
+            return answer, dossier_data.metrics_table(answer["metrics"])
 
         return work
 
-    async def report(request: Request) -> Response:
-        if not is_admin(request, admin_token):
-            return error(401, UNAUTHORIZED)
-        query = request.query_params
-        try:
-            fmt = parse_choice(query, "format", ("json", "xlsx"), "json")
-            year = parse_int(query, "year", 0, 2000, 2100) if query.get("year") else None
-            if year is None:
-                raise ParamError("year: required, e.g. 2026")
-            if not query.get("quarter"):
-                raise ParamError("quarter: required, 1-4")
-            quarter = parse_int(query, "quarter", 1, 1, 4)
-            agency = (query.get("agency") or "").strip()
-            if len(agency) > 512:
-                raise ParamError("agency: longer than 512 characters")
-            sites = parse_sites(query.get("site")) if query.get("site") else None
-            if sites is None and not agency:
-                raise ParamError("site: required unless agency is given (one or more site ids)")
+    return build
 
-            def work() -> dict[str, Any]:
-                chosen = sites or [s.id for s in registry.list_sites(db)]
-                if not chosen:
-                    raise NotFound("site: no site is registered")
-                tzs = check_sites_known(db, chosen)
-                return quarterly.quarterly(db, chosen, tzs, year, quarter, agency)
 
-            answer = await asyncio.to_thread(work)
-        except ParamError as exc:
-            return error(exc.status, str(exc))
-        if fmt == "xlsx":
-            body = await asyncio.to_thread(quarterly.report_xlsx, answer)
-            name = f"quarterly-{year}-Q{quarter}.xlsx"
-            return Response(
-                body,
-                media_type=XLSX_MEDIA,
-                headers={"Content-Disposition": f'attachment; filename="{name}"'},
-            )
-        return respond(answer, None, "json", "quarterly")
+def top_services(ctx: Context, query: Mapping[str, str], who: Principal) -> Callable[[], Built]:
+    selection, period = parse_selection(query), parse_period(query, ctx.max_days)
+    level = int(parse_choice(query, "level", ("4", "3"), "4"))
+    limit = parse_int(query, "limit", 20, 1, MAX_LIMIT)
 
-    return [
-        Route("/api/v1/dvc/overview", endpoint("dvc-overview", overview("dvc")), methods=["GET"]),
-        Route(
-            "/api/v1/onestop/overview",
-            endpoint("onestop-overview", overview("onestop")),
-            methods=["GET"],
-        ),
-        Route(
-            "/api/v1/onestop/top-services",
-            endpoint("top-services", top_services),
-            methods=["GET"],
-        ),
-        Route("/api/v1/onestop/by-level", endpoint("by-level", by_level), methods=["GET"]),
-        Route("/api/v1/accounts/summary", endpoint("accounts", accounts), methods=["GET"]),
-        Route("/api/v1/reports/quarterly", report, methods=["GET"]),
-    ]
+    def work() -> Built:
+        sites = resolve_sites(ctx.db, selection, who)
+        tzs = check_sites_known(ctx.db, sites)
+        answer = dossier_data.top_services(ctx.db, sites, tzs, period, level, limit)
+        columns = ["site", "procedure_code", "name", "online_dossiers", "dossiers",
+                   "online_rate_pct"]  # fmt: skip
+        rows = [[s[c] for c in columns] for s in answer["services"]]
+        return answer, Table(columns, rows)
+
+    return work
+
+
+def by_level(ctx: Context, query: Mapping[str, str], who: Principal) -> Callable[[], Built]:
+    selection, period = parse_selection(query), parse_period(query, ctx.max_days)
+
+    def work() -> Built:
+        sites = resolve_sites(ctx.db, selection, who)
+        tzs = check_sites_known(ctx.db, sites)
+        levels = dossier_data.by_level(ctx.db, sites, tzs, period)
+        answer = {"sites": sites, "period": period.as_json(), "levels": levels}
+        return answer, dossier_data.by_level_table(levels)
+
+    return work
+
+
+def accounts(ctx: Context, query: Mapping[str, str], who: Principal) -> Callable[[], Built]:
+    selection, period = parse_selection(query), parse_period(query, ctx.max_days)
+    compare = comparison_period(period, parse_compare(query))
+
+    def work() -> Built:
+        sites = resolve_sites(ctx.db, selection, who)
+        answer = dossier_data.accounts_summary(ctx.db, sites, period, compare)
+        rows: list[list[Any]] = [
+            ["accounts", answer["accounts"], None, None],
+            *[[f"type_{k}", v, None, None] for k, v in answer["by_type"].items()],
+            ["linked_national", answer["linked_national"], None, None],
+            *[
+                [k, m["value"], m["previous"], m["change_pct"]]
+                for k, m in answer["metrics"].items()
+            ],
+        ]
+        return answer, Table(["metric", "value", "previous", "change_pct"], rows)
+
+    return work
+
+
+async def report(request: Request) -> Response:
+    """``GET /api/v1/reports/quarterly``: the provincial quarterly report (JSON or XLSX)."""
+    ctx, query = context(request), request.query_params
+    try:
+        fmt = parse_choice(query, "format", ("json", "xlsx"), "json")
+        year = parse_int(query, "year", 0, 2000, 2100) if query.get("year") else None
+        if year is None:
+            raise ParamError("year: required, e.g. 2026")
+        if not query.get("quarter"):
+            raise ParamError("quarter: required, 1-4")
+        quarter = parse_int(query, "quarter", 1, 1, 4)
+        agency = (query.get("agency") or "").strip()
+        if len(agency) > 512:
+            raise ParamError("agency: longer than 512 characters")
+        sites = parse_sites(query.get("site")) if query.get("site") else None
+        if sites is None and not agency:
+            raise ParamError("site: required unless agency is given (one or more site ids)")
+
+        def work() -> dict[str, Any]:
+            chosen = sites or [s.id for s in registry.list_sites(ctx.db)]
+            if not chosen:
+                raise NotFound("site: no site is registered")
+            tzs = check_sites_known(ctx.db, chosen)
+            return quarterly.quarterly(ctx.db, chosen, tzs, year, quarter, agency)
+
+        answer = await asyncio.to_thread(work)
+    except ParamError as exc:
+        return error(exc.status, str(exc))
+    if fmt == "xlsx":
+        body = await asyncio.to_thread(quarterly.report_xlsx, answer)
+        name = f"quarterly-{year}-Q{quarter}.xlsx"
+        return Response(
+            body,
+            media_type=XLSX_MEDIA,
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    return respond(answer, None, "json", "quarterly")
+
+
+def _indicator(path: str, name: str, build: Build) -> Route:
+    return route(path, endpoint(name, build), methods=["GET"], access=Access.TOKEN)
+
+
+ROUTES: list[Route] = [
+    _indicator("/api/v1/dvc/overview", "dvc-overview", overview("dvc")),
+    _indicator("/api/v1/onestop/overview", "onestop-overview", overview("onestop")),
+    _indicator("/api/v1/onestop/top-services", "top-services", top_services),
+    _indicator("/api/v1/onestop/by-level", "by-level", by_level),
+    _indicator("/api/v1/accounts/summary", "accounts", accounts),
+    route("/api/v1/reports/quarterly", report, methods=["GET"], access=Access.ADMIN),
+]

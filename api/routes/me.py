@@ -21,10 +21,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from api.endpoints import UNAUTHORIZED, error, principal_of
+from api.guard import Access, context, principal, route
 from clickhouse import agencies, agency_tree, registry
 from clickhouse.client import Database
-from core.settings import Settings
 from indicators.access import Principal
 from schemas.agencies import Agency
 from schemas.sites import Site
@@ -73,13 +72,10 @@ def describe(db: Database, principal: Principal) -> dict[str, Any]:
     }
 
 
-def routes(settings: Settings, db: Database) -> list[Route]:
-    admin_token = settings.admin_token.get_secret_value()
+async def me(request: Request) -> Response:
+    """``GET /api/v1/me``: who the token is and what it sees."""
+    db = context(request).db
+    return JSONResponse(await asyncio.to_thread(describe, db, principal(request)))
 
-    async def me(request: Request) -> Response:
-        principal = await principal_of(db, admin_token, request)
-        if principal is None:
-            return error(401, UNAUTHORIZED)
-        return JSONResponse(await asyncio.to_thread(describe, db, principal))
 
-    return [Route("/api/v1/me", me, methods=["GET"])]
+ROUTES: list[Route] = [route("/api/v1/me", me, methods=["GET"], access=Access.TOKEN)]

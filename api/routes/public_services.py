@@ -7,11 +7,6 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from api.routes import catalog as catalog_api
-from api.routes import dossiers as dossier_api
-from clickhouse.client import Database
-from core.settings import Settings
+from api.routes import catalog, dossiers
 
-
-def routes(settings: Settings, db: Database) -> list[Route]:
-    return [*catalog_api.routes(settings, db), *dossier_api.routes(settings, db)]
+ROUTES: list[Route] = [*catalog.ROUTES, *dossiers.ROUTES]

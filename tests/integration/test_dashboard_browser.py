@@ -39,7 +39,6 @@ from starlette.types import ASGIApp
 
 from api.app import create_app
 from api.ops import instrument
-from api.routes import portal
 from broker.lag import PartitionLag
 from clickhouse import catalog
 from clickhouse.client import Database
@@ -185,9 +184,8 @@ def stack(clickhouse_engine: Any) -> Iterator[Stack]:
     dossiers._pageviews(db)
     settings = Settings(clickhouse_database=name, admin_token=TOKEN)  # type: ignore[arg-type]
     sink = Sink(settings, db)  # the warehouse's sink, not started: its counters stay at zero
-    app = create_app(settings, db, sink)
+    app = create_app(settings, db, sink, clock=NOW.timestamp)
     # realtime's "now" is the known-answer test's fixed moment (routes matched first)
-    app.router.routes[:0] = portal.routes(settings, db, clock=NOW.timestamp)
     served, registry = instrument(app, sink)  # /metrics, as the warehouse serves it
     metrics.LagMetrics(registry).set(LAG_ROWS)  # what the lag poller would have measured
     try:

@@ -30,8 +30,6 @@ import pytest
 from openpyxl import load_workbook
 
 from api.app import create_app
-from api.routes import monitor as monitor_routes
-from api.routes import portal
 from clickhouse import agencies, catalog, registry, tokens
 from clickhouse.client import Database
 from clickhouse.migrate import migrate
@@ -53,7 +51,7 @@ from tests.integration.test_dashboard_browser import (
     vi_int,
     vi_pct,
 )
-from tests.integration.test_portal_api import BOTS, NOW, PERIOD, PREVIOUS, VISITS, expected_metrics
+from tests.integration.test_portal_api import BOTS, PERIOD, PREVIOUS, VISITS, expected_metrics
 from tests.integration.test_portal_api import load as load_visits
 
 pytestmark = [pytest.mark.integration]
@@ -107,11 +105,7 @@ def stack(clickhouse_engine: Any) -> Iterator[Stack]:
     dossiers._store(db, dossiers.MC + dossiers.DVC)
     dossiers._pageviews(db)
     settings = Settings(clickhouse_database=name, admin_token=TOKEN)  # type: ignore[arg-type]
-    app = create_app(settings, db)
-    app.router.routes[:0] = [
-        *portal.routes(settings, db, clock=NOW.timestamp),
-        *monitor_routes.routes(settings, db, clock=CONNECTIONS_NOW.timestamp),
-    ]
+    app = create_app(settings, db, clock=CONNECTIONS_NOW.timestamp)
     try:
         with serve(app) as url, api_client(url) as client:
             yield Stack(url, db, client)

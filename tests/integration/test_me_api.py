@@ -132,12 +132,12 @@ async def test_the_collectors_site_list_stays_admin_only(world: dict[str, Any]) 
     """``/api/v1/sites`` carries the ingest tokens the collector needs: never to an agency."""
     for who in ("hn", "hcm"):
         response = await world["api"].get("/api/v1/sites", headers=world[who])
-        assert response.status_code == 401
+        assert response.status_code == 403
         assert "tok-" not in response.text
         one = await world["api"].get("/api/v1/sites/hn", headers=world[who])
-        assert one.status_code == 401 and "tok-" not in one.text
+        assert one.status_code == 403 and "tok-" not in one.text
         subtree = await world["api"].get("/api/v1/agencies/p-hn/sites", headers=world[who])
-        assert subtree.status_code == 401
+        assert subtree.status_code == 403
     listed = (await world["api"].get("/api/v1/sites", headers=ADMIN)).json()
     assert {s["id"]: s["ingest_token"] for s in listed} == {s: t for s, (_, t) in SITES.items()}
 

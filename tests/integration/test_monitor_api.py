@@ -11,7 +11,6 @@ import pytest
 import pytest_asyncio
 
 from api.app import create_app
-from api.routes import monitor as monitor_routes
 from clickhouse import agencies, registry, tokens
 from clickhouse.client import Database
 from core.settings import Settings
@@ -67,8 +66,7 @@ async def world(clickhouse_engine: Any, ch_database: str) -> AsyncIterator[dict[
         + ", ".join(rows)
     )
     _, hn_token = tokens.create_token(db, "p-hn", "hn")
-    app = create_app(settings, db)
-    app.router.routes[:0] = monitor_routes.routes(settings, db, clock=NOW.timestamp)
+    app = create_app(settings, db, clock=NOW.timestamp)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         yield {"api": client, "db": db, "hn": {"Authorization": f"Bearer {hn_token}"}}

@@ -21,7 +21,6 @@ import pytest
 import pytest_asyncio
 
 from api.app import create_app
-from api.routes import portal
 from clickhouse.client import Database
 from core.settings import Settings
 from schemas.hits import EnrichedHit, HitType
@@ -273,9 +272,8 @@ async def api(clickhouse_engine: Any, ch_database: str) -> AsyncIterator[httpx.A
             f"VALUES ('{site}', '{site}', 'portal', 'Asia/Ho_Chi_Minh', now64())"
         )
     load(db, VISITS, BOTS)
-    app = create_app(settings, db)
+    app = create_app(settings, db, clock=NOW.timestamp)
     # realtime's "now" is fixed: the same routes with a fixed clock, matched first
-    app.router.routes[:0] = portal.routes(settings, db, clock=NOW.timestamp)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         yield client

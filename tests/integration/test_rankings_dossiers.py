@@ -132,4 +132,4 @@ async def test_dossier_endpoints_keep_a_province_token_inside(
     quarterly = await api.get(
         "/api/v1/reports/quarterly", params={"year": "2026", "quarter": "1"}, headers=mine
     )
-    assert quarterly.status_code == 401
+    assert quarterly.status_code == 403

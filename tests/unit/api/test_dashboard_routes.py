@@ -11,14 +11,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.testclient import TestClient
 
-from api.routes.dashboard import DASHBOARD_DIR, VENDOR, routes
+from api.routes.dashboard import DASHBOARD_DIR, ROUTES, VENDOR
 
 
 def _app(root: Path) -> Starlette:
     async def not_found(request: Request, exc: Exception) -> Response:
         return JSONResponse({"error": f"no route {request.url.path}"}, status_code=404)
 
-    return Starlette(routes=routes(root), exception_handlers={404: not_found})
+    app = Starlette(routes=ROUTES, exception_handlers={404: not_found})
+    app.state.dashboard_root = root
+    return app
 
 
 @pytest.fixture()
