@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute
 
 from api.guard import Context, error
 from api.routes import (
+    agencies,
     dashboard,
     health,
     me,
@@ -27,7 +28,6 @@ from api.routes import (
     portal,
     public_services,
     queries,
-    registry,
     sites,
     sql,
 )
@@ -43,7 +43,7 @@ ROUTES: list[BaseRoute] = [
     *sites.ROUTES,
     *queries.ROUTES,
     *portal.ROUTES,
-    *registry.ROUTES,
+    *agencies.ROUTES,
     *me.ROUTES,
     *monitor.ROUTES,
     *dashboard.ROUTES,
