@@ -1,7 +1,10 @@
 """Operations side of the warehouse process: ``/metrics`` and the consumer-lag poller.
 
 ``instrument`` adds ``GET /metrics`` to the API app and wraps it with the HTTP metrics
-middleware, bridges the sink's counters, and feeds the sink's insert histograms. The lag
+middleware, bridges the sink's counters, and feeds the sink's insert histograms. With
+``EMC_METRICS_TOKEN`` set, ``/metrics`` needs that token or the admin token (the dashboard's
+operations screen sends the signed-in one); unset, it is open and a warning is logged
+(``emc.metrics_auth``). The lag
 poller measures every consumer group of the stack (``emc.lag``) every ``EMC_LAG_POLL_S``
 seconds into gauges, so Prometheus sees the same numbers as ``emc lag``; the warehouse runs it
 because it is the one process that is always there when numbers are stored.
@@ -18,13 +21,13 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from api import connections
 from clickhouse import registry as site_registry
 from clickhouse.client import Database
-from emc import metrics
+from emc import metrics, metrics_auth
 from emc.lag import measure, stack_groups
 from emc.settings import Settings
 from streams.sink import Sink
@@ -32,14 +35,22 @@ from streams.sink import Sink
 log = logging.getLogger("emc.warehouse.ops")
 
 
-def instrument(app: Starlette, sink: Sink | None) -> tuple[Any, CollectorRegistry]:
-    """(the ASGI app to serve, the registry): ``/metrics`` added, HTTP metrics around it."""
+def instrument(
+    app: Starlette, sink: Sink | None, settings: Settings
+) -> tuple[Any, CollectorRegistry]:
+    """(the ASGI app to serve, the registry): ``/metrics`` added (behind the metrics token
+    when it is set), HTTP metrics around it."""
     registry = metrics.new_registry()
+    accepted = metrics_auth.accepted_tokens(settings, admin_too=True)
+    metrics_auth.warn_if_open(settings, "warehouse", ["/metrics"], log)
     if sink is not None:
         metrics.bridge(registry, lambda: metrics.sink_families(sink))
         sink.observe_insert = metrics.SinkMetrics(registry).observe
 
     async def prometheus(request: Request) -> Response:
+        if not metrics_auth.allowed(request.headers.get("authorization"), accepted):
+            refusal = metrics_auth.unauthorized_body(admin_too=True)
+            return JSONResponse(refusal, 401, headers=dict(metrics_auth.CHALLENGE))
         body, content_type = metrics.render(registry)
         return Response(body, 200, {"Content-Type": content_type})
 

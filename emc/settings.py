@@ -41,6 +41,11 @@ class Settings(BaseSettings):
         description="Bearer token `emc sql` sends (e.g. an agency token, which reads its own "
         "subtree only); unset: the admin token.",
     )
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="Bearer token that /metrics and /stats of every process require (the "
+        "warehouse also takes the admin token); unset: open, with a warning at start.",
+    )
     secret_key: SecretStr | None = Field(
         None,
         description="Secret for daily visitor salts; generated into DATA_DIR/secret_key if unset.",
@@ -136,6 +141,15 @@ class Settings(BaseSettings):
     )
 
     log_level: str = Field("INFO", description="Python log level of every process.")
+
+    @field_validator("metrics_token", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """``EMC_METRICS_TOKEN=`` (e.g. an empty compose variable) means unset, never an
+        empty token."""
+        if value == "" or (isinstance(value, SecretStr) and not value.get_secret_value()):
+            return None
+        return value
 
     @field_validator("trusted_proxies")
     @classmethod

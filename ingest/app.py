@@ -4,7 +4,9 @@
 Routes: ``POST|GET|OPTIONS /collect`` (browser beacon, CORS open), ``POST /v1/hits``,
 ``POST /v1/dossiers`` (bearer token, NDJSON or JSON array), ``POST /TrackingMCDT`` (the EMC
 one-stop push, ``ingest.mcdt``; answers 204), ``GET /healthz``, ``GET /readyz``
-(200 only while Kafka answers), ``GET /stats`` (counters), ``GET /metrics`` (Prometheus).
+(200 only while Kafka answers), ``GET /stats`` (counters), ``GET /metrics`` (Prometheus);
+the last two need ``Authorization: Bearer <EMC_METRICS_TOKEN>`` when that is set
+(``emc.metrics_auth``).
 Nothing is acknowledged before Kafka has it: when the producer fails the answer is 503 with
 ``Retry-After``.
 """
@@ -25,7 +27,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from emc import metrics
+from emc import metrics, metrics_auth
 from emc.settings import Settings
 from ingest.client_ip import client_ip
 from ingest.counters import Counters
@@ -356,8 +358,22 @@ def create_app(
         body, content_type = metrics.render(registry)
         return Response(body, 200, {"Content-Type": content_type})
 
+    endpoint = Callable[[Request], Awaitable[Response]]
+    ops_tokens = metrics_auth.accepted_tokens(settings)
+
+    def operations(handler: endpoint) -> endpoint:
+        """``handler`` behind ``EMC_METRICS_TOKEN`` when it is set (401 JSON otherwise)."""
+
+        async def guarded(request: Request) -> Response:
+            if not metrics_auth.allowed(request.headers.get("authorization"), ops_tokens):
+                return _json(401, metrics_auth.unauthorized_body(), dict(metrics_auth.CHALLENGE))
+            return await handler(request)
+
+        return guarded
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        metrics_auth.warn_if_open(settings, "collector", ["/metrics", "/stats"], log)
         await the_producer.start()
         await the_sites.start()
         try:
@@ -366,7 +382,6 @@ def create_app(
             await the_sites.stop()
             await the_producer.stop()
 
-    endpoint = Callable[[Request], Awaitable[Response]]
     routes: list[tuple[str, endpoint, list[str]]] = [
         ("/collect", handlers.collect, ["GET", "POST", "OPTIONS"]),
         ("/v1/hits", handlers.hits, ["POST"]),
@@ -374,8 +389,8 @@ def create_app(
         ("/TrackingMCDT", handlers.tracking_mcdt, ["POST"]),
         ("/healthz", handlers.healthz, ["GET"]),
         ("/readyz", handlers.readyz, ["GET"]),
-        ("/stats", handlers.stats, ["GET"]),
-        ("/metrics", prometheus, ["GET"]),
+        ("/stats", operations(handlers.stats), ["GET"]),
+        ("/metrics", operations(prometheus), ["GET"]),
     ]
     app = Starlette(
         routes=[

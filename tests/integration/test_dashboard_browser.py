@@ -188,7 +188,7 @@ def stack(clickhouse_engine: Any) -> Iterator[Stack]:
     app = create_app(settings, db, sink)
     # realtime's "now" is the known-answer test's fixed moment (routes matched first)
     app.router.routes[:0] = portal.routes(settings, db, clock=NOW.timestamp)
-    served, registry = instrument(app, sink)  # /metrics, as the warehouse serves it
+    served, registry = instrument(app, sink, settings)  # /metrics, as the warehouse serves it
     metrics.LagMetrics(registry).set(LAG_ROWS)  # what the lag poller would have measured
     try:
         with serve(served) as url, api_client(url) as client:
