@@ -9,7 +9,8 @@ answers; database work runs in a worker thread.
 Access (issue 5): the indicator endpoints take ``site=`` or ``agency=`` (the agency's whole
 subtree, numbers over the union of its sites) and accept agency-scoped tokens, which see their
 subtree only (``api/access.py``: outside it answers 404 like an unknown id). The quarterly
-report, whose ``agency`` is a display label, stays admin-only.
+report follows the same rule (issue 12); its older filter on the dossiers' own ``agency``
+field is ``dossier_agency=`` (alone: over every site the token sees).
 """
 
 from __future__ import annotations
@@ -23,9 +24,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from api import dossier_data, endpoints, quarterly
-from api.access import Principal, parse_selection, resolve_sites
-from api.auth import is_admin
-from api.endpoints import UNAUTHORIZED, Build, Built, Handler, error
+from api.access import Principal, Selection, parse_selection, resolve_sites, visible_sites
+from api.endpoints import UNAUTHORIZED, Build, Built, Handler, error, principal_of
 from api.export import XLSX_MEDIA, Table, respond
 from api.params import (
     ParamError,
@@ -35,7 +35,6 @@ from api.params import (
     parse_compare,
     parse_int,
     parse_period,
-    parse_sites,
 )
 from clickhouse import registry
 from clickhouse.client import Database
@@ -117,8 +116,21 @@ def routes(settings: Settings, db: Database) -> list[Route]:
 
         return work
 
+    def report_sites(selection: Selection | None, who: Principal) -> list[str]:
+        """The sites of the report: the selection resolved for ``who`` (404 outside its
+        subtree), or without one every site ``who`` sees."""
+        if selection is not None:
+            return resolve_sites(db, selection, who)
+        visible = visible_sites(db, who)
+        chosen = sorted(visible) if visible is not None else [s.id for s in registry.list_sites(db)]
+        if not chosen:
+            where = "is registered" if who.is_admin else "is registered in the token's agency"
+            raise ParamError(f"site: no site {where}", status=404)
+        return chosen
+
     async def report(request: Request) -> Response:
-        if not is_admin(request, admin_token):
+        who = await principal_of(db, admin_token, request)
+        if who is None:
             return error(401, UNAUTHORIZED)
         query = request.query_params
         try:
@@ -129,19 +141,29 @@ def routes(settings: Settings, db: Database) -> list[Route]:
             if not query.get("quarter"):
                 raise ParamError("quarter: required, 1-4")
             quarter = parse_int(query, "quarter", 1, 1, 4)
-            agency = (query.get("agency") or "").strip()
-            if len(agency) > 512:
-                raise ParamError("agency: longer than 512 characters")
-            sites = parse_sites(query.get("site")) if query.get("site") else None
-            if sites is None and not agency:
-                raise ParamError("site: required unless agency is given (one or more site ids)")
+            dossier_agency = (query.get("dossier_agency") or "").strip()
+            if len(dossier_agency) > 512:
+                raise ParamError("dossier_agency: longer than 512 characters")
+            selected = any((query.get(p) or "").strip() for p in ("site", "agency"))
+            if not selected and not dossier_agency:
+                raise ParamError(
+                    "site: required, a site id or several separated by commas (or agency=ID, "
+                    "or dossier_agency=CODE for every site the token sees)"
+                )
+            selection = parse_selection(query) if selected else None
 
             def work() -> dict[str, Any]:
-                chosen = sites or [s.id for s in registry.list_sites(db)]
-                if not chosen:
-                    raise ParamError("site: no site is registered", status=404)
+                chosen = report_sites(selection, who)
                 tzs = check_sites_known(db, chosen)
-                return quarterly.quarterly(db, chosen, tzs, year, quarter, agency)
+                return quarterly.quarterly(
+                    db,
+                    chosen,
+                    tzs,
+                    year,
+                    quarter,
+                    dossier_agency=dossier_agency,
+                    agency=selection.agency if selection is not None else "",
+                )
 
             answer = await asyncio.to_thread(work)
         except ParamError as exc:
