@@ -85,7 +85,7 @@ def stack_status(settings: Settings) -> dict[str, Any]:
     from emc.lag import measure, stack_groups, total_lag
     from emc.metrics_auth import probe_headers
 
-    collector = f"http://{settings.collector_host}:{settings.collector_port}"
+    collector = settings.collector_url
     streams = f"http://127.0.0.1:{settings.streams_web_port}"
     processes = {
         "collector": _probe(f"{collector}/readyz"),

@@ -186,6 +186,15 @@ class Settings(BaseSettings):
         return (self.api_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
 
     @property
+    def collector_url(self) -> str:
+        """Where the CLI reaches the collector of this machine (a wildcard bind address means
+        loopback)."""
+        host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(
+            self.collector_host, self.collector_host
+        )
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.collector_port}"
+
+    @property
     def chdb_path(self) -> Path:
         return (self.data_dir / "chdb").resolve()
 

@@ -245,7 +245,7 @@ def run_stack(
             print(f"[emc] started {child.name} (log: {child.log_path})", flush=True)
             if child.name == "warehouse":
                 _wait_http(f"{settings.warehouse_url}/readyz", 180, started, stop)
-        collector_url = f"http://{settings.collector_host}:{settings.collector_port}"
+        collector_url = settings.collector_url
         _wait_http(f"{collector_url}/healthz", 60, started, stop)
         if demo and not stop.requested:
             from emc.demo import DEMO_SITES

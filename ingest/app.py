@@ -6,7 +6,8 @@ Routes: ``POST|GET|OPTIONS /collect`` (browser beacon, CORS open), ``POST /v1/hi
 one-stop push, ``ingest.mcdt``; answers 204), ``GET /healthz``, ``GET /readyz``
 (200 only while Kafka answers), ``GET /stats`` (counters), ``GET /metrics`` (Prometheus);
 the last two need ``Authorization: Bearer <EMC_METRICS_TOKEN>`` when that is set
-(``emc.metrics_auth``).
+(``emc.metrics_auth``); ``GET /sites/{id}/ready`` (admin token: 200 once the collector's copy of
+the registry, freshly loaded, knows the site, else 404; ``emc sites add`` asks it).
 Nothing is acknowledged before Kafka has it: when the producer fails the answer is 503 with
 ``Retry-After``.
 """
@@ -320,6 +321,27 @@ class _Collector:
             {"Retry-After": str(self.settings.retry_after_s)},
         )
 
+    async def site_ready(self, request: Request) -> Response:
+        """200 when a registry load that started after this request knows the site (the
+        same bounded, shared wait as an unknown site's hit), else 404."""
+        try:
+            authorize(request.headers.get("authorization"), self.admin_token, {})
+        except RequestError as exc:
+            return _json(exc.status, exc.body())
+        site_id = str(request.path_params["site_id"])
+        await self.sites.sync()
+        if site_id in self.sites.sites:
+            return _json(200, {"site": site_id, "ready": True})
+        return _json(
+            404,
+            {
+                "error": f"site {site_id!r} is not in the collector's copy of the registry",
+                "site": site_id,
+                "ready": False,
+                "registry_error": self.sites.last_error or None,
+            },
+        )
+
     async def stats(self, request: Request) -> Response:
         body: dict[str, Any] = dict(self.counters.snapshot())
         body["sites"] = {
@@ -389,6 +411,7 @@ def create_app(
         ("/TrackingMCDT", handlers.tracking_mcdt, ["POST"]),
         ("/healthz", handlers.healthz, ["GET"]),
         ("/readyz", handlers.readyz, ["GET"]),
+        ("/sites/{site_id}/ready", handlers.site_ready, ["GET"]),
         ("/stats", operations(handlers.stats), ["GET"]),
         ("/metrics", operations(prometheus), ["GET"]),
     ]
