@@ -11,7 +11,7 @@ test_routes_access.py`` lists every route of the app and fails on one without).
   outside the subtree answers 404 exactly like an unknown one.
 - ``ADMIN``: the admin token only; a valid agency token is answered 403.
 - ``METRICS``: the operations token (``EMC_METRICS_TOKEN``, or the admin token); open when no
-  metrics token is set (a warning is logged at start).
+  metrics token is set (a warning is logged at start; ``core.metrics_auth``).
 
 A missing, wrong or revoked token is answered 401. Handlers are module-level functions of
 ``api/routes/<area>.py``: they read the process's ``Context`` (settings, database, clock, SQL
@@ -21,7 +21,6 @@ pool) with ``context(request)`` and the caller with ``principal(request)``.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from starlette.routing import Route
 
 from api.auth import bearer_token
 from clickhouse.client import Database
+from core import metrics_auth
 from core.settings import Settings
 from indicators.access import Principal, authenticate
 from indicators.sql_pool import LazySqlPool, SqlPool
@@ -93,10 +93,6 @@ def error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-def _same(token: str | None, expected: str) -> bool:
-    return bool(token and expected) and hmac.compare_digest(str(token).encode(), expected.encode())
-
-
 async def check(request: Request, access: Access, reason: str = "") -> Response | None:
     """None when ``request`` may use a route of ``access`` (``request.state.principal`` is
     then set for token routes), else the answer to send (``reason``: why a valid agency token
@@ -106,12 +102,11 @@ async def check(request: Request, access: Access, reason: str = "") -> Response 
     ctx = context(request)
     token = bearer_token(request)
     if access is Access.METRICS:
-        metrics_token = getattr(ctx.settings, "metrics_token", None)
-        if metrics_token is None:
+        accepted = metrics_auth.accepted_tokens(ctx.settings, admin_too=True)
+        if metrics_auth.allowed(request.headers.get("authorization"), accepted):
             return None
-        if _same(token, metrics_token.get_secret_value()) or _same(token, ctx.admin_token):
-            return None
-        return error(401, f"{UNAUTHORIZED}; /metrics needs EMC_METRICS_TOKEN")
+        body = metrics_auth.unauthorized_body(admin_too=True)
+        return JSONResponse(body, 401, headers=dict(metrics_auth.CHALLENGE))
     who = await asyncio.to_thread(authenticate, ctx.db, token, ctx.admin_token)
     if who is None:
         return error(401, UNAUTHORIZED)

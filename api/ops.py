@@ -1,8 +1,11 @@
 """Operations side of the warehouse process: ``/metrics`` and the consumer-lag poller.
 
 ``instrument`` adds ``GET /metrics`` to the API app and wraps it with the HTTP metrics
-middleware, bridges the sink's counters, and feeds the sink's insert histograms. The lag
-poller measures every consumer group of the stack (``broker.lag``) every ``EMC_LAG_POLL_S``
+middleware, bridges the sink's counters, and feeds the sink's insert histograms. With
+``EMC_METRICS_TOKEN`` set, ``/metrics`` needs that token or the admin token (the dashboard's
+operations screen sends the signed-in one; ``api.guard``, ``Access.METRICS``); unset, it is
+open and a warning is logged (``core.metrics_auth``). The lag poller measures every consumer
+group of the stack (``broker.lag``) every ``EMC_LAG_POLL_S``
 seconds into gauges, so Prometheus sees the same numbers as ``emc lag``; the warehouse runs it
 because it is the one process that is always there when numbers are stored.
 """
@@ -24,7 +27,7 @@ from api.guard import Access, route
 from broker.lag import measure, stack_groups
 from clickhouse import registry as site_registry
 from clickhouse.client import Database
-from core import metrics
+from core import metrics, metrics_auth
 from core.settings import Settings
 from indicators import connections
 from sink.sink import Sink
@@ -32,9 +35,13 @@ from sink.sink import Sink
 log = logging.getLogger("emc.warehouse.ops")
 
 
-def instrument(app: Starlette, sink: Sink | None) -> tuple[Any, CollectorRegistry]:
-    """(the ASGI app to serve, the registry): ``/metrics`` added, HTTP metrics around it."""
+def instrument(
+    app: Starlette, sink: Sink | None, settings: Settings
+) -> tuple[Any, CollectorRegistry]:
+    """(the ASGI app to serve, the registry): ``/metrics`` added (behind the metrics token
+    when it is set), HTTP metrics around it."""
     registry = metrics.new_registry()
+    metrics_auth.warn_if_open(settings, "warehouse", ["/metrics"], log)
     if sink is not None:
         metrics.bridge(registry, lambda: metrics.sink_families(sink))
         sink.observe_insert = metrics.SinkMetrics(registry).observe

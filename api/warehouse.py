@@ -58,7 +58,7 @@ async def serve(settings: Settings, db: Database, stop: asyncio.Event | None = N
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     sink = Sink(settings, db)
-    app, registry = instrument(create_app(settings, db, sink), sink)
+    app, registry = instrument(create_app(settings, db, sink), sink, settings)
     server = _Server(
         uvicorn.Config(
             app,

@@ -37,6 +37,7 @@ from typing import Any
 import httpx
 import orjson
 
+from core.metrics_auth import probe_headers
 from core.settings import Settings
 from schemas.sites import Site, SiteType
 
@@ -372,7 +373,8 @@ def main() -> None:
                 use_wrk,
                 servers={"bare ASGI": (bare, procs[1].pid), "collector": (collector, procs[0].pid)},
             )
-        stats = httpx.get(f"{collector}/stats", timeout=5).json()
+        ops = probe_headers(Settings())  # the collector inherits EMC_METRICS_TOKEN, if set
+        stats = httpx.get(f"{collector}/stats", headers=ops, timeout=5).json()
         print(
             f"collector /stats accepted hits (incl. warm-up): {stats['accepted'].get('hits', 0):,}; "
             f"kafka_unavailable: {stats['rejected'].get('kafka_unavailable', 0)}"

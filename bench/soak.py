@@ -21,6 +21,7 @@ import csv
 import math
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +37,7 @@ from bench.soak_stats import (
 )
 from bench.stack import ROLES, LoadCounts, Stack, load_parser, start_stack, steady_load
 from broker.lag import measure
+from core.metrics_auth import probe_headers
 
 NAN = float("nan")
 
@@ -124,9 +126,11 @@ def metric_sums(text: str) -> dict[str, float]:
     return sums
 
 
-async def _scrape(client: httpx.AsyncClient, url: str) -> dict[str, float]:
+async def _scrape(
+    client: httpx.AsyncClient, url: str, headers: Mapping[str, str]
+) -> dict[str, float]:
     try:
-        response = await client.get(url, timeout=10)
+        response = await client.get(url, headers=headers, timeout=10)
         response.raise_for_status()
     except httpx.HTTPError:
         return {}
@@ -171,8 +175,9 @@ async def take_sample(
             lag_m[name] = float(sum(r.lag for r in mine))
             lag_s[name] = max(r.lag_s for r in mine)
             ends[name] = float(sum(r.end for r in mine))
-    collector = await _scrape(client, f"{stack.collector_url}/metrics")
-    streams = await _scrape(client, f"{stack.streams_url}/metrics")
+    ops = probe_headers(stack.settings)  # EMC_METRICS_TOKEN, when the environment sets it
+    collector = await _scrape(client, f"{stack.collector_url}/metrics", ops)
+    streams = await _scrape(client, f"{stack.streams_url}/metrics", ops)
     totals = {
         **{f"cpu_{role}": cpu_seconds(pid) for role, pid in pids.items()},
         # an absent counter is 0 when the scrape answered (nothing counted yet), else unknown

@@ -41,6 +41,11 @@ class Settings(BaseSettings):
         description="Bearer token `emc sql` sends (e.g. an agency token, which reads its own "
         "subtree only); unset: the admin token.",
     )
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="Bearer token that /metrics and /stats of every process require (the "
+        "warehouse also takes the admin token); unset: open, with a warning at start.",
+    )
     secret_key: SecretStr | None = Field(
         None,
         description="Secret for daily visitor salts; generated into DATA_DIR/secret_key if unset.",
@@ -167,6 +172,15 @@ class Settings(BaseSettings):
 
     log_level: str = Field("INFO", description="Python log level of every process.")
 
+    @field_validator("metrics_token", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """``EMC_METRICS_TOKEN=`` (e.g. an empty compose variable) means unset, never an
+        empty token."""
+        if value == "" or (isinstance(value, SecretStr) and not value.get_secret_value()):
+            return None
+        return value
+
     @field_validator("trusted_proxies")
     @classmethod
     def _valid_networks(cls, value: str) -> str:
@@ -200,6 +214,15 @@ class Settings(BaseSettings):
     @property
     def warehouse_url(self) -> str:
         return (self.api_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
+
+    @property
+    def collector_url(self) -> str:
+        """Where the CLI reaches the collector of this machine (a wildcard bind address means
+        loopback)."""
+        host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(
+            self.collector_host, self.collector_host
+        )
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.collector_port}"
 
     @property
     def chdb_path(self) -> Path:

@@ -106,6 +106,7 @@ def _cmd_sites(args: argparse.Namespace, settings: Settings) -> int:
         )
         stored = client.put_site(site)
         print(f"site {stored['id']} saved ({stored['type']}, {', '.join(stored['domains'])})")
+        _report_collector(settings, stored["id"])
         return 0
     sites = client.list_sites()
     if args.format == "json":
@@ -119,6 +120,28 @@ def _cmd_sites(args: argparse.Namespace, settings: Settings) -> int:
     ]
     print(format_table(["id", "type", "agency", "domains", "name"], rows))
     return 0
+
+
+def _report_collector(settings: Settings, site_id: str) -> None:
+    """Return once the running collector accepts ``site_id`` (bounded); say so, or why not.
+    A collector that is not running gets no word: it loads the registry when it starts."""
+    from emc.collector_client import Readiness, wait_site_ready
+
+    answer = wait_site_ready(settings, site_id)
+    if answer.state is Readiness.READY:
+        print(f"the collector at {answer.url} accepts hits for {site_id}")
+    elif answer.state is Readiness.NOT_YET:
+        why = f" ({answer.detail})" if answer.detail else ""
+        print(
+            f"note: the collector at {answer.url} does not know {site_id} yet{why}; it reloads "
+            f"the registry every EMC_SITES_REFRESH_S={settings.sites_refresh_s:g} s",
+            file=sys.stderr,
+        )
+    elif answer.state is Readiness.REFUSED:
+        print(
+            f"note: could not ask the collector at {answer.url} about {site_id}: {answer.detail}",
+            file=sys.stderr,
+        )
 
 
 def _cmd_agencies(args: argparse.Namespace, settings: Settings) -> int:
@@ -179,7 +202,7 @@ def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         client = WarehouseClient(settings)
         for site in DEMO_SITES:
             client.put_site(site)
-    url = args.collector or f"http://{settings.collector_host}:{settings.collector_port}"
+    url = args.collector or settings.collector_url
     hits, dossiers = asyncio.run(
         run_demo(
             url,

@@ -11,6 +11,7 @@ import asyncio
 import json
 import sys
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -71,9 +72,9 @@ def cmd_lag(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # ------------------------------------------------------------------ status
-def _probe(url: str) -> dict[str, Any]:
+def _probe(url: str, headers: Mapping[str, str] | None = None) -> dict[str, Any]:
     try:
-        response = httpx.get(url, timeout=3)
+        response = httpx.get(url, headers=headers, timeout=3)
     except httpx.HTTPError as exc:
         return {"url": url, "ok": False, "detail": f"unreachable ({type(exc).__name__})"}
     return {"url": url, "ok": response.status_code == 200, "detail": str(response.status_code)}
@@ -82,12 +83,13 @@ def _probe(url: str) -> dict[str, Any]:
 def stack_status(settings: Settings) -> dict[str, Any]:
     """Health of each process, lag per group, pending dead letters (JSON-ready)."""
     from broker.lag import measure, stack_groups, total_lag
+    from core.metrics_auth import probe_headers
 
-    collector = f"http://{settings.collector_host}:{settings.collector_port}"
+    collector = settings.collector_url
     streams = f"http://127.0.0.1:{settings.streams_web_port}"
     processes = {
         "collector": _probe(f"{collector}/readyz"),
-        "streams": _probe(f"{streams}/metrics"),
+        "streams": _probe(f"{streams}/metrics", probe_headers(settings)),
         "warehouse": _probe(f"{settings.warehouse_url}/readyz"),
     }
     out: dict[str, Any] = {"processes": processes}

@@ -1,5 +1,7 @@
 """``emc up``: the whole local stack in the foreground, stopped together on Ctrl-C / SIGTERM.
 
+First every port the stack will listen on is checked (``emc.ports``): a taken one ends
+``emc up`` with exit code 2 and one line naming the setting to change, before anything starts.
 Order: local Kafka (unless ``EMC_KAFKA_BOOTSTRAP`` points elsewhere) → topics → warehouse (owns
 the chDB folder: migrations, sink, API) → streams → collector → demo sites and traffic. A
 process that dies is started again after 1, 2, 4 … 30 s (its log tail is printed each time);
@@ -200,7 +202,15 @@ def run_stack(
     settings: Settings, demo: bool = True, status_every_s: float = 15.0, restart: bool = True
 ) -> int:
     """Run everything until a signal, a crash loop (or any crash without ``restart``); returns
-    the process exit code."""
+    the process exit code: 2, with one line per port, when a port the stack needs is taken
+    (checked before anything starts)."""
+    from emc.ports import port_problems, stack_listeners
+
+    problems = port_problems(stack_listeners(settings))
+    if problems:
+        for line in problems:
+            print(f"[emc] {line}", file=sys.stderr, flush=True)
+        return 2
     stop = _Stop()
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
@@ -235,7 +245,7 @@ def run_stack(
             print(f"[emc] started {child.name} (log: {child.log_path})", flush=True)
             if child.name == "warehouse":
                 _wait_http(f"{settings.warehouse_url}/readyz", 180, started, stop)
-        collector_url = f"http://{settings.collector_host}:{settings.collector_port}"
+        collector_url = settings.collector_url
         _wait_http(f"{collector_url}/healthz", 60, started, stop)
         if demo and not stop.requested:
             from emc.demo import DEMO_SITES

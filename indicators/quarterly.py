@@ -42,20 +42,25 @@ def quarterly(
     tzs: Mapping[str, str],
     year: int,
     quarter: int,
+    *,
+    dossier_agency: str = "",
     agency: str = "",
 ) -> dict[str, Any]:
-    """The quarterly report of ``sites`` (only dossiers of ``agency`` when given)."""
+    """The quarterly report of ``sites`` (only dossiers whose own ``agency`` field is
+    ``dossier_agency`` when given). ``agency`` is the registered agency whose subtree the
+    sites are, printed on the report; it does not filter."""
     period = quarter_period(year, quarter)
-    n = {k: (v or 0) for k, v in period_numbers(db, sites, tzs, period, agency).items()}
+    n = {k: (v or 0) for k, v in period_numbers(db, sites, tzs, period, dossier_agency).items()}
     catalog = catalog_counts(db, sites)
     online_services = catalog["l4_services"] + catalog["l3_services"]
     with_dossiers = n.get("l4_services_received_online", 0) + n.get(
         "l3_services_received_online", 0
     )
-    levels = by_level(db, sites, tzs, period, agency)
+    levels = by_level(db, sites, tzs, period, dossier_agency)
     return {
         "sites": list(sites),
         "agency": agency or None,
+        "dossier_agency": dossier_agency or None,
         "year": year,
         "quarter": quarter,
         "period": period.as_json(),
@@ -138,7 +143,11 @@ def report_xlsx(report: Mapping[str, Any]) -> bytes:
     sheet = workbook.active
     assert sheet is not None  # a new workbook always has one sheet
     sheet.title = f"Q{report['quarter']}-{report['year']}"
-    who = ", ".join(report["sites"]) + (f" (agency {report['agency']})" if report["agency"] else "")
+    who = ", ".join(report["sites"])
+    if report["agency"]:
+        who += f" (agency {report['agency']})"
+    if report.get("dossier_agency"):
+        who += f" (dossiers of {report['dossier_agency']})"
     sheet.append(
         [f"BÁO CÁO THỐNG KÊ DỊCH VỤ CÔNG TRỰC TUYẾN QUÝ {report['quarter']}/{report['year']}"]
     )

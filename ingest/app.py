@@ -4,7 +4,10 @@
 Routes: ``POST|GET|OPTIONS /collect`` (browser beacon, CORS open), ``POST /v1/hits``,
 ``POST /v1/dossiers`` (bearer token, NDJSON or JSON array), ``POST /TrackingMCDT`` (the EMC
 one-stop push, ``ingest.mcdt``; answers 204), ``GET /healthz``, ``GET /readyz``
-(200 only while Kafka answers), ``GET /stats`` (counters), ``GET /metrics`` (Prometheus).
+(200 only while Kafka answers), ``GET /stats`` (counters), ``GET /metrics`` (Prometheus);
+the last two need ``Authorization: Bearer <EMC_METRICS_TOKEN>`` when that is set
+(``core.metrics_auth``); ``GET /sites/{id}/ready`` (admin token: 200 once the collector's copy of
+the registry, freshly loaded, knows the site, else 404; ``emc sites add`` asks it).
 Nothing is acknowledged before Kafka has it: when the producer fails the answer is 503 with
 ``Retry-After``.
 """
@@ -25,7 +28,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from core import metrics
+from core import metrics, metrics_auth
 from core.settings import Settings
 from ingest.client_ip import client_ip
 from ingest.counters import Counters
@@ -318,6 +321,27 @@ class _Collector:
             {"Retry-After": str(self.settings.retry_after_s)},
         )
 
+    async def site_ready(self, request: Request) -> Response:
+        """200 when a registry load that started after this request knows the site (the
+        same bounded, shared wait as an unknown site's hit), else 404."""
+        try:
+            authorize(request.headers.get("authorization"), self.admin_token, {})
+        except RequestError as exc:
+            return _json(exc.status, exc.body())
+        site_id = str(request.path_params["site_id"])
+        await self.sites.sync()
+        if site_id in self.sites.sites:
+            return _json(200, {"site": site_id, "ready": True})
+        return _json(
+            404,
+            {
+                "error": f"site {site_id!r} is not in the collector's copy of the registry",
+                "site": site_id,
+                "ready": False,
+                "registry_error": self.sites.last_error or None,
+            },
+        )
+
     async def stats(self, request: Request) -> Response:
         body: dict[str, Any] = dict(self.counters.snapshot())
         body["sites"] = {
@@ -356,8 +380,22 @@ def create_app(
         body, content_type = metrics.render(registry)
         return Response(body, 200, {"Content-Type": content_type})
 
+    endpoint = Callable[[Request], Awaitable[Response]]
+    ops_tokens = metrics_auth.accepted_tokens(settings)
+
+    def operations(handler: endpoint) -> endpoint:
+        """``handler`` behind ``EMC_METRICS_TOKEN`` when it is set (401 JSON otherwise)."""
+
+        async def guarded(request: Request) -> Response:
+            if not metrics_auth.allowed(request.headers.get("authorization"), ops_tokens):
+                return _json(401, metrics_auth.unauthorized_body(), dict(metrics_auth.CHALLENGE))
+            return await handler(request)
+
+        return guarded
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        metrics_auth.warn_if_open(settings, "collector", ["/metrics", "/stats"], log)
         await the_producer.start()
         await the_sites.start()
         try:
@@ -366,7 +404,6 @@ def create_app(
             await the_sites.stop()
             await the_producer.stop()
 
-    endpoint = Callable[[Request], Awaitable[Response]]
     routes: list[tuple[str, endpoint, list[str]]] = [
         ("/collect", handlers.collect, ["GET", "POST", "OPTIONS"]),
         ("/v1/hits", handlers.hits, ["POST"]),
@@ -374,8 +411,9 @@ def create_app(
         ("/TrackingMCDT", handlers.tracking_mcdt, ["POST"]),
         ("/healthz", handlers.healthz, ["GET"]),
         ("/readyz", handlers.readyz, ["GET"]),
-        ("/stats", handlers.stats, ["GET"]),
-        ("/metrics", prometheus, ["GET"]),
+        ("/sites/{site_id}/ready", handlers.site_ready, ["GET"]),
+        ("/stats", operations(handlers.stats), ["GET"]),
+        ("/metrics", operations(prometheus), ["GET"]),
     ]
     app = Starlette(
         routes=[

@@ -20,20 +20,24 @@ Delivery is exactly-once within Kafka (``processing_guarantee="exactly_once"``, 
 commit are one Kafka transaction, so a killed worker leaves all of them or none. Outputs go
 straight to the input partition's transactional producer, not through Faust's channel path,
 which cost several times the handler itself.
+
+The worker's web port (127.0.0.1 only) serves ``/metrics`` and ``/stats/``; with
+``EMC_METRICS_TOKEN`` set they need it as a bearer token (``operations_page``).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
-from collections.abc import Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from pydantic import ValidationError
 
-from core import metrics
+from core import metrics, metrics_auth
 from core.settings import Settings
 from schemas.deadletter import build_dead_letter, describe_validation_error
 from schemas.dossiers import RawDossierEvent
@@ -245,6 +249,23 @@ def _incoming(event: Any) -> Incoming:
     return Incoming(msg.topic, msg.partition, msg.offset, event.key, event.value)
 
 
+Page = Callable[[Any, Any], Awaitable[Any]]
+
+
+def operations_page(page: Page, accepted: tuple[bytes, ...]) -> Page:
+    """A Faust web page that answers 401 JSON unless the request carries one of ``accepted``
+    (``core.metrics_auth``; empty = open)."""
+
+    @functools.wraps(page)
+    async def guarded(web: Any, request: Any) -> Any:
+        if not metrics_auth.allowed(request.headers.get("Authorization"), accepted):
+            body = metrics_auth.unauthorized_body()
+            return web.json(body, status=401, headers=dict(metrics_auth.CHALLENGE))
+        return await page(web, request)
+
+    return guarded
+
+
 def create_app(
     settings: Settings,
     *,
@@ -439,8 +460,10 @@ def create_app(
     app.agent(dossiers_raw, name="dossiers", concurrency=1)(dossiers)
     app.timer(interval=evict_interval_s, name="evict_idle_visitors")(evict_idle_visitors)
     app.on_partitions_revoked.connect(forget_revoked)
-    app.page("/stats/")(stats)
-    app.page("/metrics")(prometheus)
+    ops_tokens = metrics_auth.accepted_tokens(settings)
+    metrics_auth.warn_if_open(settings, "streams worker", ["/metrics", "/stats/"], log)
+    app.page("/stats/")(operations_page(stats, ops_tokens))
+    app.page("/metrics")(operations_page(prometheus, ops_tokens))
     app.emc_counters = counters  # for tests and a later /metrics exporter
     return app
 

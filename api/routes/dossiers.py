@@ -24,19 +24,19 @@ from starlette.routing import Route
 
 from api.endpoints import Build, Built, endpoint
 from api.export import XLSX_MEDIA, respond
-from api.guard import Access, Context, context, error, route
+from api.guard import Access, Context, context, error, principal, route
 from api.params import (
     parse_choice,
     parse_compare,
     parse_int,
     parse_period,
     parse_selection,
-    parse_sites,
 )
 from clickhouse import registry
+from clickhouse.client import Database
 from indicators import dossiers as dossier_data
 from indicators import quarterly
-from indicators.access import Principal, check_sites_known, resolve_sites
+from indicators.access import Principal, Selection, check_sites_known, resolve_sites, visible_sites
 from indicators.errors import NotFound, ParamError
 from indicators.periods import comparison_period
 from indicators.tables import Table
@@ -113,9 +113,25 @@ def accounts(ctx: Context, query: Mapping[str, str], who: Principal) -> Callable
     return work
 
 
+def report_sites(db: Database, selection: Selection | None, who: Principal) -> list[str]:
+    """The sites of the report: the selection resolved for ``who`` (404 outside its subtree),
+    or without one every site ``who`` sees."""
+    if selection is not None:
+        return resolve_sites(db, selection, who)
+    visible = visible_sites(db, who)
+    chosen = sorted(visible) if visible is not None else [s.id for s in registry.list_sites(db)]
+    if not chosen:
+        where = "is registered" if who.is_admin else "is registered in the token's agency"
+        raise NotFound(f"site: no site {where}")
+    return chosen
+
+
 async def report(request: Request) -> Response:
-    """``GET /api/v1/reports/quarterly``: the provincial quarterly report (JSON or XLSX)."""
-    ctx, query = context(request), request.query_params
+    """``GET /api/v1/reports/quarterly``: the provincial quarterly report (JSON or XLSX) of the
+    selected sites (``site=``/``agency=``, inside the token's subtree) or of every site the
+    token sees; ``dossier_agency=`` keeps only dossiers whose own agency field is that code."""
+    ctx, who, query = context(request), principal(request), request.query_params
+    db = ctx.db
     try:
         fmt = parse_choice(query, "format", ("json", "xlsx"), "json")
         year = parse_int(query, "year", 0, 2000, 2100) if query.get("year") else None
@@ -124,19 +140,29 @@ async def report(request: Request) -> Response:
         if not query.get("quarter"):
             raise ParamError("quarter: required, 1-4")
         quarter = parse_int(query, "quarter", 1, 1, 4)
-        agency = (query.get("agency") or "").strip()
-        if len(agency) > 512:
-            raise ParamError("agency: longer than 512 characters")
-        sites = parse_sites(query.get("site")) if query.get("site") else None
-        if sites is None and not agency:
-            raise ParamError("site: required unless agency is given (one or more site ids)")
+        dossier_agency = (query.get("dossier_agency") or "").strip()
+        if len(dossier_agency) > 512:
+            raise ParamError("dossier_agency: longer than 512 characters")
+        selected = any((query.get(p) or "").strip() for p in ("site", "agency"))
+        if not selected and not dossier_agency:
+            raise ParamError(
+                "site: required, a site id or several separated by commas (or agency=ID, "
+                "or dossier_agency=CODE for every site the token sees)"
+            )
+        selection = parse_selection(query) if selected else None
 
         def work() -> dict[str, Any]:
-            chosen = sites or [s.id for s in registry.list_sites(ctx.db)]
-            if not chosen:
-                raise NotFound("site: no site is registered")
-            tzs = check_sites_known(ctx.db, chosen)
-            return quarterly.quarterly(ctx.db, chosen, tzs, year, quarter, agency)
+            chosen = report_sites(db, selection, who)
+            tzs = check_sites_known(db, chosen)
+            return quarterly.quarterly(
+                db,
+                chosen,
+                tzs,
+                year,
+                quarter,
+                dossier_agency=dossier_agency,
+                agency=selection.agency if selection is not None else "",
+            )
 
         answer = await asyncio.to_thread(work)
     except ParamError as exc:
@@ -162,5 +188,5 @@ ROUTES: list[Route] = [
     _indicator("/api/v1/onestop/top-services", "top-services", top_services),
     _indicator("/api/v1/onestop/by-level", "by-level", by_level),
     _indicator("/api/v1/accounts/summary", "accounts", accounts),
-    route("/api/v1/reports/quarterly", report, methods=["GET"], access=Access.ADMIN),
+    route("/api/v1/reports/quarterly", report, methods=["GET"], access=Access.TOKEN),
 ]

@@ -186,7 +186,7 @@ def stack(clickhouse_engine: Any) -> Iterator[Stack]:
     sink = Sink(settings, db)  # the warehouse's sink, not started: its counters stay at zero
     app = create_app(settings, db, sink, clock=NOW.timestamp)
     # realtime's "now" is the known-answer test's fixed moment (routes matched first)
-    served, registry = instrument(app, sink)  # /metrics, as the warehouse serves it
+    served, registry = instrument(app, sink, settings)  # /metrics, as the warehouse serves it
     metrics.LagMetrics(registry).set(LAG_ROWS)  # what the lag poller would have measured
     try:
         with serve(served) as url, api_client(url) as client:

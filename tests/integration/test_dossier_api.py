@@ -366,11 +366,15 @@ async def test_quarterly_report(env: tuple[httpx.AsyncClient, Database]) -> None
     province = next(r for r in report["by_admin_level"] if r["admin_level"] == "province")
     assert province == {"admin_level": "province", "received": 4, "resolved": 2,
                         "resolved_on_time": 1, "on_time_rate_pct": 50.0}  # fmt: skip
+    # the dossiers' own agency field (A1, A2), over every site (agency= is a registered
+    # agency's subtree, as on every other endpoint: test_rankings_dossiers)
     agency = await _get(
-        api, "/api/v1/reports/quarterly", agency="UBND-Q1", year="2026", quarter="1"
+        api, "/api/v1/reports/quarterly", dossier_agency="UBND-Q1", year="2026", quarter="1"
     )
     assert (agency["received"], agency["resolved"], agency["on_time_rate_pct"]) == (2, 2, 50.0)
     assert agency["full_process_online_rate_pct"] == 50.0  # A1 online, A2 direct
+    assert (agency["agency"], agency["dossier_agency"]) == (None, "UBND-Q1")
+    assert sorted(agency["sites"]) == ["dvc", "empty", "mc"]
     xlsx = await api.get(
         "/api/v1/reports/quarterly",
         params={"site": "mc", "year": "2026", "quarter": "1", "format": "xlsx"},

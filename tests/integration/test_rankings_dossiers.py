@@ -129,7 +129,64 @@ async def test_dossier_endpoints_keep_a_province_token_inside(
             other = await api.get(path, params={**selection, **PERIOD}, headers=mine)
             assert other.status_code == 404, (path, selection)
             assert "b" in other.json()["error"] and "not registered" in other.json()["error"]
-    quarterly = await api.get(
-        "/api/v1/reports/quarterly", params={"year": "2026", "quarter": "1"}, headers=mine
-    )
-    assert quarterly.status_code == 403
+
+
+QUARTER = {"year": "2026", "quarter": "1"}
+
+
+async def test_quarterly_report_answers_a_province_token_for_its_own_scope(
+    api: httpx.AsyncClient, clickhouse_engine: Any, ch_database: str
+) -> None:
+    """Issue 12: the report answered an agency token 401 even for its own sites. Now it
+    follows the other endpoints: site= / agency= inside the token's subtree give the admin's
+    numbers, anything outside 404 like an unknown id, and the admin keeps everything."""
+    from clickhouse import tokens
+
+    db = Database(clickhouse_engine, ch_database)
+    path = "/api/v1/reports/quarterly"
+    _, token_a = tokens.create_token(db, "p-a", "A")
+    info_b, token_b = tokens.create_token(db, "p-b", "B")
+    a = {"Authorization": f"Bearer {token_a}"}
+    b = {"Authorization": f"Bearer {token_b}"}
+    own = [
+        (a, {"site": "mc"}), (a, {"agency": "p-a"}),
+        (b, {"site": "b1,b2"}), (b, {"site": "b2"}), (b, {"agency": "p-b"}),
+    ]  # fmt: skip
+    for headers, selection in own:
+        mine = await api.get(path, params={**selection, **QUARTER}, headers=headers)
+        admin = await api.get(path, params={**selection, **QUARTER}, headers=AUTH)
+        assert mine.status_code == 200, (selection, mine.text)
+        assert mine.json() == admin.json(), selection
+    report_b = (await api.get(path, params={"agency": "p-b", **QUARTER}, headers=b)).json()
+    assert (report_b["sites"], report_b["agency"]) == (["b1", "b2"], "p-b")
+    # X1, Y1, Y2, Y3 received; X1 online; X1, Y1, Y2 resolved (Y1 late)
+    assert (report_b["received"], report_b["received_online"], report_b["resolved"]) == (4, 1, 3)
+    report_a = (await api.get(path, params={"site": "mc", **QUARTER}, headers=a)).json()
+    assert (report_a["received"], report_a["resolved"]) == (12, 5)  # test_dossier_api's MC
+    outside = [
+        (a, {"site": "b1"}), (a, {"site": "mc,b2"}), (a, {"agency": "p-b"}),
+        (a, {"agency": "p-c"}), (a, {"site": "nope"}),
+        (b, {"site": "mc"}), (b, {"agency": "p-a"}),
+    ]  # fmt: skip
+    for headers, selection in outside:
+        other = await api.get(path, params={**selection, **QUARTER}, headers=headers)
+        assert other.status_code == 404, (selection, other.text)
+        assert "not registered" in other.json()["error"], selection
+    # the filter on the dossiers' own agency field stays inside the token's sites
+    only = {"dossier_agency": "UBND-Q1", **QUARTER}  # A1 and A2 of site mc carry it
+    by_a = (await api.get(path, params=only, headers=a)).json()
+    by_b = (await api.get(path, params=only, headers=b)).json()
+    by_admin = (await api.get(path, params=only, headers=AUTH)).json()
+    assert (by_a["sites"], by_a["received"], by_a["dossier_agency"]) == (["mc"], 2, "UBND-Q1")
+    assert (by_b["sites"], by_b["received"]) == (["b1", "b2"], 0)
+    assert (sorted(by_admin["sites"]), by_admin["received"]) == (["b1", "b2", "c1", "mc"], 2)
+    # the admin keeps everything, across provinces; the xlsx answers the token too
+    both = await api.get(path, params={"site": "mc,b1", **QUARTER}, headers=AUTH)
+    assert both.status_code == 200 and both.json()["received"] == 12 + 1
+    xlsx = await api.get(path, params={"agency": "p-a", **QUARTER, "format": "xlsx"}, headers=a)
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+    # no token, a wrong one, a revoked one: 401
+    assert tokens.revoke_token(db, info_b.id)
+    for headers in ({}, {"Authorization": "Bearer nope"}, b):
+        response = await api.get(path, params={"site": "b1", **QUARTER}, headers=headers)
+        assert response.status_code == 401, headers

@@ -28,8 +28,9 @@ class _NoDatabase:
 
 
 def _app() -> Any:
-    app = create_app(Settings(admin_token=TOKEN), _NoDatabase())  # type: ignore[arg-type]
-    instrument(app, None)
+    settings = Settings(admin_token=TOKEN)  # type: ignore[arg-type]
+    app = create_app(settings, _NoDatabase())  # type: ignore[arg-type]
+    instrument(app, None, settings)
     return app
 
 

@@ -274,3 +274,97 @@ async def test_beacon_behind_trusted_proxy_joins_repeated_forwarded_for(tmp_path
     assert response.status_code == 202
     [hit] = producer.messages()
     assert hit["ip"] == "198.51.100.7" and hit["ua"] == "UA-1"
+
+
+# ------------------------------------------------------ sites registered a moment ago (issue 12)
+
+
+def _loading_app(
+    tmp_path: Path, registry: list[dict[str, Any]], producer: FakeProducer, **clock: Any
+) -> Any:
+    """The collector with a site cache that loads ``registry`` (a mutable list) as the
+    warehouse would, on the real clock and the default wait unless ``clock``/``sleep`` say."""
+    settings = Settings(admin_token="adm", secret_key="sk", data_dir=tmp_path, api_url="http://wh")
+    warehouse = httpx.MockTransport(lambda request: httpx.Response(200, json=list(registry)))
+    client = httpx.AsyncClient(base_url="http://wh", transport=warehouse)
+    cache = SiteCache(settings, client=client, **clock)
+    return create_app(settings, producer=producer, sites=cache), cache
+
+
+def _site(site_id: str, token: str = "") -> dict[str, Any]:
+    return {"id": site_id, "name": site_id, "type": "portal", "domains": ["a.gov.vn"],
+            "ingest_token": token}  # fmt: skip
+
+
+def test_the_first_hits_of_a_site_registered_a_moment_ago_are_accepted(
+    tmp_path: Path, producer: FakeProducer
+) -> None:
+    import time
+
+    from ingest.sites import MAX_UNKNOWN_WAIT_S
+
+    registry = [_site("a")]
+    app, cache = _loading_app(tmp_path, registry, producer)
+    with TestClient(app) as client:  # the start loads the registry
+        assert set(cache.sites) == {"a"}
+        registry.append(_site("new", token="tok-new"))  # `emc sites add`, then at once:
+        started = time.monotonic()
+        hit = client.post("/v1/hits", content=_line(site="new"), headers={**ADMIN, **NDJSON})
+        assert hit.status_code == 202, hit.text
+        assert time.monotonic() - started <= MAX_UNKNOWN_WAIT_S + 0.5
+        beacon = client.post(
+            "/collect", content=b'{"s":"new","u":"https://a.gov.vn/"}',
+            headers={"Content-Type": "text/plain"},
+        )  # fmt: skip
+        assert beacon.status_code == 202
+        registry.append(_site("newer", token="tok-newer"))
+        own = client.post(
+            "/v1/hits",
+            content=_line(site="newer"),
+            headers={"Authorization": "Bearer tok-newer", **NDJSON},
+        )
+        assert own.status_code == 202, own.text  # its ingest token, unknown a moment ago
+    assert [m["site"] for m in producer.messages()] == ["new", "new", "newer"]
+
+
+def test_a_truly_unknown_site_is_refused_within_the_bound(
+    tmp_path: Path, producer: FakeProducer
+) -> None:
+    import time
+
+    from ingest.sites import MAX_UNKNOWN_WAIT_S
+
+    app, cache = _loading_app(tmp_path, [_site("a")], producer)
+    with TestClient(app) as client:
+        loads = cache.loads
+        started = time.monotonic()
+        refused = client.post("/v1/hits", content=_line(site="nope"), headers={**ADMIN, **NDJSON})
+        assert time.monotonic() - started <= MAX_UNKNOWN_WAIT_S + 0.5
+        assert refused.status_code == 422
+        assert refused.json()["rejected"][0]["reason"] == "unknown_site"
+        assert cache.loads == loads + 1  # it waited for one fresh load, no more
+    assert producer.sent == []
+
+
+def test_site_ready_route(tmp_path: Path, producer: FakeProducer) -> None:
+    from tests.unit.ingest.test_sites import FakeTime
+
+    fake = FakeTime()
+    registry = [_site("a")]
+    app, cache = _loading_app(tmp_path, registry, producer, clock=fake.clock, sleep=fake.sleep)
+    with TestClient(app) as client:
+        assert client.get("/sites/a/ready").status_code == 401
+        assert (
+            client.get("/sites/a/ready", headers={"Authorization": "Bearer x"}).status_code == 401
+        )
+        fake.now += 0.1  # time passes between the requests
+        assert client.get("/sites/a/ready", headers=ADMIN).json() == {"site": "a", "ready": True}
+        registry.append(_site("b"))
+        fake.now += 0.1
+        assert client.get("/sites/b/ready", headers=ADMIN).status_code == 200
+        fake.now += 0.1
+        missing = client.get("/sites/zz/ready", headers=ADMIN)
+        assert missing.status_code == 404
+        assert missing.json()["ready"] is False and "zz" in missing.json()["error"]
+        assert cache.loads == 4  # the start, and one fresh load per question
+        assert len(fake.sleeps) == 3  # each waited for the rate limit

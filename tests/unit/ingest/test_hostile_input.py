@@ -27,6 +27,7 @@ from tests.unit.ingest.test_app import FakeProducer
 SITE = Site(id="a", name="A", type=SiteType.PORTAL, domains=("a.gov.vn",), ingest_token="tok-a")
 MAX_BODY = 4096
 PATHS = ["/collect", "/v1/hits", "/v1/dossiers", "/healthz", "/readyz", "/stats", "/metrics"]
+PATHS += ["/sites/a/ready", "/sites/zz/ready"]  # issue 12: emc sites add asks it
 #: Matomo tracking protocol endpoints and the tracker scripts (issue 5).
 PATHS += ["/tracking", "/matomo.php", "/emc.js", "/emc-compat.js"]
 CONTENT_TYPES = [
