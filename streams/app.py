@@ -299,6 +299,10 @@ def create_app(
         web_bind="127.0.0.1",
         web_host="127.0.0.1",
         web_port=settings.streams_web_port,
+        # Faust's built-in /table/ and /router/ pages read visitor state by key with no token:
+        # the worker's web port serves /metrics and /stats/ only
+        web_tables_enabled=False,
+        web_router_enabled=False,
         consumer_auto_offset_reset="earliest",
         # one Kafka transaction per input partition holds outputs, changelog records and the
         # input offsets (streams.eos)

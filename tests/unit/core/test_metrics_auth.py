@@ -188,3 +188,17 @@ def test_the_401_body_names_the_setting() -> None:
         "error": "missing or wrong bearer token: this endpoint needs "
         "Authorization: Bearer <EMC_METRICS_TOKEN>"
     }
+
+
+async def test_stream_worker_serves_no_table_or_router_pages(tmp_path: Path) -> None:
+    """Faust serves /table/<name>/<key>/ (visitor state) and /router/ by default, without a
+    token; the worker turns them off."""
+    from streams.app import create_app as create_worker
+    from tests.mmdb_builder import build_mmdb, country_record
+
+    geoip = build_mmdb(tmp_path / "geo.mmdb", {"1.0.0.0/8": country_record("VN", "flat")})
+    worker = create_worker(_settings(tmp_path, geoip_db=geoip, kafka_bootstrap="127.0.0.1:1"))
+    worker.web.blueprints.apply(worker.web)  # what the web server does when it starts
+    paths = {r.resource.canonical for r in worker.web.web_app.router.routes() if r.resource}
+    assert not any(p.startswith(("/table", "/router")) for p in paths), sorted(paths)
+    assert "/metrics" in paths
