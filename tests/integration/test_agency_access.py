@@ -15,6 +15,7 @@ A token of ``p-hn`` must not learn anything about ``hcm`` by any endpoint or par
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -45,10 +46,19 @@ ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 DATES = {"from": PERIOD[0].isoformat(), "to": PERIOD[1].isoformat()}
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def world(clickhouse_engine: Any, ch_database: str) -> AsyncIterator[dict[str, Any]]:
-    settings = Settings(clickhouse_database=ch_database, admin_token=TOKEN, api_max_range_days=31)  # type: ignore[arg-type]
-    db = Database(clickhouse_engine, ch_database)
+@asynccontextmanager
+async def agency_world(
+    engine: Any, database: str, **settings_overrides: Any
+) -> AsyncIterator[dict[str, Any]]:
+    """The tree above with the portal visits loaded, two agency tokens and the API on a client
+    (shared with ``test_hostile_sql``, which builds it once per module)."""
+    settings = Settings(
+        clickhouse_database=database,
+        admin_token=TOKEN,  # type: ignore[arg-type]
+        api_max_range_days=31,
+        **settings_overrides,
+    )
+    db = Database(engine, database)
     tree = [
         Agency(id="region", name="Region", kind=AgencyKind.OTHER),
         Agency(id="p-hcm", name="TP HCM", kind=AgencyKind.PROVINCE, code="79", parent_id="region"),
@@ -66,10 +76,17 @@ async def world(clickhouse_engine: Any, ch_database: str) -> AsyncIterator[dict[
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         yield {
             "api": client,
+            "app": app,
             "db": db,
             "hn": {"Authorization": f"Bearer {hn_token}"},
             "hcm": {"Authorization": f"Bearer {hcm_token}"},
         }
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def world(clickhouse_engine: Any, ch_database: str) -> AsyncIterator[dict[str, Any]]:
+    async with agency_world(clickhouse_engine, ch_database) as built:
+        yield built
 
 
 async def _get(
