@@ -1,20 +1,18 @@
 """Read-only SQL for analysts, with engine-side limits that a request can only lower.
 
-Three guards: a quick look at the text (one read statement: ``SELECT``, ``WITH``, ``SHOW``,
-``DESCRIBE``/``DESC``, ``EXPLAIN``; no second statement, no ``INTO OUTFILE``); the check of
-every node of the engine's syntax tree (``indicators.sql_guard``: tables, table functions,
-functions);
-then ClickHouse runs it with ``readonly = 1`` and the ``Limits`` of the token (time, memory,
-rows and bytes read, result rows and bytes, threads), passed as the statement's SETTINGS clause
-so the statement cannot raise them (ClickHouse answers READONLY). Queries run in the warehouse
-database, so ``SELECT count() FROM pageviews`` works unqualified.
+Two guards: before anything runs, the check of every node of the engine's syntax tree
+(``indicators.sql_guard``: one read statement, its tables, table functions and functions); then
+ClickHouse runs the statement formatted back from that tree with ``readonly = 1`` and the
+``Limits`` of the token (time, memory, rows and bytes read, result rows and bytes, threads),
+passed as the statement's SETTINGS clause so the statement cannot raise them (ClickHouse
+answers READONLY). Queries run in the warehouse database, so ``SELECT count() FROM pageviews``
+works unqualified.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -26,15 +24,6 @@ from core.settings import Settings
 DEFAULT_MAX_ROWS = 100_000
 DEFAULT_TIMEOUT_S = 30.0
 _MIB = 1024 * 1024
-_READ_STATEMENTS = frozenset({"SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "EXPLAIN"})
-_COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
-_STRINGS = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|`(?:[^`\\]|\\.)*`", re.DOTALL)
-_FIRST_WORD = re.compile(r"^\s*\(*\s*([A-Za-z]+)")
-_OUTFILE = re.compile(r"\bINTO\s+OUTFILE\b", re.IGNORECASE)
-#: ``WITH … INSERT INTO …`` starts like a read but writes; clickhouse-connect also routes it
-#: through its insert path, which on chDB sets ``readonly`` on the shared session with SET and
-#: cannot undo it (the sink could then never insert again). Refused before anything runs.
-_INSERT = re.compile(r"\bINSERT\s+INTO\b", re.IGNORECASE)
 
 
 class SqlRefused(ValueError):
@@ -43,30 +32,6 @@ class SqlRefused(ValueError):
 
 class SqlFailed(RuntimeError):
     """ClickHouse refused or failed the statement; the message is ClickHouse's."""
-
-
-def check_readonly(sql: str) -> str:
-    """The statement without a trailing ``;`` when it is one read statement; else
-    ``SqlRefused`` saying why."""
-    code = _STRINGS.sub("''", _COMMENTS.sub(" ", sql)).strip()
-    if not code:
-        raise SqlRefused("sql: empty statement")
-    body = code.rstrip().rstrip(";")
-    if ";" in body:
-        raise SqlRefused("sql: one statement per request (found ';' before the end)")
-    match = _FIRST_WORD.match(body)
-    word = match.group(1).upper() if match else ""
-    if word not in _READ_STATEMENTS:
-        allowed = ", ".join(sorted(_READ_STATEMENTS))
-        raise SqlRefused(f"sql: only read statements are allowed ({allowed}); got {word or '?'}")
-    if _OUTFILE.search(body):
-        raise SqlRefused("sql: INTO OUTFILE is not allowed")
-    if _INSERT.search(body):
-        raise SqlRefused("sql: INSERT is not allowed (read-only SQL)")
-    stripped = sql.strip()
-    while stripped.endswith(";"):
-        stripped = stripped[:-1].rstrip()
-    return stripped
 
 
 def limits(

@@ -12,8 +12,9 @@ subquery is folded, no table is opened) and ``check`` walks every node of the tr
   ``remote``, ``view`` …), for every token;
 - functions: the allow-list of ``indicators.sql_functions`` (computations only), for every token.
 
-Refusals raise ``Refused`` (HTTP 403) naming what is not allowed; statements the engine cannot
-parse raise ``Malformed`` (HTTP 400) with the engine's reason. What runs afterwards is the
+Refusals raise ``Refused`` (HTTP 403) naming what is not allowed; a statement that is not a read
+(a write, DDL, ``INTO OUTFILE``) raises ``NotRead`` and one the engine cannot parse ``Malformed``
+(both HTTP 400) with the reason. What runs afterwards is the
 statement the engine formats back from the checked tree (``formatQueryFromJSON``), never the
 text as sent: no comment or trailing construct of the original can change what was checked.
 The pure part (``check``) has no I/O; ``parse`` and ``canonical`` are the two engine calls.
@@ -60,13 +61,15 @@ SELECT_NODES = frozenset(
 #: Statement kinds (the tree's root) per token kind.
 AGENCY_ROOTS = frozenset({"SelectWithUnionQuery"})
 ADMIN_ROOTS = frozenset({"SelectWithUnionQuery", "ExplainQuery", "ShowTablesQuery"})
+#: Statement kinds that read (anything else is a write or DDL: ``NotRead``).
+READ_ROOTS = ADMIN_ROOTS
 #: Fields of a statement that change where or how it answers, refused wherever they appear.
 _REFUSED_FIELDS = {
     "settings": "a SETTINGS clause (use the request's max_rows and timeout_s)",
     "format_ast": "a FORMAT clause (use the request's format)",
-    "out_file": "INTO OUTFILE",
-    "compression": "COMPRESSION",
 }
+#: Fields that write somewhere: the statement is not a read.
+_WRITING_FIELDS = {"out_file": "INTO OUTFILE", "compression": "INTO OUTFILE … COMPRESSION"}
 #: Functions whose second argument, when a bare name, is a table (``x IN sites``).
 _IN_FUNCTIONS = re.compile(r"^(global)?(not)?(null)?in(ignoreset)?$", re.IGNORECASE)
 #: Admin statements the engine cannot serialise, accepted only in this plain form.
@@ -82,6 +85,11 @@ _IN_SCOPE = re.compile(
 
 class Refused(SqlRefused):
     """The statement uses something its token may not use (HTTP 403)."""
+
+
+class NotRead(SqlRefused):
+    """The statement is not a read (a write, DDL, INTO OUTFILE …): HTTP 400, as before the
+    syntax-tree check."""
 
 
 class Malformed(SqlFailed):
@@ -179,6 +187,8 @@ def check(tree: Any, policy: Policy) -> None:
         raise Refused("sql: the engine returned no syntax tree for the statement")
     root = tree.get("type")
     roots = ADMIN_ROOTS if policy.is_admin else AGENCY_ROOTS
+    if root not in READ_ROOTS:
+        raise NotRead(f"sql: only read statements are allowed (SELECT …); got {root}")
     if root not in roots:
         allowed = "SELECT, EXPLAIN, SHOW TABLES" if policy.is_admin else "SELECT"
         raise Refused(f"sql: {root} statements are not allowed (allowed: {allowed})")
@@ -190,8 +200,14 @@ def check(tree: Any, policy: Policy) -> None:
     # a bare name on the right of IN may also be an expression's alias (WITH [1, 2] AS a)
     names = ctes | {str(n["alias"]) for _, n, _ in _nodes(tree) if isinstance(n.get("alias"), str)}
     for key, node, _ in _nodes(tree):
+        if key in _WRITING_FIELDS:
+            raise NotRead(f"sql: {_WRITING_FIELDS[key]} is not allowed (read-only SQL)")
         if key in _REFUSED_FIELDS:
             raise Refused(f"sql: {_REFUSED_FIELDS[key]} is not allowed")
+        if key == "prewhere" and not policy.is_admin:
+            # PREWHERE runs before the engine's row filter: an error raised there (a failed
+            # cast) would name values of rows the token may not read
+            raise Refused("sql: PREWHERE is not allowed for agency tokens (use WHERE)")
         kind = node.get("type")
         if kind is None or node is tree:
             continue
@@ -222,7 +238,7 @@ def parse(db: Database, sql: str) -> Any:
     except Exception as exc:
         message = _engine_message(exc)
         if "does not support JSON serialization" in message:
-            raise Refused(f"sql: this kind of statement is not allowed ({message})") from exc
+            raise NotRead(f"sql: only read statements are allowed ({message})") from exc
         raise Malformed(f"sql: {message}") from exc
     try:
         return orjson.loads(result.result_rows[0][0])
@@ -236,7 +252,8 @@ def canonical(db: Database, tree: Any) -> str:
         result = db.query(
             "SELECT formatQueryFromJSON({q:String})",
             parameters={"q": orjson.dumps(tree).decode()},
-            settings={"readonly": 1},
+            # the tree of a statement within MAX_STATEMENT_BYTES can be far longer as JSON
+            settings={"readonly": 1, "max_query_size": 64 * MAX_STATEMENT_BYTES},
         )
     except Exception as exc:
         raise Malformed(f"sql: {_engine_message(exc)}") from exc
@@ -244,9 +261,12 @@ def canonical(db: Database, tree: Any) -> str:
 
 
 def checked(db: Database, sql: str, policy: Policy) -> str:
-    """The statement to run for ``sql`` under ``policy``: parsed, checked, formatted back.
+    """The statement to run for ``sql`` under ``policy``: parsed (one statement only: the
+    parser refuses a second), checked, formatted back.
     The admin's ``DESCRIBE t`` and ``SHOW CREATE TABLE t`` (plain names only) pass as sent:
     the engine has no syntax tree in JSON for them."""
+    if not sql.strip().rstrip(";").strip():
+        raise Malformed("sql: empty statement")
     if policy.is_admin and _ADMIN_PLAIN.match(sql):
         return sql.strip().rstrip(";").rstrip()
     tree = parse(db, sql)

@@ -60,7 +60,7 @@ import pytest_asyncio
 
 from clickhouse import registry
 from clickhouse.client import Database
-from emc.settings import Settings
+from core.settings import Settings
 from tests.integration.test_agency_access import ADMIN, agency_world
 from tests.integration.test_portal_api import BOTS, TOKEN, VISITS, P
 
