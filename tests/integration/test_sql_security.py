@@ -26,6 +26,7 @@ import pytest
 from clickhouse.client import Database
 from indicators import sql_pool
 from tests.integration.test_agency_access import ADMIN, DATES, world
+from tests.integration.test_dashboard_browser import serve
 from tests.integration.test_portal_api import VISITS
 
 __all__ = ["world"]
@@ -239,6 +240,22 @@ async def test_a_statement_is_killed_when_its_client_goes_away(world: dict[str, 
         await asyncio.sleep(0.05)
     # the slot is free again
     assert (await _sql(api, ADMIN, "SELECT 1")).status_code == 200
+
+
+async def test_a_statement_is_killed_when_an_http_client_disconnects(
+    world: dict[str, Any],
+) -> None:
+    """Through a real server (uvicorn): the client gives up after 1 s and closes the socket;
+    the server notices the disconnect and kills the statement long before its 30 s limit."""
+    db = world["db"]
+    with serve(world["app"]) as url:
+        async with httpx.AsyncClient(base_url=url, headers=ADMIN, timeout=1.0) as client:
+            with pytest.raises(httpx.TimeoutException):
+                await client.post("/api/v1/sql", json={"sql": HEAVY, "timeout_s": 30})
+        deadline = time.monotonic() + 5
+        while await _running_tagged(db):
+            assert time.monotonic() < deadline, "the statement kept running after its client left"
+            await asyncio.sleep(0.05)
 
 
 async def test_a_full_pool_answers_503_with_retry_after(world: dict[str, Any]) -> None:
