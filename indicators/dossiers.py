@@ -240,10 +240,10 @@ def _onestop_values(n: Mapping[str, Any]) -> dict[str, Any]:
             g.get("processing_s_total", 0), g.get("finished", 0), 1
         ),  # III.8
         "l4_services_online_pct": percent(
-            g.get("l4_services_received_online", 0), g.get("l4_services_received", 0)
+            g.get("l4_services_received_online", 0), g.get("services_received", 0)
         ),  # III.9
         "l3_services_online_pct": percent(
-            g.get("l3_services_received_online", 0), g.get("l3_services_received", 0)
+            g.get("l3_services_received_online", 0), g.get("services_received", 0)
         ),  # III.10
         "l4_online_rate_pct": percent(
             g.get("received_online_l4", 0), g.get("received_l4", 0)
@@ -256,6 +256,27 @@ def _onestop_values(n: Mapping[str, Any]) -> dict[str, Any]:
         "on_time_rate_pct": percent(g.get("resolved_on_time", 0), g.get("resolved_with_due", 0)),
         "overdue_open": int(g.get("overdue_open", 0)),
     }
+
+
+def _onestop_parts(n: Mapping[str, Any]) -> dict[str, dict[str, int]]:
+    """The numerator and denominator of the one-stop rates whose parts the answer shows (pure).
+
+    III.9 / III.10 (seed 000, Phụ lục 2, III): "Tỷ lệ DVC mức 4 (3) phát sinh HS trực tuyến"
+    = (Tổng số DVC mức 4 (3) có phát sinh HS trực tuyến) / (tổng số DVC có phát sinh hồ sơ):
+    the level-4 (level-3) services with an online dossier received in the period over every
+    service with a dossier received in it, of any level (level 0 and procedures missing from
+    the catalog included, as for III.4) and any channel.
+    """
+    g = {k: int(v or 0) for k, v in n.items()}
+    every = g.get("services_received", 0)
+    return {
+        "l4_services_online_pct": {
+            "numerator": g.get("l4_services_received_online", 0), "denominator": every,
+        },
+        "l3_services_online_pct": {
+            "numerator": g.get("l3_services_received_online", 0), "denominator": every,
+        },
+    }  # fmt: skip
 
 
 _ONESTOP_RATES = {
@@ -282,11 +303,14 @@ def onestop_overview(
     current_numbers = totals(rows)
     current = _onestop_values(current_numbers)
     previous = _onestop_values(totals(previous_rows)) if previous_rows is not None else None
+    metrics = _metrics(current, previous, _ONESTOP_RATES)
+    for key, parts in _onestop_parts(current_numbers).items():
+        metrics[key].update(parts)  # of the period (not of the comparison period)
     return {
         "sites": list(sites),
         "period": period.as_json(),
         "compare": compare.as_json() if compare else None,
-        "metrics": _metrics(current, previous, _ONESTOP_RATES),
+        "metrics": metrics,
         "resolved_without_due": int(
             (current_numbers.get("resolved") or 0) - (current_numbers.get("resolved_with_due") or 0)
         ),

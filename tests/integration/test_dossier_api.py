@@ -226,8 +226,9 @@ async def test_onestop_overview(env: tuple[httpx.AsyncClient, Database]) -> None
         "services_online_pct": 66.7,  # online {P4a,P4b,P3a,PX} / any {+P3b,P0}
         "online_rate_pct": 55.6,  # 5 / 9
         "avg_processing_time_s": 271800.0,  # (54 + 96 + 120 + 32) h / 4: A1, A2, A5, A9
-        "l4_services_online_pct": 100.0,  # {P4a, P4b} / {P4a, P4b}
-        "l3_services_online_pct": 50.0,  # {P3a} / {P3a, P3b}
+        # III.9-10: over every service with dossiers {P4a, P4b, P3a, P3b, PX, P0}
+        "l4_services_online_pct": 33.3,  # {P4a, P4b} / 6
+        "l3_services_online_pct": 16.7,  # {P3a} / 6
         "l4_online_rate_pct": 75.0,  # A1, A3, A10 / A1, A2, A3, A10
         "l3_online_rate_pct": 33.3,  # A4 / A4, A6, A11
         "resolved": 4,  # A1, A2, A5 (received in February), A9
@@ -332,8 +333,8 @@ async def test_numbers_follow_the_default_catalog(env: tuple[httpx.AsyncClient, 
     after = _values((await _get(api, "/api/v1/onestop/overview", site="mc", **PERIOD))["metrics"])
     assert after["l4_online_rate_pct"] == 100.0  # A3, A10 / A3, A10
     assert after["l3_online_rate_pct"] == 40.0  # A1, A4 / A1, A2, A4, A6, A11
-    assert after["l4_services_online_pct"] == 100.0  # {P4b}
-    assert after["l3_services_online_pct"] == 66.7  # {P4a, P3a} / {P4a, P3a, P3b}
+    assert after["l4_services_online_pct"] == 16.7  # {P4b} / 6 services with dossiers
+    assert after["l3_services_online_pct"] == 33.3  # {P4a, P3a} / 6
     catalog.set_default(db, "mc", 1)
     back = _values((await _get(api, "/api/v1/onestop/overview", site="mc", **PERIOD))["metrics"])
     assert back == before
@@ -388,6 +389,85 @@ async def test_quarterly_report(env: tuple[httpx.AsyncClient, Database]) -> None
     by_label = {r[1]: r[3] for r in rows[5:]}
     assert by_label["Tỷ lệ hồ sơ trực tuyến toàn trình — full-process online rate"] == 80.0
     assert by_label["Cấp tỉnh: tỷ lệ đúng hạn — on-time rate"] == 50.0
+
+
+# Site ``q`` (one-stop, UTC+7): the known answers of issue 16 over the first quarter of 2026,
+# with dossiers on both sides of its edges. Default catalog: Q4a, Q4b, Q4c, Q4d level 4; Q3a,
+# Q3b, Q3c level 3; Q0 level 0 (7 online services, 8 services). QX is in no catalog.
+Q_CATALOG = [
+    CatalogRow(2, "Q 4a", 4, "", "", "Q4a"),
+    CatalogRow(3, "Q 4b", 4, "", "", "Q4b"),
+    CatalogRow(4, "Q 4c", 4, "", "", "Q4c"),
+    CatalogRow(5, "Q 4d", 4, "", "", "Q4d"),
+    CatalogRow(6, "Q 3a", 3, "", "", "Q3a"),
+    CatalogRow(7, "Q 3b", 3, "", "", "Q3b"),
+    CatalogRow(8, "Q 3c", 3, "", "", "Q3c"),
+    CatalogRow(9, "Q 0", 0, "", "", "Q0"),
+]
+
+
+def LY(year: int, month: int, day: int, hour: int = 9, minute: int = 0) -> int:
+    """Epoch ms of a local (UTC+7) time."""
+    return int((datetime(year, month, day, hour, minute, tzinfo=UTC) - timedelta(hours=7))
+               .timestamp() * 1000)  # fmt: skip
+
+
+Q = [
+    # Q4a: online (00:10 local on 1 January = 31 December 17:10 UTC: in the quarter) and direct
+    Dossier("D1", "Q4a", "online", LY(2026, 1, 1, 0, 10), site="q"),
+    Dossier("D2", "Q4a", "direct", LY(2026, 2, 10), site="q"),
+    # Q4b: direct at 23:50 local on 31 March (in); its online dossier came at 00:10 local on
+    # 1 April (the same UTC date: out), so in the quarter Q4b has dossiers, none online
+    Dossier("D3", "Q4b", "direct", LY(2026, 3, 31, 23, 50), site="q"),
+    Dossier("D4", "Q4b", "online", LY(2026, 4, 1, 0, 10), site="q"),
+    # Q4c: no dossier at all; Q4d: one online at 23:50 local on 31 December 2025 (out)
+    Dossier("D5", "Q4d", "online", LY(2025, 12, 31, 23, 50), site="q"),
+    # Q3a online; Q3b direct and online; Q3c submitted online in March, received 1 April (out)
+    Dossier("D6", "Q3a", "online", LY(2026, 3, 15), site="q"),
+    Dossier("D7", "Q3b", "direct", LY(2026, 1, 20), site="q"),
+    Dossier("D8", "Q3b", "online", LY(2026, 3, 1), site="q"),
+    Dossier("D9", "Q3c", "online", LY(2026, 4, 1, 8), submitted=LY(2026, 3, 31, 20), site="q"),
+    # a level-0 service (direct) and a procedure missing from the catalog (online)
+    Dossier("D10", "Q0", "direct", LY(2026, 2, 2), site="q"),
+    Dossier("D11", "QX", "online", LY(2026, 2, 3), site="q"),
+]  # fmt: skip
+Q1 = {"from": "2026-01-01", "to": "2026-03-31"}
+
+
+def _quarter_site(db: Database) -> None:
+    db.command(
+        "INSERT INTO sites (id, name, type, updated_at) VALUES ('q', 'q', 'onestop', now64())"
+    )
+    catalog.import_catalog(db, "q", Q_CATALOG, file_name="q", sha256="", make_default=True)
+    _store(db, Q)
+
+
+async def test_onestop_l4_l3_services_online_share_every_service_with_dossiers(
+    env: tuple[httpx.AsyncClient, Database],
+) -> None:
+    """III.9–10 (seed 000, Phụ lục 2, III. Hệ thống thông tin một cửa điện tử):
+
+    9 "Tỷ lệ DVC mức 4 phát sinh HS trực tuyến — Tỷ lệ tính bằng (Tổng số DVC mức 4 có phát
+    sinh HS trực tuyến)/(tổng số DVC có phát sinh hồ sơ)"; 10 the same for "mức 3".
+    (The share of level-4 (level-3) services with online dossiers = level-4 (level-3)
+    services with an online dossier / every service with a dossier, of any level and channel.)
+
+    Not over the same-level services with dossiers: here every level-3 service with dossiers
+    has an online one (2 / 2 = 100 %), but they are 2 of the 6 services with dossiers.
+    """
+    api, db = env
+    _quarter_site(db)
+    answer = await _get(api, "/api/v1/onestop/overview", site="q", compare="none", **Q1)
+    m = answer["metrics"]
+    # services with a dossier received in Q1: Q4a (D1, D2), Q4b (D3), Q3a (D6), Q3b (D7, D8),
+    # Q0 (D10), QX (D11) = 6; not Q4c (none), Q4d (D5: 2025), Q3c (D9: April)
+    assert m["l4_services_online_pct"] == {
+        "value": 16.7, "previous": None, "change_pp": None, "numerator": 1, "denominator": 6,
+    }  # Q4a (D1); Q4b's only online dossier (D4) is April's  # fmt: skip
+    assert m["l3_services_online_pct"] == {
+        "value": 33.3, "previous": None, "change_pp": None, "numerator": 2, "denominator": 6,
+    }  # Q3a (D6), Q3b (D8)  # fmt: skip
+    assert m["services_online_pct"]["value"] == 66.7  # III.4: Q4a, Q3a, Q3b, QX / the same 6
 
 
 async def test_accounts_summary(env: tuple[httpx.AsyncClient, Database]) -> None:

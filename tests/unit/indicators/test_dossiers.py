@@ -6,7 +6,13 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from indicators.dossiers import _onestop_values, bounds, totals, unknown_procedures
+from indicators.dossiers import (
+    _onestop_parts,
+    _onestop_values,
+    bounds,
+    totals,
+    unknown_procedures,
+)
 from indicators.periods import Period
 from indicators.quarterly import quarter_period, report_rows
 
@@ -102,3 +108,32 @@ def test_totals_sum_rows_and_count_services_per_site_and_level() -> None:
     assert unknown_procedures(rows) == [
         {"site": "a", "procedure_code": "PX", "procedure_name": "", "dossiers": 1}
     ]
+
+
+def test_l4_l3_services_online_pct_divide_by_every_service_with_dossiers() -> None:
+    """III.9–10 (seed 000, Phụ lục 2, III): "Tỷ lệ DVC mức 4 phát sinh HS trực tuyến — Tỷ lệ
+    tính bằng (Tổng số DVC mức 4 có phát sinh HS trực tuyến)/(tổng số DVC có phát sinh hồ sơ)",
+    and the same for "mức 3" (level-4 / level-3 services with an online dossier over every
+    service with a dossier, whatever its level or channel).
+
+    The issue's example: every level-4 service with dossiers got an online one (2 / 2 = 100 %
+    over the same level), but they are 2 of the 10 services with dossiers: 20 %."""
+    rows = [
+        _row("a", "P4a", 4, received=3, received_online=1),
+        _row("a", "P4b", 4, received=1, received_online=1),
+        _row("a", "P3a", 3, received=2, received_online=1),
+        _row("a", "P3b", 3, received=5),  # direct only
+        _row("b", "P3a", 3, received=1),  # the same code on another site: another service
+        *[_row("a", f"P0{i}", 0, received=1) for i in range(4)],  # level 0, direct
+        _row("a", "PX", None, received=2, received_online=2),  # not in the catalog
+        _row("a", "P4c", 4, submitted=1),  # submitted, not received: no dossier here
+        _row("a", "", None, received=7, received_online=7),  # no code: dossiers, no service
+    ]
+    numbers = totals(rows)
+    values = _onestop_values(numbers)
+    assert values["l4_services_online_pct"] == 20.0  # P4a, P4b / 10 services
+    assert values["l3_services_online_pct"] == 10.0  # P3a of site a / 10
+    assert _onestop_parts(numbers) == {
+        "l4_services_online_pct": {"numerator": 2, "denominator": 10},
+        "l3_services_online_pct": {"numerator": 1, "denominator": 10},
+    }
