@@ -7,8 +7,12 @@ Definitions (README "Quarterly report"):
 - full-process online rate (tỷ lệ hồ sơ trực tuyến toàn trình) = online dossiers received for
   level-4 services / all dossiers received for level-4 services;
 - partial online rate (tỷ lệ hồ sơ trực tuyến một phần) = the same for level 3;
-- services with dossiers = online services (level 3 or 4 in the default catalog) that received
-  an online dossier in the quarter, and their share of all online services in the catalog;
+- 6.2 "Tỷ lệ DVC có phát sinh hồ sơ nộp trực tuyến (toàn trình + một phần)" (seed 004,
+  section 6) = 6.2.2 "Số DVCTT có phát sinh hồ sơ trực tuyến" (online services — level 3 or 4
+  in the default catalog — that received an online dossier in the quarter) / 6.2.1 "Tổng số
+  DVCTT có phát sinh hồ sơ (gồm các DVCTT có phát sinh hồ sơ trực tuyến hoặc trực tiếp hoặc
+  cả 2 hình thức)" (online services that received any dossier in it, whatever the channel);
+  not over every online service in the catalog (``online_services``, shown apart);
 - procedures with fees = services whose dossiers report a fee (fee_paid_online known, or a
   payment request); accepting online payment = of those, services with a fee paid online;
 - on-time rate by administrative level = resolved on or before the due time / resolved with a
@@ -53,6 +57,9 @@ def quarterly(
     n = {k: (v or 0) for k, v in period_numbers(db, sites, tzs, period, dossier_agency).items()}
     catalog = catalog_counts(db, sites)
     online_services = catalog["l4_services"] + catalog["l3_services"]
+    # 6.2.1: online services with a dossier received in the quarter, any channel
+    with_any = n.get("l4_services_received", 0) + n.get("l3_services_received", 0)
+    # 6.2.2: of those, the ones with an online dossier
     with_dossiers = n.get("l4_services_received_online", 0) + n.get(
         "l3_services_received_online", 0
     )
@@ -74,8 +81,9 @@ def quarterly(
             n.get("received_online_l3", 0), n.get("received_l3", 0), 1
         ),
         "online_services": online_services,
-        "services_with_online_dossiers": int(with_dossiers),
-        "services_with_online_dossiers_pct": percent(with_dossiers, online_services, 1),
+        "online_services_with_dossiers": int(with_any),  # 6.2.1
+        "services_with_online_dossiers": int(with_dossiers),  # 6.2.2
+        "services_with_online_dossiers_pct": percent(with_dossiers, with_any, 1),  # 6.2
         "procedures_with_fees": int(n.get("services_with_fees", 0)),
         "procedures_with_online_payment": int(n.get("services_paid_online", 0)),
         "procedures_with_online_payment_pct": percent(
@@ -108,27 +116,31 @@ def report_rows(report: Mapping[str, Any]) -> list[list[Any]]:
          report["partial_online_rate_pct"]],
         ["6", "Số DVC trực tuyến — online services in the catalog", "dịch vụ",
          report["online_services"]],
-        ["7", "Số DVC trực tuyến phát sinh hồ sơ — online services with online dossiers",
-         "dịch vụ", report["services_with_online_dossiers"]],
-        ["8", "Tỷ lệ DVC trực tuyến phát sinh hồ sơ — share of online services with dossiers",
-         "%", report["services_with_online_dossiers_pct"]],
-        ["9", "Số TTHC có phí, lệ phí — procedures with fees", "thủ tục",
+        ["7", "Tổng số DVCTT có phát sinh hồ sơ (trực tuyến hoặc trực tiếp hoặc cả 2 hình "
+         "thức) — online services with any dossier (6.2.1)", "dịch vụ",
+         report["online_services_with_dossiers"]],
+        ["8", "Số DVCTT có phát sinh hồ sơ trực tuyến — online services with online dossiers "
+         "(6.2.2)", "dịch vụ", report["services_with_online_dossiers"]],
+        ["9", "Tỷ lệ DVC có phát sinh hồ sơ nộp trực tuyến (toàn trình + một phần) — online "
+         "services with online dossiers / with any dossier (6.2)", "%",
+         report["services_with_online_dossiers_pct"]],
+        ["10", "Số TTHC có phí, lệ phí — procedures with fees", "thủ tục",
          report["procedures_with_fees"]],
-        ["10", "Số TTHC có phí triển khai thanh toán trực tuyến — with online payment",
+        ["11", "Số TTHC có phí triển khai thanh toán trực tuyến — with online payment",
          "thủ tục", report["procedures_with_online_payment"]],
-        ["11", "Tỷ lệ TTHC thanh toán trực tuyến — share with online payment", "%",
+        ["12", "Tỷ lệ TTHC thanh toán trực tuyến — share with online payment", "%",
          report["procedures_with_online_payment_pct"]],
-        ["12", "Tỷ lệ giải quyết đúng hạn — on-time resolution rate", "%",
+        ["13", "Tỷ lệ giải quyết đúng hạn — on-time resolution rate", "%",
          report["on_time_rate_pct"]],
     ]  # fmt: skip
     for index, level in enumerate(report["by_admin_level"], start=1):
         name = _LEVEL_VI.get(level["admin_level"], level["admin_level"])
         rows += [
-            [f"13.{index}", f"{name}: tiếp nhận — received", "hồ sơ", level["received"]],
-            [f"13.{index}", f"{name}: đã giải quyết — resolved", "hồ sơ", level["resolved"]],
-            [f"13.{index}", f"{name}: đúng hạn — resolved on time", "hồ sơ",
+            [f"14.{index}", f"{name}: tiếp nhận — received", "hồ sơ", level["received"]],
+            [f"14.{index}", f"{name}: đã giải quyết — resolved", "hồ sơ", level["resolved"]],
+            [f"14.{index}", f"{name}: đúng hạn — resolved on time", "hồ sơ",
              level["resolved_on_time"]],
-            [f"13.{index}", f"{name}: tỷ lệ đúng hạn — on-time rate", "%",
+            [f"14.{index}", f"{name}: tỷ lệ đúng hạn — on-time rate", "%",
              level["on_time_rate_pct"]],
         ]  # fmt: skip
     return rows

@@ -346,8 +346,9 @@ async def test_quarterly_report(env: tuple[httpx.AsyncClient, Database]) -> None
     assert report["period"] == {"from": "2026-01-01", "to": "2026-03-31"}
     assert {k: report[k] for k in (
         "received", "received_online", "resolved", "full_process_online_rate_pct",
-        "partial_online_rate_pct", "online_services", "services_with_online_dossiers",
-        "services_with_online_dossiers_pct", "procedures_with_fees",
+        "partial_online_rate_pct", "online_services", "online_services_with_dossiers",
+        "services_with_online_dossiers", "services_with_online_dossiers_pct",
+        "procedures_with_fees",
         "procedures_with_online_payment", "procedures_with_online_payment_pct",
         "on_time_rate_pct",
     )} == {
@@ -357,8 +358,9 @@ async def test_quarterly_report(env: tuple[httpx.AsyncClient, Database]) -> None
         "full_process_online_rate_pct": 80.0,  # A1, B1, A3, A10 / + A2
         "partial_online_rate_pct": 40.0,  # A4, A7 / A4, A5, A6, A7, A11
         "online_services": 5,  # P4a, P4b, P4c, P3a, P3b
-        "services_with_online_dossiers": 4,  # all but P4c
-        "services_with_online_dossiers_pct": 80.0,
+        "online_services_with_dossiers": 4,  # 6.2.1: P4a, P4b, P3a, P3b (any channel)
+        "services_with_online_dossiers": 4,  # 6.2.2: the same four, each with an online one
+        "services_with_online_dossiers_pct": 100.0,  # 6.2 = 6.2.2 / 6.2.1 (not / 5 online)
         "procedures_with_fees": 2,  # P4a (A1, A2 report a fee), P4b (A3 payment requested)
         "procedures_with_online_payment": 1,  # P4a (A1)
         "procedures_with_online_payment_pct": 50.0,
@@ -468,6 +470,46 @@ async def test_onestop_l4_l3_services_online_share_every_service_with_dossiers(
         "value": 33.3, "previous": None, "change_pp": None, "numerator": 2, "denominator": 6,
     }  # Q3a (D6), Q3b (D8)  # fmt: skip
     assert m["services_online_pct"]["value"] == 66.7  # III.4: Q4a, Q3a, Q3b, QX / the same 6
+
+
+async def test_quarterly_6_2_online_services_with_online_dossiers(
+    env: tuple[httpx.AsyncClient, Database],
+) -> None:
+    """Quarterly 6.2 (seed 004, section 6 "Cung cấp DVC trực tuyến"):
+
+    6.2 "Tỷ lệ DVC có phát sinh hồ sơ nộp trực tuyến (toàn trình + một phần)" (%) = 6.2.2 / 6.2.1;
+    6.2.1 "Tổng số DVCTT có phát sinh hồ sơ (gồm các DVCTT có phát sinh hồ sơ trực tuyến hoặc
+    trực tiếp hoặc cả 2 hình thức)" (DVC); 6.2.2 "Số DVCTT có phát sinh hồ sơ trực tuyến" (DVC).
+    (Share of online services with online dossiers = online services — full-process and
+    partial, levels 4 and 3 — with an online dossier / online services with any dossier, online
+    or direct or both.) The seed's province files 359 / 359 = 100 %, not 359 / 812 (every
+    online service in its catalog).
+    """
+    api, db = env
+    _quarter_site(db)
+    report = await _get(api, "/api/v1/reports/quarterly", site="q", year="2026", quarter="1")
+    assert report["period"] == Q1
+    assert {k: report[k] for k in (
+        "online_services", "online_services_with_dossiers", "services_with_online_dossiers",
+        "services_with_online_dossiers_pct", "received", "received_online",
+    )} == {
+        "online_services": 7,  # the catalog: Q4a-Q4d, Q3a-Q3c
+        # 6.2.1: Q4a (D1, D2), Q4b (D3 direct), Q3a (D6), Q3b (D7, D8); not Q4c (none), Q4d
+        # (D5: 2025), Q3c (D9 received in April), Q0 (level 0), QX (no catalog level)
+        "online_services_with_dossiers": 4,
+        "services_with_online_dossiers": 3,  # 6.2.2: Q4a (D1), Q3a (D6), Q3b (D8); not Q4b
+        "services_with_online_dossiers_pct": 75.0,  # 6.2 = 3 / 4 (was 3 / 7 = 42.9)
+        "received": 8,  # D1, D2, D3, D6, D7, D8, D10, D11
+        "received_online": 4,  # D1, D6, D8, D11
+    }  # fmt: skip
+    xlsx = await api.get(
+        "/api/v1/reports/quarterly",
+        params={"site": "q", "year": "2026", "quarter": "1", "format": "xlsx"},
+        headers=AUTH,
+    )
+    rows = list(load_workbook(io.BytesIO(xlsx.content)).worksheets[0].iter_rows(values_only=True))
+    assert [(r[0], r[3]) for r in rows[11:14]] == [("7", 4), ("8", 3), ("9", 75.0)]
+    assert str(rows[13][1]).startswith("Tỷ lệ DVC có phát sinh hồ sơ nộp trực tuyến")
 
 
 async def test_accounts_summary(env: tuple[httpx.AsyncClient, Database]) -> None:
