@@ -7,33 +7,46 @@ share. Rules: inclusive local dates in each site's own timezone (turned into per
 bounds, ``bounds``); several sites = numbers over their union; ratios from summed numerators and
 denominators, ``null`` when the denominator is 0; rates change in percentage points, counts in
 percent. Catalog ratios (II.10, II.12) use the current default catalog for both periods.
+
+Periods that contain now (issue 16): the DVC and one-stop overviews take the ``Cut`` of the
+period and of the comparison period (``indicators.periods.cuts``: per site, now rounded down
+to the hour, and the same elapsed part of the comparison period); the per-site UTC bounds then
+end at the cut instead of the midnight after the last day. Dossier times are exact, so this
+could be cut to the minute; it is cut at the same hour as the DVC pageviews (hourly rollup) so
+that II.5 divides numbers of one span, and the answer says so (``period_cut``,
+``compare_cut``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from clickhouse import named
 from clickhouse.client import Database
 from indicators.change import count_metric, percent, rate_metric, ratio
-from indicators.periods import Period
+from indicators.periods import Cut, Period
 from indicators.tables import Table
 
 #: Administrative levels in report order ('' = not reported by the sender).
 ADMIN_LEVELS = ("central", "province", "district", "commune", "")
 
 
-def bounds(sites: Sequence[str], tzs: Mapping[str, str], period: Period) -> dict[str, Any]:
+def bounds(
+    sites: Sequence[str], tzs: Mapping[str, str], period: Period, cut: Cut | None = None
+) -> dict[str, Any]:
     """Named-query parameters ``sites``, ``starts``, ``ends``: per site, the UTC epoch ms of
-    the local midnight opening ``period`` and of the local midnight after its last day."""
+    the local midnight opening ``period`` and of the local midnight after its last day (or of
+    the site's local cut, when ``cut`` is given)."""
     starts, ends = [], []
-    for site in sites:
+    for i, site in enumerate(sites):
         zone = ZoneInfo(tzs[site])
         first = datetime.combine(period.start, time(0), zone)
         after = datetime.combine(period.end + timedelta(days=1), time(0), zone)
+        if cut is not None:
+            after = cut.ends[i].replace(tzinfo=zone)
         starts.append(int(first.timestamp() * 1000))
         ends.append(int(after.timestamp() * 1000))
     return {"sites": list(sites), "starts": starts, "ends": ends}
@@ -51,11 +64,14 @@ def procedure_rows(
     period: Period,
     compare: Period | None = None,
     agency: str = "",
+    cut: Cut | None = None,
+    compare_cut: Cut | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
     """Per (site, procedure) counts of ``period`` and of ``compare`` (None when not asked),
-    with the catalog level, in one pass (named query ``dossier_procedures``)."""
-    current = bounds(sites, tzs, period)
-    previous = bounds(sites, tzs, compare) if compare is not None else current
+    each up to its cut when given, with the catalog level, in one pass (named query
+    ``dossier_procedures``)."""
+    current = bounds(sites, tzs, period, cut)
+    previous = bounds(sites, tzs, compare, compare_cut) if compare is not None else current
     rows = named.rows(
         db,
         "dossier_procedures",
@@ -161,6 +177,16 @@ def _metrics(
 # --------------------------------------------------------------------------- DVC (§3.II)
 
 
+def _cut_fields(cut: Cut | None, compare_cut: Cut | None) -> dict[str, Any]:
+    """``period_cut`` / ``compare_cut`` of an answer (absent when no cut was computed)."""
+    if cut is None:
+        return {}
+    return {
+        "period_cut": cut.as_json(),
+        "compare_cut": compare_cut.as_json() if compare_cut is not None else None,
+    }
+
+
 def _dvc_values(
     numbers: Mapping[str, Any], pageviews: int, catalog: Mapping[str, int]
 ) -> dict[str, Any]:
@@ -199,23 +225,32 @@ def dvc_overview(
     tzs: Mapping[str, str],
     period: Period,
     compare: Period | None,
+    cut: Cut | None = None,
+    compare_cut: Cut | None = None,
 ) -> dict[str, Any]:
-    """``GET /api/v1/dvc/overview``: the items of §3.II with change."""
+    """``GET /api/v1/dvc/overview``: the items of §3.II with change; with ``cut`` /
+    ``compare_cut`` dossiers and pageviews count only up to them."""
     catalog = catalog_counts(db, sites)
 
-    def pageviews(p: Period) -> int:
-        params = {"sites": list(sites), "from": p.start, "to": p.end}
-        return int(_one(db, "dvc_pageviews", params).get("pageviews") or 0)
+    def pageviews(p: Period, c: Cut | None) -> int:
+        params: dict[str, Any] = {"sites": list(sites), "from": p.start, "to": p.end}
+        if c is None:
+            return int(_one(db, "dvc_pageviews", params).get("pageviews") or 0)
+        params["ends"] = [int(end.replace(tzinfo=UTC).timestamp()) for end in c.ends]
+        return int(_one(db, "dvc_pageviews_cut", params).get("pageviews") or 0)
 
-    rows, previous_rows = procedure_rows(db, sites, tzs, period, compare)
-    current = _dvc_values(totals(rows), pageviews(period), catalog)
+    rows, previous_rows = procedure_rows(
+        db, sites, tzs, period, compare, cut=cut, compare_cut=compare_cut
+    )
+    current = _dvc_values(totals(rows), pageviews(period, cut), catalog)
     previous = None
     if compare is not None and previous_rows is not None:
-        previous = _dvc_values(totals(previous_rows), pageviews(compare), catalog)
+        previous = _dvc_values(totals(previous_rows), pageviews(compare, compare_cut), catalog)
     return {
         "sites": list(sites),
         "period": period.as_json(),
         "compare": compare.as_json() if compare else None,
+        **_cut_fields(cut, compare_cut),
         "metrics": _metrics(current, previous, _DVC_RATES),
         "catalog": catalog,
         "unknown_procedures": unknown_procedures(rows),
@@ -296,10 +331,14 @@ def onestop_overview(
     tzs: Mapping[str, str],
     period: Period,
     compare: Period | None,
+    cut: Cut | None = None,
+    compare_cut: Cut | None = None,
 ) -> dict[str, Any]:
     """``GET /api/v1/onestop/overview``: the items of §3.III with change (III.6/III.7 are
-    ``top-services``)."""
-    rows, previous_rows = procedure_rows(db, sites, tzs, period, compare)
+    ``top-services``); with ``cut`` / ``compare_cut`` only up to them."""
+    rows, previous_rows = procedure_rows(
+        db, sites, tzs, period, compare, cut=cut, compare_cut=compare_cut
+    )
     current_numbers = totals(rows)
     current = _onestop_values(current_numbers)
     previous = _onestop_values(totals(previous_rows)) if previous_rows is not None else None
@@ -310,6 +349,7 @@ def onestop_overview(
         "sites": list(sites),
         "period": period.as_json(),
         "compare": compare.as_json() if compare else None,
+        **_cut_fields(cut, compare_cut),
         "metrics": metrics,
         "resolved_without_due": int(
             (current_numbers.get("resolved") or 0) - (current_numbers.get("resolved_with_due") or 0)

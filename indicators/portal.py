@@ -8,6 +8,16 @@ that the HTTP endpoints, the compare endpoint and the benchmark all call.
 Conventions: ``sites`` is one or more site ids and every number is computed over their union
 (one distinct count of visitors, sums of visits; never added percentages). Visit-based numbers
 belong to the local date/hour of the visit's first hit; pageviews to each hit's own local time.
+
+Periods that contain now (issue 16): the overview and the timeseries take the ``Cut`` of the
+period and of the comparison period (``indicators.periods.cuts``) and count only up to it, per
+site, with the ``*_cut`` named queries. The cut is exact to the hour, not the minute: the
+hourly rollups (``visits_hourly``, ``hits_hourly``, ``visitors_hourly``, per local hour) answer
+it without reading raw tables, and a unique-visitor count cannot be stitched from a rollup and
+a raw remainder without merging states of both; so the running hour is left out of both sides
+until it ends (``/portal/realtime`` covers it) and the answer says so (``period_cut``,
+``compare_cut``: ``cut`` rounded down to the hour). Timeseries points at or after the cut are
+``null`` (not counted), not 0. Breakdowns and ``/portal/compare`` are not cut.
 """
 
 from __future__ import annotations
@@ -20,7 +30,7 @@ from typing import Any
 from clickhouse import named
 from clickhouse.client import Database
 from indicators.change import change_pct, count_metric, percent, rate_metric, ratio
-from indicators.periods import Period
+from indicators.periods import Cut, Period
 from indicators.tables import Table
 
 #: Breakdown dimensions and the named query that answers each.
@@ -60,6 +70,13 @@ def _params(sites: Sequence[str], period: Period) -> dict[str, Any]:
     return {"sites": list(sites), "from": period.start, "to": period.end}
 
 
+def _cut_params(sites: Sequence[str], period: Period, cut: Cut) -> dict[str, Any]:
+    """Parameters of a ``*_cut`` query: ``ends`` = each site's local cut as epoch seconds of
+    the wall-clock time read as UTC (how the rollups store local hours)."""
+    ends = [int(end.replace(tzinfo=UTC).timestamp()) for end in cut.ends]
+    return {**_params(sites, period), "ends": ends}
+
+
 def _int(value: Any) -> int:
     return int(value or 0)
 
@@ -88,9 +105,13 @@ def _visit_fields(t: Totals) -> dict[str, Any]:
 # --- overview ---------------------------------------------------------------------------
 
 
-def totals(db: Database, sites: Sequence[str], period: Period) -> Totals:
-    """The headline sums of ``sites`` over ``period`` (query ``portal_overview``)."""
-    rows = named.rows(db, "portal_overview", _params(sites, period))
+def totals(db: Database, sites: Sequence[str], period: Period, cut: Cut | None = None) -> Totals:
+    """The headline sums of ``sites`` over ``period`` (query ``portal_overview``), or only up
+    to ``cut`` (query ``portal_overview_cut``)."""
+    if cut is None:
+        rows = named.rows(db, "portal_overview", _params(sites, period))
+    else:
+        rows = named.rows(db, "portal_overview_cut", _cut_params(sites, period, cut))
     return _totals(rows[0]) if rows else Totals()
 
 
@@ -113,17 +134,35 @@ def metrics(current: Totals, previous: Totals | None) -> dict[str, Any]:
     }
 
 
+def _cut_fields(cut: Cut | None, compare_cut: Cut | None) -> dict[str, Any]:
+    """``period_cut`` / ``compare_cut`` of an answer (absent when no cut was computed;
+    ``compare_cut`` null without a comparison)."""
+    if cut is None:
+        return {}
+    return {
+        "period_cut": cut.as_json(),
+        "compare_cut": compare_cut.as_json() if compare_cut is not None else None,
+    }
+
+
 def overview(
-    db: Database, sites: Sequence[str], period: Period, compare: Period | None
+    db: Database,
+    sites: Sequence[str],
+    period: Period,
+    compare: Period | None,
+    cut: Cut | None = None,
+    compare_cut: Cut | None = None,
 ) -> dict[str, Any]:
     """``/portal/overview``: visits, pageviews, unique visitors, pages per visit, average visit
-    duration and bounce rate, each with its change."""
-    current = totals(db, sites, period)
-    previous = totals(db, sites, compare) if compare else None
+    duration and bounce rate, each with its change; with ``cut``/``compare_cut`` only up to
+    them (a period that contains now against the same elapsed part of the comparison)."""
+    current = totals(db, sites, period, cut)
+    previous = totals(db, sites, compare, compare_cut) if compare else None
     return {
         "site": ",".join(sites),
         "period": period.as_json(),
         "compare_period": compare.as_json() if compare else None,
+        **_cut_fields(cut, compare_cut),
         "metrics": metrics(current, previous),
     }
 
@@ -153,16 +192,27 @@ def _naive(value: datetime | date) -> datetime:
 
 
 def series(
-    db: Database, sites: Sequence[str], period: Period, hourly: bool
+    db: Database, sites: Sequence[str], period: Period, hourly: bool, cut: Cut | None = None
 ) -> list[dict[str, Any]]:
     """One point per local day (or hour) of ``period``, zero-filled (query
-    ``portal_timeseries``). Ratios are None for buckets without visits."""
-    params = {**_params(sites, period), "hourly": int(hourly)}
-    found = {_naive(r["bucket"]): _totals(r) for r in named.rows(db, "portal_timeseries", params)}
-    points = []
+    ``portal_timeseries``). Ratios are None for buckets without visits. With ``cut`` (query
+    ``portal_timeseries_cut``) the numbers stop there and a point that starts at or after
+    every site's cut is all ``null``: not counted, rather than zero."""
+    if cut is None:
+        name, params = "portal_timeseries", _params(sites, period)
+        stop: datetime | None = None
+    else:
+        name, params = "portal_timeseries_cut", _cut_params(sites, period, cut)
+        stop = max(cut.ends, default=None)
+    params = {**params, "hourly": int(hourly)}
+    found = {_naive(r["bucket"]): _totals(r) for r in named.rows(db, name, params)}
+    points: list[dict[str, Any]] = []
     for bucket in _buckets(period, hourly):
         t = found.get(bucket, Totals())
         label = bucket.strftime("%Y-%m-%dT%H:00") if hourly else bucket.date().isoformat()
+        if stop is not None and bucket >= stop:
+            points.append({"t": label, **dict.fromkeys(_POINT_FIELDS)})
+            continue
         points.append(
             {
                 "t": label,
@@ -176,17 +226,25 @@ def series(
 
 
 def timeseries(
-    db: Database, sites: Sequence[str], period: Period, compare: Period | None, hourly: bool
+    db: Database,
+    sites: Sequence[str],
+    period: Period,
+    compare: Period | None,
+    hourly: bool,
+    cut: Cut | None = None,
+    compare_cut: Cut | None = None,
 ) -> dict[str, Any]:
     """``/portal/timeseries``: the current series and the comparison series (its own dates; a
-    ``year`` comparison across 29 February can be one point shorter or longer)."""
+    ``year`` comparison across 29 February can be one point shorter or longer), each up to its
+    cut when given."""
     return {
         "site": ",".join(sites),
         "period": period.as_json(),
         "compare_period": compare.as_json() if compare else None,
+        **_cut_fields(cut, compare_cut),
         "interval": "hour" if hourly else "day",
-        "points": series(db, sites, period, hourly),
-        "compare_points": series(db, sites, compare, hourly) if compare else None,
+        "points": series(db, sites, period, hourly, cut),
+        "compare_points": series(db, sites, compare, hourly, compare_cut) if compare else None,
     }
 
 

@@ -10,6 +10,10 @@ Access (issue 5): the indicator endpoints take ``site=`` or ``agency=`` (the age
 subtree, numbers over the union of its sites) and accept agency-scoped tokens, which see their
 subtree only (``indicators/access.py``: outside it answers 404 like an unknown id). The quarterly
 report, whose ``agency`` is a display label, stays admin-only.
+
+The DVC and one-stop overviews read "now" from ``ctx.clock``: a period that contains a site's
+local now is cut there (rounded down to the hour) and its comparison period at the same elapsed
+part (``indicators.periods.cuts``, issue 16); ``period_cut`` / ``compare_cut`` say where.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from indicators import dossiers as dossier_data
 from indicators import quarterly
 from indicators.access import Principal, Selection, check_sites_known, resolve_sites, visible_sites
 from indicators.errors import NotFound, ParamError
-from indicators.periods import comparison_period
+from indicators.periods import comparison_period, cuts
 from indicators.tables import Table
 
 MAX_LIMIT = 1000
@@ -49,12 +53,14 @@ def overview(kind: str) -> Build:
 
     def build(ctx: Context, query: Mapping[str, str], who: Principal) -> Callable[[], Built]:
         selection, period = parse_selection(query), parse_period(query, ctx.max_days)
-        compare = comparison_period(period, parse_compare(query))
+        mode = parse_compare(query)
+        compare = comparison_period(period, mode)
 
         def work() -> Built:
             sites = resolve_sites(ctx.db, selection, who)
             tzs = check_sites_known(ctx.db, sites)
-            answer = compute(ctx.db, sites, tzs, period, compare)
+            cut, compare_cut = cuts(period, compare, mode, sites, tzs, ctx.clock())
+            answer = compute(ctx.db, sites, tzs, period, compare, cut, compare_cut)
             return answer, dossier_data.metrics_table(answer["metrics"])
 
         return work

@@ -7,6 +7,10 @@ thread; the answer is JSON, or CSV/XLSX (``format=``) for table-shaped answers. 
 ``Access.TOKEN``: the admin token sees every site; an agency token sees its agency's subtree only
 (``indicators/access.py``: ``site=``/``agency=`` resolve to visible sites, an invisible one
 answers 404 like an unknown one).
+
+Overview and timeseries read "now" from ``ctx.clock``: a period that contains a site's local
+now is cut there, and its comparison period at the same elapsed part (``indicators.periods.cuts``,
+issue 16); the answer's ``period_cut`` / ``compare_cut`` say where.
 """
 
 from __future__ import annotations
@@ -26,9 +30,9 @@ from api.params import (
     parse_sites,
 )
 from indicators import portal as portal_data
-from indicators.access import Principal, Selection, resolve_sites
+from indicators.access import Principal, Selection, check_sites_known, resolve_sites
 from indicators.errors import ParamError
-from indicators.periods import comparison_period
+from indicators.periods import comparison_period, cuts
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 10
@@ -37,11 +41,14 @@ MAX_COMPARE_SITES = 10
 
 def overview(ctx: Context, query: Mapping[str, str], who: Principal) -> Callable[[], Built]:
     selection, period = parse_selection(query), parse_period(query, ctx.max_days)
-    compare = comparison_period(period, parse_compare(query))
+    mode = parse_compare(query)
+    compare = comparison_period(period, mode)
 
     def work() -> Built:
         sites = resolve_sites(ctx.db, selection, who)
-        answer = portal_data.overview(ctx.db, sites, period, compare)
+        tzs = check_sites_known(ctx.db, sites)
+        cut, compare_cut = cuts(period, compare, mode, sites, tzs, ctx.clock())
+        answer = portal_data.overview(ctx.db, sites, period, compare, cut, compare_cut)
         return answer, portal_data.overview_table(answer)
 
     return work
@@ -49,12 +56,15 @@ def overview(ctx: Context, query: Mapping[str, str], who: Principal) -> Callable
 
 def timeseries(ctx: Context, query: Mapping[str, str], who: Principal) -> Callable[[], Built]:
     selection, period = parse_selection(query), parse_period(query, ctx.max_days)
-    compare = comparison_period(period, parse_compare(query))
+    mode = parse_compare(query)
+    compare = comparison_period(period, mode)
     hourly = parse_choice(query, "interval", ("day", "hour"), "day") == "hour"
 
     def work() -> Built:
         sites = resolve_sites(ctx.db, selection, who)
-        answer = portal_data.timeseries(ctx.db, sites, period, compare, hourly)
+        tzs = check_sites_known(ctx.db, sites)
+        cut, compare_cut = cuts(period, compare, mode, sites, tzs, ctx.clock())
+        answer = portal_data.timeseries(ctx.db, sites, period, compare, hourly, cut, compare_cut)
         return answer, portal_data.timeseries_table(answer)
 
     return work
