@@ -12,6 +12,8 @@ Conventions (DESIGN §2):
 - ``compare=previous|year|none`` (default ``previous``): ``previous`` = the same number of days
   just before ``from``; ``year`` = the same dates a year earlier (29 February → 28 February, so
   that period can be one day shorter or longer than the current one);
+- a period that contains now is cut by the endpoints, not here (``indicators.periods.cuts``
+  needs each site's timezone and the app's clock);
 - a bad value raises ``indicators.errors.ParamError`` (HTTP 400) with a message that starts
   with the parameter's name; an unknown site raises ``NotFound`` (HTTP 404).
 """

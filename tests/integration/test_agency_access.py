@@ -29,8 +29,8 @@ from core.settings import Settings
 from schemas.agencies import Agency, AgencyKind
 from schemas.sites import Site, SiteType
 from tests.integration.test_portal_api import (
+    AFTER,
     BOTS,
-    NOW,
     PERIOD,
     PREVIOUS,
     TOKEN,
@@ -71,7 +71,7 @@ async def agency_world(
     load(db, VISITS, BOTS)
     _, hn_token = tokens.create_token(db, "p-hn", "analysts of Hà Nội")
     _, hcm_token = tokens.create_token(db, "p-hcm", "analysts of HCM")
-    app = create_app(settings, db, clock=NOW.timestamp)
+    app = create_app(settings, db, clock=AFTER.timestamp)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         yield {
