@@ -159,15 +159,20 @@ def cuts(
     The rule (issue 16): a period that contains the site's local now counts only up to now,
     rounded down to the hour, and its comparison period only up to the same elapsed part
     (``comparison_end``): today 00:00–10:00 against yesterday 00:00–10:00, not all of
-    yesterday. A period already over is whole on both sides (unchanged behaviour); a period
-    still wholly in the future is cut at its start, and so is its comparison period (nothing
-    against nothing, rather than nothing against a whole period).
+    yesterday. Only a period that contains now for some selected site is cut: one already over
+    (or wholly in the future) for every site is whole on both sides, as before. When the
+    period contains now for one site but has not begun for another (a site in a later
+    timezone), that other site is cut at the period's start on both sides: nothing against
+    nothing, rather than nothing against a whole comparison period.
     """
+    local_nows = [
+        datetime.fromtimestamp(now_s, ZoneInfo(tzs[site])).replace(tzinfo=None) for site in sites
+    ]
+    if not any(midnight(period.start) <= now < after(period) for now in local_nows):
+        return whole(period, sites, tzs), whole(compare, sites, tzs) if compare else None
     ends: list[datetime] = []
     compare_ends: list[datetime] = []
-    for site in sites:
-        zone = ZoneInfo(tzs[site])
-        local_now = datetime.fromtimestamp(now_s, zone).replace(tzinfo=None)
+    for local_now in local_nows:
         end = elapsed_end(period, local_now)
         ends.append(end)
         if compare is not None:

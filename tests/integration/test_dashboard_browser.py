@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -384,9 +384,13 @@ def test_portal_numbers_equal_the_api_and_the_known_answers(screen: Screen, stac
     )
 
     overview = stack.get("/api/v1/portal/overview", **q)
-    assert overview["metrics"] == expected_metrics({"hcm"}, PERIOD, PREVIOUS)
+    # "now" (NOW, the 12th 10:05:30) is inside the period: both sides are cut at 10:00 of their
+    # third day (issue 16), the 12th and the 9th
+    assert overview["compare_cut"]["cut"] == "2025-03-09T10:00+07:00"
+    cut = (datetime(2025, 3, 12, 10), datetime(2025, 3, 9, 10))
+    assert overview["metrics"] == expected_metrics({"hcm"}, PERIOD, PREVIOUS, cut)
     assert_kpis_match(screen, overview)
-    assert screen.kpi("visits")["value"] == vi_int(8)  # known: 8 visits on hcm
+    assert screen.kpi("visits")["value"] == vi_int(6)  # known: 8 visits on hcm, 6 before 10:00
     assert screen.kpi("pages_per_visit")["value"] == "1,5"
     assert screen.kpi("bounce_rate")["value"] == f"50,0{NBSP}%"
     assert screen.kpi("bounce_rate")["change"] == f"▲ 50,0{NBSP}điểm %"
@@ -477,11 +481,14 @@ def test_presets_and_comparison_change_the_numbers_and_the_url(
     )
     assert screen.text('[data-role="period"]').startswith("Kỳ báo cáo 06/03/2025 – 12/03/2025")
     assert_kpis_match(screen, seven)
+    # the period contains now: counted up to 10:00 of the 12th (issue 16)
     assert overview_visits(seven) == len(
         [
             v
             for v in VISITS
-            if v.site == "hcm" and date(2025, 3, 6) <= v.start.date() <= date(2025, 3, 12)
+            if v.site == "hcm"
+            and date(2025, 3, 6) <= v.start.date() <= date(2025, 3, 12)
+            and v.start < datetime(2025, 3, 12, 10)
         ]
     )
 

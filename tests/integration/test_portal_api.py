@@ -176,17 +176,30 @@ def _in(day: date, period: tuple[date, date]) -> bool:
     return period[0] <= day <= period[1]
 
 
-def counted(sites: set[str], period: tuple[date, date]) -> list[Visit]:
-    return [v for v in VISITS if v.site in sites and _in(v.start.date(), period)]
+def _before(moment: datetime, until: datetime | None) -> bool:
+    """Inside a period cut at the local time ``until`` (None: not cut; issue 16)."""
+    return until is None or moment < until
 
 
-def page_hits(sites: set[str], period: tuple[date, date]) -> list[tuple[Visit, datetime, str]]:
+def counted(
+    sites: set[str], period: tuple[date, date], until: datetime | None = None
+) -> list[Visit]:
+    return [
+        v
+        for v in VISITS
+        if v.site in sites and _in(v.start.date(), period) and _before(v.start, until)
+    ]
+
+
+def page_hits(
+    sites: set[str], period: tuple[date, date], until: datetime | None = None
+) -> list[tuple[Visit, datetime, str]]:
     return [
         (v, t, p)
         for v in VISITS
         if v.site in sites
         for t, k, p in v.local_hits
-        if k is P and _in(t.date(), period)
+        if k is P and _in(t.date(), period) and _before(t, until)
     ]
 
 
@@ -202,19 +215,21 @@ def bounce(v: Visit) -> bool:
     return pv(v) == 1 and not any(k is E for _, k, _ in v.local_hits)
 
 
-def expected_totals(sites: set[str], period: tuple[date, date]) -> dict[str, Any]:
-    vs = counted(sites, period)
+def expected_totals(
+    sites: set[str], period: tuple[date, date], until: datetime | None = None
+) -> dict[str, Any]:
+    vs = counted(sites, period, until)
     n = len(vs)
     visitors = {
         v.visitor
         for v in VISITS
         if v.site in sites
         for t, _, _ in v.local_hits
-        if _in(t.date(), period)
+        if _in(t.date(), period) and _before(t, until)
     }
     return {
         "visits": n,
-        "pageviews": len(page_hits(sites, period)),
+        "pageviews": len(page_hits(sites, period, until)),
         "unique_visitors": len(visitors),
         "pages_per_visit": sum(pv(v) for v in vs) / n if n else None,
         "avg_visit_duration_s": sum(duration(v) for v in vs) / n if n else None,
@@ -231,10 +246,15 @@ def r(x: float | None, digits: int) -> float | None:
 
 
 def expected_metrics(
-    sites: set[str], cur: tuple[date, date], prev: tuple[date, date] | None
+    sites: set[str],
+    cur: tuple[date, date],
+    prev: tuple[date, date] | None,
+    until: tuple[datetime, datetime] | None = None,
 ) -> dict[str, Any]:
-    c = expected_totals(sites, cur)
-    p = expected_totals(sites, prev) if prev else dict.fromkeys(c)
+    """The overview's metrics; ``until`` = the local cuts of the period and of the comparison
+    period when the period contains now (issue 16), None for whole periods."""
+    c = expected_totals(sites, cur, until[0] if until else None)
+    p = expected_totals(sites, prev, until[1] if until else None) if prev else dict.fromkeys(c)
     digits = {"pages_per_visit": 2, "avg_visit_duration_s": 1}
     out: dict[str, Any] = {}
     for name in (

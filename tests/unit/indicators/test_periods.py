@@ -135,6 +135,13 @@ def test_sites_with_the_same_offset_share_one_cut() -> None:
     assert cut.as_json() == {"partial": True, "cut": "2026-03-04T11:00+07:00", "precision": "hour"}
 
 
+def test_a_period_wholly_in_the_future_is_whole() -> None:
+    day = Period(date(2026, 3, 6), date(2026, 3, 6))
+    compare = comparison_period(day, CompareMode.PREVIOUS)
+    cut, prev = cuts(day, compare, CompareMode.PREVIOUS, ["hcm"], TZS, at(HCM, 2026, 3, 4, 10))
+    assert not cut.partial and prev is not None and not prev.partial
+
+
 def test_elapsed_end_is_kept_within_the_period() -> None:
     day = Period(date(2026, 3, 4), date(2026, 3, 4))
     assert elapsed_end(day, datetime(2026, 3, 1, 12)) == datetime(2026, 3, 4)
