@@ -298,8 +298,10 @@ class ConnectionMetrics:
         self.updated.set(time.time())
 
 
-class HttpMetrics:
-    """Pure ASGI middleware: responses by endpoint and status, latency by endpoint.
+class HttpRecorder:
+    """Responses by endpoint and status, latency by endpoint: what ``HttpMetrics`` counts, and
+    what a route served before the middleware (the collector's ``POST /collect``,
+    ``ingest.beacon``) records itself with ``observe``.
 
     ``endpoints`` are the app's route paths (templates like ``/api/v1/sites/{site_id}`` match
     by the part before ``{`` and the segment count); any other path is labelled ``other`` so a
@@ -307,8 +309,7 @@ class HttpMetrics:
     (endpoint, status): the collector's hot path pays two dict lookups and two increments.
     """
 
-    def __init__(self, app: Any, registry: CollectorRegistry, endpoints: Iterable[str]) -> None:
-        self.app = app
+    def __init__(self, registry: CollectorRegistry, endpoints: Iterable[str]) -> None:
         self.endpoints = frozenset(e for e in endpoints if "{" not in e)
         self.templates = tuple((e.split("{", 1)[0], e.count("/"), e) for e in endpoints if "{" in e)
         self.requests = Counter(
@@ -324,11 +325,51 @@ class HttpMetrics:
         self._counts: dict[tuple[str, int], Any] = {}
         self._timers: dict[str, Any] = {}
 
+    def endpoint(self, path: str) -> str:
+        """The label of ``path``: a known route, a matching template or ``other``."""
+        if path in self.endpoints:
+            return path
+        for prefix, slashes, template in self.templates:
+            if path.startswith(prefix) and path.count("/") == slashes:
+                return template
+        return "other"
+
+    def observe(self, endpoint: str, status: int, seconds: float) -> None:
+        """One response of ``endpoint`` (a label from ``endpoint()``)."""
+        child = self._counts.get((endpoint, status))
+        if child is None:
+            child = self._counts[(endpoint, status)] = self.requests.labels(endpoint, str(status))
+        child.inc()
+        timer = self._timers.get(endpoint)
+        if timer is None:
+            timer = self._timers[endpoint] = self.latency.labels(endpoint)
+        timer.observe(seconds)
+
+
+class HttpMetrics:
+    """Pure ASGI middleware: every HTTP response counted by an ``HttpRecorder`` (its own, or
+    ``recorder`` when a part of the app records outside the middleware too)."""
+
+    def __init__(
+        self,
+        app: Any,
+        registry: CollectorRegistry | None = None,
+        endpoints: Iterable[str] = (),
+        *,
+        recorder: HttpRecorder | None = None,
+    ) -> None:
+        self.app = app
+        if recorder is None:
+            if registry is None:
+                raise ValueError("HttpMetrics needs a registry or a recorder")
+            recorder = HttpRecorder(registry, endpoints)
+        self.recorder = recorder
+
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        endpoint = self.endpoint(scope.get("path", ""))
+        endpoint = self.recorder.endpoint(scope.get("path", ""))
         started = time.perf_counter()
         status = 500
 
@@ -341,23 +382,8 @@ class HttpMetrics:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            self._count(endpoint, status).inc()
-            timer = self._timers.get(endpoint)
-            if timer is None:
-                timer = self._timers[endpoint] = self.latency.labels(endpoint)
-            timer.observe(time.perf_counter() - started)
+            self.recorder.observe(endpoint, status, time.perf_counter() - started)
 
     def endpoint(self, path: str) -> str:
-        """The label of ``path``: a known route, a matching template or ``other``."""
-        if path in self.endpoints:
-            return path
-        for prefix, slashes, template in self.templates:
-            if path.startswith(prefix) and path.count("/") == slashes:
-                return template
-        return "other"
-
-    def _count(self, endpoint: str, status: int) -> Any:
-        child = self._counts.get((endpoint, status))
-        if child is None:
-            child = self._counts[(endpoint, status)] = self.requests.labels(endpoint, str(status))
-        return child
+        """The label of ``path`` (``HttpRecorder.endpoint``)."""
+        return self.recorder.endpoint(path)
