@@ -20,11 +20,15 @@ partitioner, as the Java client and Faust), handed over with ``create_batch``/``
 one future per partition and flush instead of one per message. While a flush waits for the
 broker, new requests pile up and form the next, larger flush.
 
-Latency: aiokafka's ``linger_ms`` is 0. Our flusher already coalesces, and aiokafka lingers a
-prebuilt batch like an open one, so any linger was added to every request's round trip (with
-``linger_ms=1`` a closed-loop load of 32 beacon senders got half the messages per second:
-BENCHMARKS.md). Each request waits on its own future with one timer (``call_later``) for the
-timeout, not ``wait_for``/``shield`` (four futures and callbacks per request on the hot path).
+Latency and CPU: aiokafka's ``linger_ms`` is 0: our flusher already coalesces, and aiokafka
+lingers a prebuilt batch like an open one, so any linger was added to every request's round
+trip. Instead two flushes are at least ``interval_ms`` apart (``EMC_PRODUCE_INTERVAL_MS``):
+a hit after a quiet spell is flushed at once, under load the hits of that interval share one
+produce request. Every produce request costs a few hundred microseconds of CPU in aiokafka
+and more in the broker whatever it carries, so under load this is what keeps the cost per hit
+down (BENCHMARKS.md, "Collector"). Each request waits on its own future with one timer
+(``call_later``) for the timeout, not ``wait_for``/``shield`` (four futures and callbacks per
+request on the hot path).
 """
 
 from __future__ import annotations
@@ -115,12 +119,15 @@ class KafkaProducer:
         bootstrap_servers: str,
         *,
         timeout_s: float = 5.0,
+        interval_ms: float = 0.0,
         linger_ms: int = 0,
         client_id: str = "emc-collector",
     ) -> None:
         self._bootstrap = bootstrap_servers
         self._timeout_s = timeout_s
         self._linger_ms = linger_ms
+        self._interval_s = interval_ms / 1000
+        self._last_flush = float("-inf")
         self._client_id = client_id
         self._producer: AIOKafkaProducer | None = None
         self._wake = asyncio.Event()
@@ -137,7 +144,11 @@ class KafkaProducer:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> KafkaProducer:
-        return cls(settings.bootstrap_servers, timeout_s=settings.produce_timeout_s)
+        return cls(
+            settings.bootstrap_servers,
+            timeout_s=settings.produce_timeout_s,
+            interval_ms=settings.produce_interval_ms,
+        )
 
     @property
     def connected(self) -> bool:
@@ -279,9 +290,14 @@ class KafkaProducer:
         self._check = asyncio.create_task(check())
 
     async def _flush_loop(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             await self._kick.wait()
+            delay_s = self._last_flush + self._interval_s - loop.time()
+            if delay_s > 0:  # a flush went out a moment ago: let more requests join the next
+                await asyncio.sleep(delay_s)
             self._kick.clear()
+            self._last_flush = loop.time()
             while self._queue:
                 # a request that timed out or was cancelled before its flush is dropped
                 pending = [p for p in self._queue if not p.future.done()]

@@ -76,17 +76,19 @@ class _FakeAioKafka:
 
 
 class _Producer(KafkaProducer):
-    def __init__(self, fake: _FakeAioKafka, timeout_s: float) -> None:
-        super().__init__("fake:9092", timeout_s=timeout_s)
+    def __init__(self, fake: _FakeAioKafka, timeout_s: float, interval_ms: float = 0) -> None:
+        super().__init__("fake:9092", timeout_s=timeout_s, interval_ms=interval_ms)
         self.fake = fake
 
     def _new(self) -> Any:
         return self.fake
 
 
-async def _started(timeout_s: float = 5.0) -> tuple[_Producer, _FakeAioKafka]:
+async def _started(
+    timeout_s: float = 5.0, interval_ms: float = 0
+) -> tuple[_Producer, _FakeAioKafka]:
     fake = _FakeAioKafka()
-    producer = _Producer(fake, timeout_s)
+    producer = _Producer(fake, timeout_s, interval_ms)
     await producer.start()
     assert await producer.wait_connected(5)
     return producer, fake
@@ -135,5 +137,29 @@ async def test_a_failed_ack_fails_every_request_of_the_flush() -> None:
         results = await asyncio.gather(*sends, return_exceptions=True)
         assert all(isinstance(r, KafkaUnavailable) for r in results)
         assert producer.reconnects == 1
+    finally:
+        await producer.stop()
+
+
+async def test_requests_within_the_interval_share_the_next_flush() -> None:
+    producer, fake = await _started(interval_ms=200)
+    try:
+        first = asyncio.create_task(producer.send_batch("t", [(b"a", b"1")]))
+        while not fake.sent:  # after a quiet spell: flushed at once
+            await asyncio.sleep(0)
+        fake.ack_all()
+        await first
+        later = [
+            asyncio.create_task(producer.send_batch("t", [(key, b"2")])) for key in (b"b", b"c")
+        ]
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert len(fake.sent) == 1  # held: the interval since the last flush is not over
+        while len(fake.sent) == 1:
+            await asyncio.sleep(0.01)
+        flushed = {key for *_, items, _ in fake.sent[1:] for key, _ in items}
+        assert flushed == {b"b", b"c"}  # one flush for both
+        fake.ack_all()
+        await asyncio.gather(*later)
     finally:
         await producer.stop()
