@@ -5,24 +5,46 @@ one Python process (tests), and a registry per app keeps their numbers apart. Th
 
 - **Live metrics** (``HttpMetrics``, ``SinkMetrics``, ``LagMetrics``) are prometheus-client
   objects updated where the thing happens (request finished, insert done, lag measured).
-- **Bridged counters**: the processes already keep plain counters for their ``/stats`` pages
-  (``ingest.counters.Counters``, ``streams.enrich.metrics.StreamCounters``, the ``Sink``'s
-  attributes). They stay the single source; ``bridge`` exposes them at scrape time, so nothing
-  is counted twice.
+- **Bridged counters**: the stream worker and the sink keep plain counters for their
+  ``/stats`` pages (``streams.enrich.metrics.StreamCounters``, the ``Sink``'s attributes).
+  They stay the single source; ``bridge`` exposes them at scrape time, so nothing is counted
+  twice. (The collector's counters are live metrics, see below.)
 - **Process metrics** (``process_resident_memory_bytes``, CPU, open fds) from prometheus-client's
   ``ProcessCollector``.
+
+**Several collector processes on one port** (``emc up`` runs ``EMC_COLLECTOR_WORKERS`` of
+them, ``ingest.server``): a scrape reaches whichever process the kernel picks, so each must
+answer for all of them. They use prometheus-client's multiprocess mode (``use_multiprocess``,
+called before any metric exists): every live metric of a process is kept in memory-mapped
+files of one folder, per process id, and ``exposition_registry`` merges the folder at each
+scrape (counters and histograms summed, ``emc_collector_workers`` summed over live processes).
+A killed process's counts stay in the sum (its files stay), so a counter never goes back; the
+supervisor marks it dead (``mark_process_dead``) so it no longer counts as alive, and empties
+the folder when the stack starts. Costs: each increment writes to the mapped file (about
+0.4 µs more than in memory), bridged collectors and ``process_*`` metrics are not merged by
+prometheus-client and are left out in that mode.
 
 ``render(registry)`` gives the text exposition format for a ``/metrics`` route.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    multiprocess,
+    values,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
@@ -54,6 +76,15 @@ COLLECTOR_REJECTED = Spec(
     "emc_collector_rejected",
     "Rejected lines, beacons or requests by reason (kafka_unavailable = produce errors).",
     ("reason",),
+)
+COLLECTOR_RESPONSES = Spec(
+    "emc_collector_responses",
+    "Answers of the collector's ingest endpoints (beacon, hits, dossiers, Matomo) by status.",
+    ("status",),
+)
+COLLECTOR_WORKERS = Spec(
+    "emc_collector_workers",
+    "Collector processes alive: each counts itself, several on one port are summed.",
 )
 PRODUCER_RECONNECTS = Spec(
     "emc_kafka_producer_reconnects",
@@ -150,6 +181,47 @@ def new_registry() -> CollectorRegistry:
     return registry
 
 
+def use_multiprocess(directory: Path) -> None:
+    """From now on the live metrics of this process are kept in prometheus-client's
+    multiprocess files in ``directory``, shared with the other collector processes of the group
+    (see the module doc). Call it once, before any metric is created. prometheus-client finds
+    the folder in ``PROMETHEUS_MULTIPROC_DIR``: it is set here from the caller's argument (the
+    supervisor's choice), never taken from the user's environment."""
+    directory.mkdir(parents=True, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+    values.ValueClass = values.MultiProcessValue()  # type: ignore[no-untyped-call]
+
+
+def exposition_registry(
+    registry: CollectorRegistry, multiprocess_dir: Path | None
+) -> CollectorRegistry:
+    """What ``/metrics`` renders: ``registry`` itself, or with a multiprocess folder a registry
+    that merges every process's files (the process's own metrics are among them)."""
+    if multiprocess_dir is None:
+        return registry
+    merged = CollectorRegistry()
+    multiprocess.MultiProcessCollector(merged, path=str(multiprocess_dir))  # type: ignore[no-untyped-call]
+    return merged
+
+
+def mark_process_dead(pid: int, multiprocess_dir: Path) -> None:
+    """A process of the group exited: it no longer counts in the live gauges."""
+    multiprocess.mark_process_dead(pid, str(multiprocess_dir))  # type: ignore[no-untyped-call]
+
+
+def worker_gauge(registry: CollectorRegistry) -> Gauge:
+    """``emc_collector_workers``, set to 1 by the process that creates it (summed over the
+    live processes of a group)."""
+    gauge = Gauge(
+        COLLECTOR_WORKERS.name,
+        COLLECTOR_WORKERS.help,
+        registry=registry,
+        multiprocess_mode="livesum",
+    )
+    gauge.set(1)
+    return gauge
+
+
 def render(registry: CollectorRegistry) -> tuple[bytes, str]:
     """(body, content type) of the text exposition format."""
     return generate_latest(registry), CONTENT_TYPE_LATEST
@@ -180,18 +252,6 @@ class _Bridge(Collector):
 def bridge(registry: CollectorRegistry, build: Callable[[], Iterable[Metric]]) -> None:
     """Expose what ``build`` returns at every scrape (read from existing counters)."""
     registry.register(_Bridge(build))
-
-
-def collector_families(counters: Any, producer: Any) -> list[Metric]:
-    """The collector's ``ingest.counters.Counters`` (and producer reconnects) as metrics."""
-    families: list[Metric] = [
-        counter_family(COLLECTOR_ACCEPTED, dict(counters.accepted)),
-        counter_family(COLLECTOR_REJECTED, dict(counters.rejected)),
-    ]
-    reconnects = getattr(producer, "reconnects", None)
-    if isinstance(reconnects, int):
-        families.append(counter_family(PRODUCER_RECONNECTS, {(): reconnects}))
-    return families
 
 
 def _split_stage(counts: Mapping[str, int]) -> dict[tuple[str, str], int]:

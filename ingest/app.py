@@ -17,10 +17,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from pathlib import Path
 from typing import Any
 
+from prometheus_client import CollectorRegistry
+from prometheus_client import Counter as PromCounter
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -32,7 +36,7 @@ from core.settings import Settings
 from ingest.answers import json_response as _json
 from ingest.answers import refused, unavailable
 from ingest.beacon import PIXEL_GIF, Beacon, headers_of, is_beacon_post, read_body
-from ingest.counters import Counters
+from ingest.counters import Counters, stats_of
 from ingest.producer import KafkaProducer, KafkaUnavailable, Message, Producer
 from ingest.requests import (
     BatchResult,
@@ -81,8 +85,14 @@ class _Collector:
     """The route handlers and what they share."""
 
     def __init__(
-        self, settings: Settings, producer: Producer, sites: SiteCache, counters: Counters
+        self,
+        settings: Settings,
+        producer: Producer,
+        sites: SiteCache,
+        counters: Counters,
+        exposed: CollectorRegistry,
     ) -> None:
+        self.exposed = exposed
         self.settings = settings
         self.producer = producer
         self.sites = sites
@@ -235,7 +245,15 @@ class _Collector:
         )
 
     async def stats(self, request: Request) -> Response:
-        body: dict[str, Any] = dict(self.counters.snapshot())
+        """The counters of every collector process on this port (summed), and this process's
+        own id and copy of the site registry."""
+        families = list(self.exposed.collect())
+        body: dict[str, Any] = dict(stats_of(families))
+        workers = [
+            s.value for f in families if f.name == metrics.COLLECTOR_WORKERS.name for s in f.samples
+        ]
+        body["workers"] = int(sum(workers)) or 1
+        body["pid"] = os.getpid()
         body["sites"] = {
             "count": len(self.sites.sites),
             "loaded": self.sites.loaded,
@@ -281,19 +299,28 @@ def create_app(
     settings: Settings,
     producer: Producer | None = None,
     sites: SiteCache | None = None,
+    metrics_dir: Path | None = None,
 ) -> CollectorApp:
     """The collector app. The lifespan starts and stops the producer and the site cache;
-    defaults: the real Kafka producer and the warehouse-backed site cache."""
+    defaults: the real Kafka producer and the warehouse-backed site cache. ``metrics_dir``:
+    this process is one of several on one port, whose metrics are merged from that folder
+    (``core.metrics.use_multiprocess`` was called first; ``ingest.server``)."""
     the_producer: Producer = producer or KafkaProducer.from_settings(settings)
     the_sites = sites or SiteCache(settings)
-    counters = Counters()
-    handlers = _Collector(settings, the_producer, the_sites, counters)
-    beacon = Beacon(handlers)
     registry = metrics.new_registry()
-    metrics.bridge(registry, lambda: metrics.collector_families(counters, the_producer))
+    exposed = metrics.exposition_registry(registry, metrics_dir)
+    counters = Counters(registry)
+    reconnects = PromCounter(
+        metrics.PRODUCER_RECONNECTS.name, metrics.PRODUCER_RECONNECTS.help, registry=registry
+    )
+    if isinstance(the_producer, KafkaProducer):
+        the_producer.on_reconnect = reconnects.inc
+    metrics.worker_gauge(registry)
+    handlers = _Collector(settings, the_producer, the_sites, counters, exposed)
+    beacon = Beacon(handlers)
 
     async def prometheus(request: Request) -> Response:
-        body, content_type = metrics.render(registry)
+        body, content_type = metrics.render(exposed)
         return Response(body, 200, {"Content-Type": content_type})
 
     endpoint = Callable[[Request], Awaitable[Response]]
@@ -344,7 +371,7 @@ def create_app(
         middleware=[Middleware(metrics.HttpMetrics, recorder=recorder)],
     )
     app.state.counters = counters
-    app.state.metrics_registry = registry
+    app.state.metrics_registry = exposed
     app.state.producer = the_producer
     app.state.sites = the_sites
     return app

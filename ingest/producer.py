@@ -37,7 +37,7 @@ import asyncio
 import contextlib
 import logging
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -139,8 +139,9 @@ class KafkaProducer:
         self._flusher: asyncio.Task[None] | None = None
         self._check: asyncio.Task[None] | None = None
         self._stopped = False
-        #: producers discarded after a failure (exported as a metric)
+        #: producers discarded after a failure; ``on_reconnect`` is called for each (a metric)
         self.reconnects = 0
+        self.on_reconnect: Callable[[], None] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> KafkaProducer:
@@ -232,6 +233,8 @@ class KafkaProducer:
         if self._producer is producer:
             self._producer = None
             self.reconnects += 1
+            if self.on_reconnect is not None:
+                self.on_reconnect()
             task = asyncio.create_task(self._close(producer))
             self._retiring.add(task)
             task.add_done_callback(self._retiring.discard)
