@@ -1,5 +1,7 @@
-"""Collector throughput: the real collector (uvicorn, one worker) against a local Kafka broker,
-and a bare ASGI endpoint (``bench/bare_asgi.py``) under the same load. Two loads:
+"""Collector throughput: the real collector (one process, started as ``emc up`` starts it)
+against a local Kafka broker, and a bare ASGI endpoint (``bench/bare_asgi.py``) under the same
+load, in turns, ``--rounds`` times each; then the beacon load again on ``--workers`` collector
+processes sharing the port. Two loads:
 
 - ``bulk``: ``wrk`` posting NDJSON batches of ``--lines`` hits to ``/v1/hits`` (the ≥ 20,000
   hits/s target on one worker is about this one);
@@ -7,9 +9,10 @@ and a bare ASGI endpoint (``bench/bare_asgi.py``) under the same load. Two loads
   user agents), where the per-request cost dominates and the ratio to the bare endpoint means
   something (for bulk batches the bare endpoint does no per-hit work at all).
 
-Prints hits/s for both servers and their ratio; targets are printed beside, never asserted.
+Prints hits/s for every run with the machine's load average, the servers' CPU per hit, and the
+ratio of the medians; targets are printed beside, never asserted.
 
-    .venv/bin/python -m bench.collector_bench --duration 15 --connections 32 --mode both
+    .venv/bin/python -m bench.collector_bench --mode beacon --rounds 3 --duration 10
 
 Needs ``wrk`` (``apt-get install -y wrk``); without it a Python load generator runs in another
 process (it saturates earlier, so its numbers are a lower bound). The site registry is served
@@ -25,6 +28,7 @@ import os
 import random
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -233,16 +237,27 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _load_average() -> str:
+    """The machine's 1/5/15-minute load average, printed with every result."""
+    one, five, fifteen = os.getloadavg()
+    return f"load {one:.2f} {five:.2f} {fifteen:.2f}"
+
+
+Server = tuple[str, list[int]]  # (base URL, pids whose CPU counts)
+
+
 def _run_mode(
     mode: str,
     args: argparse.Namespace,
     work: Path,
     use_wrk: bool,
     *,
-    servers: dict[str, tuple[str, int]],
-) -> None:
-    """Warm up, then load the bare endpoint and the collector alike; print hits/s, the
-    server's CPU time per hit (robust against other load on the machine) and the ratio."""
+    servers: dict[str, Server],
+) -> dict[str, float]:
+    """Warm up, then load each server alike, ``--rounds`` times in turn (bare, collector,
+    bare, … so that the machine's other load hits them alike); print each run with the load
+    average, hits/s, the servers' CPU time per hit (robust against other load on the machine)
+    and the ratios of the medians. Returns the median hits/s per server."""
     if mode == "bulk":
         bodies = _bodies(args.bodies, args.lines)
         lua = _lua_bulk(bodies)
@@ -267,35 +282,78 @@ def _run_mode(
             return _wrk(url, script, duration_s, args.connections)
         return _python_load(url, requests, duration_s, args.connections)
 
-    print(f"--- {title}")
+    print(f"--- {title}; {args.rounds} rounds of {args.duration} s, {_load_average()}")
     for url, _ in servers.values():
-        load(url, 3)  # warm-up: connections, metadata, caches
-    results: dict[str, tuple[float, int]] = {}
-    for name, (url, pid) in servers.items():
-        cpu_before_s = _cpu_s(pid)
-        rate, bad, raw = load(url, args.duration)
-        cpu_us_per_hit = (
-            (_cpu_s(pid) - cpu_before_s) * 1e6 / (rate * args.duration * hits_per_request)
+        load(url, args.warmup)  # warm-up: connections, metadata, caches, the broker's JIT
+    rates: dict[str, list[float]] = {name: [] for name in servers}
+    for round_no in range(1, args.rounds + 1):
+        for name, (url, pids) in servers.items():
+            cpu_before_s = sum(_cpu_s(pid) for pid in pids)
+            rate, bad, raw = load(url, args.duration)
+            cpu_s = sum(_cpu_s(pid) for pid in pids) - cpu_before_s
+            cpu_us_per_hit = cpu_s * 1e6 / (rate * args.duration * hits_per_request)
+            rates[name].append(rate * hits_per_request)
+            latency = re.findall(r"^\s+(50|99)%\s+(\S+)", raw, re.MULTILINE)
+            print(
+                f"[{round_no}] {name:<14} {rate * hits_per_request:>10,.0f} hits/s "
+                f"({rate:,.0f} req/s, server CPU {cpu_us_per_hit:,.1f} µs/hit, non-2xx {bad}, "
+                f"latency p50/p99 {'/'.join(v for _, v in latency) or 'n/a'}, {_load_average()})"
+            )
+    medians = {name: statistics.median(values) for name, values in rates.items()}
+    bare = medians["bare ASGI"]
+    for name, value in medians.items():
+        if name == "bare ASGI":
+            continue
+        per_round = ", ".join(
+            f"{c / b:.2f}" for c, b in zip(rates[name], rates["bare ASGI"], strict=True)
         )
-        results[name] = (rate, bad)
-        latency = re.findall(r"^\s+(50|99)%\s+(\S+)", raw, re.MULTILINE)
         print(
-            f"{name:<10} {rate * hits_per_request:>10,.0f} hits/s  ({rate:,.0f} req/s, "
-            f"server CPU {cpu_us_per_hit:,.1f} µs/hit, non-2xx {bad}, "
-            f"latency p50/p99 {'/'.join(v for _, v in latency) or 'n/a'})"
+            f"ratio {name} / bare ASGI: {value / bare:.2f} (medians {value:,.0f} / {bare:,.0f}"
+            f" hits/s; per round {per_round}){' — target ≥ 0.40' if name == 'collector' else ''}"
         )
-    collector_hits = results["collector"][0] * hits_per_request
-    bare_hits = results["bare ASGI"][0] * hits_per_request
-    ok = results["collector"][1] == 0
-    print(f"ratio collector / bare ASGI: {collector_hits / bare_hits:.2f} (target ≥ 0.40)")
     if mode == "bulk":
-        met = collector_hits >= TARGET_HITS_S and ok
+        met = medians["collector"] >= TARGET_HITS_S
         print(f"target ≥ {TARGET_HITS_S:,} hits/s on one worker: {'met' if met else 'NOT met'}")
+    return medians
+
+
+def _collectors(count: int, env: dict[str, str], work: Path) -> list[subprocess.Popen[bytes]]:
+    """``count`` collector processes on one port, started as ``emc up`` starts them."""
+    metrics_dir = work / f"collector-metrics-{count}"
+    metrics_dir.mkdir()
+    argv = [sys.executable, "-m", "emc.cli", "collector", "--reuse-port"]
+    argv += ["--metrics-dir", str(metrics_dir)]
+    return [subprocess.Popen(argv, cwd=REPO, env=env) for _ in range(count)]
+
+
+def _wait_workers(url: str, count: int, timeout_s: float = 60) -> None:
+    """Until ``count`` processes answer ``/stats`` with Kafka connected (``/readyz``)."""
+    _wait_http(f"{url}/readyz", timeout_s)
+    ops = probe_headers(Settings())
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if httpx.get(f"{url}/stats", headers=ops, timeout=5).json().get("workers") == count:
+            return
+        time.sleep(0.3)
+    raise RuntimeError(f"{count} collector processes did not start within {timeout_s} s")
+
+
+def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=int, default=15, help="seconds per measured run")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per measured run")
+    parser.add_argument("--rounds", type=int, default=3, help="measured runs per server")
+    parser.add_argument("--warmup", type=int, default=10, help="seconds of load before")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--lines", type=int, default=100, help="hits per batch")
     parser.add_argument(
@@ -306,6 +364,13 @@ def main() -> None:
         "the collector's visitor-id cache, so the cache does not flatter the numbers)",
     )
     parser.add_argument("--mode", choices=("bulk", "beacon", "both"), default="both")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="collector processes on one port for the last beacon run (0: skip it); default: "
+        "the cores, as EMC_COLLECTOR_WORKERS",
+    )
     parser.add_argument("--bootstrap", help="an existing broker (default: start a local one)")
     args = parser.parse_args()
 
@@ -330,48 +395,53 @@ def main() -> None:
             "EMC_API_URL": f"http://127.0.0.1:{registry.server_address[1]}",
             "EMC_LOG_LEVEL": "WARNING",
         }
-        procs.append(subprocess.Popen([sys.executable, "-m", "ingest.server"], cwd=REPO, env=env))
-        procs.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "bench.bare_asgi:app",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(bare_port),
-                    "--loop",
-                    "uvloop",
-                    "--http",
-                    "httptools",
-                    "--no-access-log",
-                    "--log-level",
-                    "warning",
-                ],
-                cwd=REPO,
-                env=env,
-            )
+        collectors = _collectors(1, env, work)
+        procs += collectors
+        bare_proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "bench.bare_asgi:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(bare_port),
+                "--loop",
+                "uvloop",
+                "--http",
+                "httptools",
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            cwd=REPO,
+            env=env,
         )
+        procs.append(bare_proc)
         collector = f"http://127.0.0.1:{collector_port}"
         bare = f"http://127.0.0.1:{bare_port}"
-        _wait_http(f"{collector}/readyz")
+        _wait_workers(collector, 1)
         _wait_http(f"{bare}/")
 
         use_wrk = shutil.which("wrk") is not None
         print(
-            f"load: {'wrk' if use_wrk else 'python'} -c{args.connections}, "
-            f"{args.duration} s per run; broker {bootstrap}"
+            f"load: {'wrk' if use_wrk else 'python'} -c{args.connections}; broker {bootstrap}; "
+            f"{os.cpu_count()} cores; EMC_PRODUCE_INTERVAL_MS "
+            f"{Settings().produce_interval_ms:g}"
         )
         modes = ("bulk", "beacon") if args.mode == "both" else (args.mode,)
+        bare_server = (bare, [bare_proc.pid])
         for mode in modes:
             _run_mode(
                 mode,
                 args,
                 work,
                 use_wrk,
-                servers={"bare ASGI": (bare, procs[1].pid), "collector": (collector, procs[0].pid)},
+                servers={
+                    "bare ASGI": bare_server,
+                    "collector": (collector, [c.pid for c in collectors]),
+                },
             )
         ops = probe_headers(Settings())  # the collector inherits EMC_METRICS_TOKEN, if set
         stats = httpx.get(f"{collector}/stats", headers=ops, timeout=5).json()
@@ -379,14 +449,23 @@ def main() -> None:
             f"collector /stats accepted hits (incl. warm-up): {stats['accepted'].get('hits', 0):,}; "
             f"kafka_unavailable: {stats['rejected'].get('kafka_unavailable', 0)}"
         )
+        if args.workers > 1 and "beacon" in modes:
+            _stop(collectors)
+            group = _collectors(args.workers, env, work)
+            procs += group
+            _wait_workers(collector, args.workers)
+            _run_mode(
+                "beacon",
+                args,
+                work,
+                use_wrk,
+                servers={
+                    "bare ASGI": bare_server,
+                    f"collector x{args.workers}": (collector, [c.pid for c in group]),
+                },
+            )
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        _stop(procs)
         registry.shutdown()
         if kafka is not None:
             kafka.stop()

@@ -226,6 +226,9 @@ def start_stack(log_level: str = "WARNING", timeout_s: float = 300) -> Stack | N
             "EMC_LOG_LEVEL": log_level,
         }
     )
+    # one collector process unless asked otherwise: the soak, end-to-end and restart numbers
+    # in BENCHMARKS.md were measured with one, and ``pids()`` names one process per role
+    os.environ.setdefault("EMC_COLLECTOR_WORKERS", "1")
     proc = subprocess.Popen(
         [sys.executable, "-m", "emc.cli", "up", "--no-demo"],
         env=dict(os.environ),

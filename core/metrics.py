@@ -5,24 +5,46 @@ one Python process (tests), and a registry per app keeps their numbers apart. Th
 
 - **Live metrics** (``HttpMetrics``, ``SinkMetrics``, ``LagMetrics``) are prometheus-client
   objects updated where the thing happens (request finished, insert done, lag measured).
-- **Bridged counters**: the processes already keep plain counters for their ``/stats`` pages
-  (``ingest.counters.Counters``, ``streams.enrich.metrics.StreamCounters``, the ``Sink``'s
-  attributes). They stay the single source; ``bridge`` exposes them at scrape time, so nothing
-  is counted twice.
+- **Bridged counters**: the stream worker and the sink keep plain counters for their
+  ``/stats`` pages (``streams.enrich.metrics.StreamCounters``, the ``Sink``'s attributes).
+  They stay the single source; ``bridge`` exposes them at scrape time, so nothing is counted
+  twice. (The collector's counters are live metrics, see below.)
 - **Process metrics** (``process_resident_memory_bytes``, CPU, open fds) from prometheus-client's
   ``ProcessCollector``.
+
+**Several collector processes on one port** (``emc up`` runs ``EMC_COLLECTOR_WORKERS`` of
+them, ``ingest.server``): a scrape reaches whichever process the kernel picks, so each must
+answer for all of them. They use prometheus-client's multiprocess mode (``use_multiprocess``,
+called before any metric exists): every live metric of a process is kept in memory-mapped
+files of one folder, per process id, and ``exposition_registry`` merges the folder at each
+scrape (counters and histograms summed, ``emc_collector_workers`` summed over live processes).
+A killed process's counts stay in the sum (its files stay), so a counter never goes back; the
+supervisor marks it dead (``mark_process_dead``) so it no longer counts as alive, and empties
+the folder when the stack starts. Costs: each increment writes to the mapped file (about
+0.4 µs more than in memory), bridged collectors and ``process_*`` metrics are not merged by
+prometheus-client and are left out in that mode.
 
 ``render(registry)`` gives the text exposition format for a ``/metrics`` route.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    multiprocess,
+    values,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
@@ -54,6 +76,15 @@ COLLECTOR_REJECTED = Spec(
     "emc_collector_rejected",
     "Rejected lines, beacons or requests by reason (kafka_unavailable = produce errors).",
     ("reason",),
+)
+COLLECTOR_RESPONSES = Spec(
+    "emc_collector_responses",
+    "Answers of the collector's ingest endpoints (beacon, hits, dossiers, Matomo) by status.",
+    ("status",),
+)
+COLLECTOR_WORKERS = Spec(
+    "emc_collector_workers",
+    "Collector processes alive: each counts itself, several on one port are summed.",
 )
 PRODUCER_RECONNECTS = Spec(
     "emc_kafka_producer_reconnects",
@@ -150,6 +181,47 @@ def new_registry() -> CollectorRegistry:
     return registry
 
 
+def use_multiprocess(directory: Path) -> None:
+    """From now on the live metrics of this process are kept in prometheus-client's
+    multiprocess files in ``directory``, shared with the other collector processes of the group
+    (see the module doc). Call it once, before any metric is created. prometheus-client finds
+    the folder in ``PROMETHEUS_MULTIPROC_DIR``: it is set here from the caller's argument (the
+    supervisor's choice), never taken from the user's environment."""
+    directory.mkdir(parents=True, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+    values.ValueClass = values.MultiProcessValue()  # type: ignore[no-untyped-call]
+
+
+def exposition_registry(
+    registry: CollectorRegistry, multiprocess_dir: Path | None
+) -> CollectorRegistry:
+    """What ``/metrics`` renders: ``registry`` itself, or with a multiprocess folder a registry
+    that merges every process's files (the process's own metrics are among them)."""
+    if multiprocess_dir is None:
+        return registry
+    merged = CollectorRegistry()
+    multiprocess.MultiProcessCollector(merged, path=str(multiprocess_dir))  # type: ignore[no-untyped-call]
+    return merged
+
+
+def mark_process_dead(pid: int, multiprocess_dir: Path) -> None:
+    """A process of the group exited: it no longer counts in the live gauges."""
+    multiprocess.mark_process_dead(pid, str(multiprocess_dir))  # type: ignore[no-untyped-call]
+
+
+def worker_gauge(registry: CollectorRegistry) -> Gauge:
+    """``emc_collector_workers``, set to 1 by the process that creates it (summed over the
+    live processes of a group)."""
+    gauge = Gauge(
+        COLLECTOR_WORKERS.name,
+        COLLECTOR_WORKERS.help,
+        registry=registry,
+        multiprocess_mode="livesum",
+    )
+    gauge.set(1)
+    return gauge
+
+
 def render(registry: CollectorRegistry) -> tuple[bytes, str]:
     """(body, content type) of the text exposition format."""
     return generate_latest(registry), CONTENT_TYPE_LATEST
@@ -180,18 +252,6 @@ class _Bridge(Collector):
 def bridge(registry: CollectorRegistry, build: Callable[[], Iterable[Metric]]) -> None:
     """Expose what ``build`` returns at every scrape (read from existing counters)."""
     registry.register(_Bridge(build))
-
-
-def collector_families(counters: Any, producer: Any) -> list[Metric]:
-    """The collector's ``ingest.counters.Counters`` (and producer reconnects) as metrics."""
-    families: list[Metric] = [
-        counter_family(COLLECTOR_ACCEPTED, dict(counters.accepted)),
-        counter_family(COLLECTOR_REJECTED, dict(counters.rejected)),
-    ]
-    reconnects = getattr(producer, "reconnects", None)
-    if isinstance(reconnects, int):
-        families.append(counter_family(PRODUCER_RECONNECTS, {(): reconnects}))
-    return families
 
 
 def _split_stage(counts: Mapping[str, int]) -> dict[tuple[str, str], int]:
@@ -298,8 +358,10 @@ class ConnectionMetrics:
         self.updated.set(time.time())
 
 
-class HttpMetrics:
-    """Pure ASGI middleware: responses by endpoint and status, latency by endpoint.
+class HttpRecorder:
+    """Responses by endpoint and status, latency by endpoint: what ``HttpMetrics`` counts, and
+    what a route served before the middleware (the collector's ``POST /collect``,
+    ``ingest.beacon``) records itself with ``observe``.
 
     ``endpoints`` are the app's route paths (templates like ``/api/v1/sites/{site_id}`` match
     by the part before ``{`` and the segment count); any other path is labelled ``other`` so a
@@ -307,8 +369,7 @@ class HttpMetrics:
     (endpoint, status): the collector's hot path pays two dict lookups and two increments.
     """
 
-    def __init__(self, app: Any, registry: CollectorRegistry, endpoints: Iterable[str]) -> None:
-        self.app = app
+    def __init__(self, registry: CollectorRegistry, endpoints: Iterable[str]) -> None:
         self.endpoints = frozenset(e for e in endpoints if "{" not in e)
         self.templates = tuple((e.split("{", 1)[0], e.count("/"), e) for e in endpoints if "{" in e)
         self.requests = Counter(
@@ -324,11 +385,51 @@ class HttpMetrics:
         self._counts: dict[tuple[str, int], Any] = {}
         self._timers: dict[str, Any] = {}
 
+    def endpoint(self, path: str) -> str:
+        """The label of ``path``: a known route, a matching template or ``other``."""
+        if path in self.endpoints:
+            return path
+        for prefix, slashes, template in self.templates:
+            if path.startswith(prefix) and path.count("/") == slashes:
+                return template
+        return "other"
+
+    def observe(self, endpoint: str, status: int, seconds: float) -> None:
+        """One response of ``endpoint`` (a label from ``endpoint()``)."""
+        child = self._counts.get((endpoint, status))
+        if child is None:
+            child = self._counts[(endpoint, status)] = self.requests.labels(endpoint, str(status))
+        child.inc()
+        timer = self._timers.get(endpoint)
+        if timer is None:
+            timer = self._timers[endpoint] = self.latency.labels(endpoint)
+        timer.observe(seconds)
+
+
+class HttpMetrics:
+    """Pure ASGI middleware: every HTTP response counted by an ``HttpRecorder`` (its own, or
+    ``recorder`` when a part of the app records outside the middleware too)."""
+
+    def __init__(
+        self,
+        app: Any,
+        registry: CollectorRegistry | None = None,
+        endpoints: Iterable[str] = (),
+        *,
+        recorder: HttpRecorder | None = None,
+    ) -> None:
+        self.app = app
+        if recorder is None:
+            if registry is None:
+                raise ValueError("HttpMetrics needs a registry or a recorder")
+            recorder = HttpRecorder(registry, endpoints)
+        self.recorder = recorder
+
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        endpoint = self.endpoint(scope.get("path", ""))
+        endpoint = self.recorder.endpoint(scope.get("path", ""))
         started = time.perf_counter()
         status = 500
 
@@ -341,23 +442,8 @@ class HttpMetrics:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            self._count(endpoint, status).inc()
-            timer = self._timers.get(endpoint)
-            if timer is None:
-                timer = self._timers[endpoint] = self.latency.labels(endpoint)
-            timer.observe(time.perf_counter() - started)
+            self.recorder.observe(endpoint, status, time.perf_counter() - started)
 
     def endpoint(self, path: str) -> str:
-        """The label of ``path``: a known route, a matching template or ``other``."""
-        if path in self.endpoints:
-            return path
-        for prefix, slashes, template in self.templates:
-            if path.startswith(prefix) and path.count("/") == slashes:
-                return template
-        return "other"
-
-    def _count(self, endpoint: str, status: int) -> Any:
-        child = self._counts.get((endpoint, status))
-        if child is None:
-            child = self._counts[(endpoint, status)] = self.requests.labels(endpoint, str(status))
-        return child
+        """The label of ``path`` (``HttpRecorder.endpoint``)."""
+        return self.recorder.endpoint(path)

@@ -7,6 +7,7 @@ table (a test checks it). Error messages name the variable to change.
 from __future__ import annotations
 
 import ipaddress
+import os
 import secrets
 from functools import cached_property
 from pathlib import Path
@@ -57,6 +58,13 @@ class Settings(BaseSettings):
     # --- ports and hosts
     collector_host: str = Field("127.0.0.1", description="Collector bind address.")
     collector_port: int = Field(8000, ge=1, le=65535, description="Collector HTTP port.")
+    collector_workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        le=256,
+        description="Collector processes `emc up` runs on COLLECTOR_PORT (SO_REUSEPORT, "
+        "metrics summed over them); default: the number of cores.",
+    )
     api_host: str = Field("127.0.0.1", description="Warehouse (query API) bind address.")
     api_port: int = Field(8080, ge=1, le=65535, description="Warehouse (query API) HTTP port.")
     api_max_range_days: int = Field(
@@ -136,6 +144,14 @@ class Settings(BaseSettings):
     )
     produce_timeout_s: float = Field(
         5.0, gt=0, description="How long the collector waits for Kafka acks."
+    )
+    produce_interval_ms: float = Field(
+        2.0,
+        ge=0,
+        le=1000,
+        description="Shortest time between two Kafka produce requests of a collector process: "
+        "hits arriving meanwhile share the next one (fewer, larger requests, less CPU in the "
+        "collector and the broker); a hit after a quiet spell goes at once.",
     )
     retry_after_s: int = Field(5, ge=1, description="Retry-After sent with 503 when Kafka is down.")
     sites_refresh_s: float = Field(
@@ -262,7 +278,9 @@ def settings_markdown() -> str:
     lines = ["| variable | default | meaning |", "|---|---|---|"]
     for name, info in Settings.model_fields.items():
         default = info.default
-        if isinstance(default, SecretStr):
+        if info.default_factory is not None:
+            shown = "number of cores"
+        elif isinstance(default, SecretStr):
             shown = "`dev-admin-token`" if default.get_secret_value() else ""
         elif default is None:
             shown = "unset"

@@ -50,7 +50,7 @@ def _cmd_topics(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_collector(args: argparse.Namespace, settings: Settings) -> int:
     from ingest.server import run
 
-    run(settings)
+    run(settings, reuse_port=args.reuse_port, metrics_dir=args.metrics_dir)
     return 0
 
 
@@ -278,9 +278,20 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("topics", help="create the Kafka topics (idempotent)").set_defaults(
         handler=_cmd_topics
     )
-    sub.add_parser("collector", help="run the collector (ingest HTTP server)").set_defaults(
-        handler=_cmd_collector
+    collector = sub.add_parser("collector", help="run one collector process (ingest HTTP server)")
+    collector.add_argument(
+        "--reuse-port",
+        action="store_true",
+        help="bind with SO_REUSEPORT, so that several collector processes share the port "
+        "(emc up starts EMC_COLLECTOR_WORKERS of them)",
     )
+    collector.add_argument(
+        "--metrics-dir",
+        type=Path,
+        help="folder where the processes sharing the port keep their metrics (prometheus-"
+        "client multiprocess mode; empty it before the first process starts)",
+    )
+    collector.set_defaults(handler=_cmd_collector)
     sub.add_parser("streams", help="run the Faust stream worker").set_defaults(handler=_cmd_streams)
     sub.add_parser(
         "warehouse", help="run the warehouse: migrations, sink and query API"

@@ -3,7 +3,10 @@
 First every port the stack will listen on is checked (``emc.ports``): a taken one ends
 ``emc up`` with exit code 2 and one line naming the setting to change, before anything starts.
 Order: local Kafka (unless ``EMC_KAFKA_BOOTSTRAP`` points elsewhere) → topics → warehouse (owns
-the chDB folder: migrations, sink, API) → streams → collector → demo sites and traffic. A
+the chDB folder: migrations, sink, API) → streams → ``EMC_COLLECTOR_WORKERS`` collector
+processes on one port (``collector-1`` …, each ``emc collector --reuse-port --metrics-dir``:
+``ingest.server``; their metrics folder is emptied first, and a dead one is marked dead in it)
+→ demo sites and traffic. Every process, each collector worker alone, is supervised. A
 process that dies is started again after 1, 2, 4 … 30 s (its log tail is printed each time);
 one that dies more than ``RestartPolicy.max_crashes`` times within ``window_s`` is a crash loop
 and stops everything with exit code 1, as does any death with ``restart=False`` (``emc up
@@ -19,10 +22,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -30,6 +35,7 @@ from typing import Any
 
 import httpx
 
+from core import metrics
 from core.errors import UserError
 from core.settings import Settings
 
@@ -118,11 +124,13 @@ class RestartPolicy:
 
 @dataclass
 class _Watch:
-    """One child under supervision: its policy and, while it waits, when it starts again."""
+    """One child under supervision: its policy and, while it waits, when it starts again;
+    ``on_exit(pid)`` is told when it is found dead."""
 
     child: _Child
     policy: RestartPolicy
     restart_at: float | None = None
+    on_exit: Callable[[int], None] | None = None
 
 
 def supervise(
@@ -140,6 +148,8 @@ def supervise(
             continue
         if child.alive():
             continue
+        if watch.on_exit is not None and child.proc is not None:
+            watch.on_exit(child.proc.pid)
         code = child.exit_code
         if not restart:
             return f"{child.name} exited unexpectedly (code {code}):\n{child.tail()}"
@@ -221,10 +231,11 @@ def run_stack(
     env["EMC_DATA_DIR"] = str(settings.data_dir.resolve())
     py = [sys.executable, "-m", "emc.cli"]
     kafka = None
+    metrics_dir = collector_metrics_dir(settings)
     children = [
         _Child("warehouse", [*py, "warehouse"], logs / "warehouse.log"),
         _Child("streams", [*py, "streams"], logs / "streams.log"),
-        _Child("collector", [*py, "collector"], logs / "collector.log"),
+        *collector_workers(settings, py, logs, metrics_dir),
     ]
     demo_child = _Child("demo", [*py, "demo", "--no-register"], logs / "demo.log")
     started: list[_Child] = []
@@ -264,7 +275,18 @@ def run_stack(
             flush=True,
         )
         next_status = time.monotonic() + status_every_s
-        watches = [_Watch(child, RestartPolicy()) for child in started]
+
+        def collector_exited(pid: int) -> None:
+            metrics.mark_process_dead(pid, metrics_dir)
+
+        watches = [
+            _Watch(
+                child,
+                RestartPolicy(),
+                on_exit=collector_exited if child.name.startswith("collector-") else None,
+            )
+            for child in started
+        ]
         while not stop.requested:
             reason = supervise(watches, env, time.monotonic(), restart)
             if reason is not None:
@@ -291,6 +313,25 @@ def run_stack(
             kafka.stop()
             print("[emc] stopped kafka", flush=True)
     return code
+
+
+def collector_metrics_dir(settings: Settings) -> Path:
+    """Where the collector workers of ``emc up`` share their metrics."""
+    return settings.data_dir.resolve() / "collector-metrics"
+
+
+def collector_workers(
+    settings: Settings, py: list[str], logs: Path, metrics_dir: Path
+) -> list[_Child]:
+    """The ``EMC_COLLECTOR_WORKERS`` collector processes, all on ``EMC_COLLECTOR_PORT``; their
+    metrics folder is emptied here (counts of an earlier run must not be added)."""
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    argv = [*py, "collector", "--reuse-port", "--metrics-dir", str(metrics_dir)]
+    return [
+        _Child(f"collector-{i}", argv, logs / f"collector-{i}.log")
+        for i in range(1, settings.collector_workers + 1)
+    ]
 
 
 def _start_local_kafka(settings: Settings) -> Any:

@@ -1,7 +1,8 @@
 """The collector's HTTP app: routes only. Parsing and validation live in ``ingest.requests``
 (pure), Kafka in ``ingest.producer``, the site registry in ``ingest.sites``.
 
-Routes: ``POST|GET|OPTIONS /collect`` (browser beacon, CORS open), ``POST /v1/hits``,
+Routes: ``POST|GET|OPTIONS /collect`` (browser beacon, CORS open: ``ingest.beacon``, whose
+``POST`` is answered by a thin ASGI layer before Starlette's router), ``POST /v1/hits``,
 ``POST /v1/dossiers`` (bearer token, NDJSON or JSON array), ``POST /TrackingMCDT`` (the EMC
 one-stop push, ``ingest.mcdt``; answers 204), ``GET /healthz``, ``GET /readyz``
 (200 only while Kafka answers), ``GET /stats`` (counters), ``GET /metrics`` (Prometheus);
@@ -14,24 +15,28 @@ Nothing is acknowledged before Kafka has it: when the producer fails the answer 
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from pathlib import Path
 from typing import Any
 
-import orjson
+from prometheus_client import CollectorRegistry
+from prometheus_client import Counter as PromCounter
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from core import metrics, metrics_auth
 from core.settings import Settings
-from ingest.client_ip import client_ip
-from ingest.counters import Counters
+from ingest.answers import json_response as _json
+from ingest.answers import refused, unavailable
+from ingest.beacon import PIXEL_GIF, Beacon, headers_of, is_beacon_post, read_body
+from ingest.counters import Counters, stats_of
 from ingest.producer import KafkaProducer, KafkaUnavailable, Message, Producer
 from ingest.requests import (
     BatchResult,
@@ -39,14 +44,10 @@ from ingest.requests import (
     Limits,
     RequestError,
     authorize,
-    body_too_large,
-    build_beacon,
     build_dossiers,
     build_server_hits,
-    check_content_length,
     media_type,
     parse_batch,
-    parse_beacon_body,
     site_ids_in,
 )
 from ingest.sites import SiteCache
@@ -54,31 +55,7 @@ from ingest.tracker_routes import routes as tracker_routes
 
 log = logging.getLogger(__name__)
 
-#: A transparent 1×1 GIF for the pixel endpoint.
-PIXEL_GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
-
-_CORS = {
-    "Access-Control-Allow-Origin": "*",
-    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
-    "Access-Control-Allow-Headers": "Content-Type",
-    "Access-Control-Max-Age": "86400",
-}
-
-
-def _headers(request: Request) -> dict[str, str]:
-    """The request headers as one dict (lower-case names), built once per request instead of
-    a scan per lookup. Repeated headers are joined with ", " (RFC 9110 list semantics, which
-    is what X-Forwarded-For needs; other repeated headers are malformed anyway)."""
-    out: dict[str, str] = {}
-    for raw_name, raw_value in request.scope["headers"]:
-        name = raw_name.decode("latin-1")
-        value = raw_value.decode("latin-1")
-        out[name] = f"{out[name]}, {value}" if name in out else value
-    return out
-
-
-def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(body), status, headers, media_type="application/json")
+__all__ = ["PIXEL_GIF", "create_app"]
 
 
 async def _multipart_fields(request: Request, body: bytes) -> dict[str, Any]:
@@ -108,8 +85,14 @@ class _Collector:
     """The route handlers and what they share."""
 
     def __init__(
-        self, settings: Settings, producer: Producer, sites: SiteCache, counters: Counters
+        self,
+        settings: Settings,
+        producer: Producer,
+        sites: SiteCache,
+        counters: Counters,
+        exposed: CollectorRegistry,
     ) -> None:
+        self.exposed = exposed
         self.settings = settings
         self.producer = producer
         self.sites = sites
@@ -121,98 +104,17 @@ class _Collector:
 
     # ----------------------------------------------------------------- helpers
 
-    def _error(self, exc: RequestError, headers: dict[str, str] | None = None) -> Response:
-        self.counters.reject(exc.reason)
-        self.counters.request(exc.status)
-        return _json(exc.status, exc.body(), headers)
+    def _error(self, exc: RequestError) -> Response:
+        return refused(self.counters, exc)
 
-    def _unavailable(
-        self, exc: KafkaUnavailable, headers: dict[str, str] | None = None
-    ) -> Response:
-        self.counters.reject("kafka_unavailable")
-        self.counters.request(503)
-        log.warning("answering 503: %s", exc)
-        retry = str(self.settings.retry_after_s)
-        return _json(
-            503,
-            {
-                "error": "Kafka unavailable, nothing was accepted; retry later",
-                "reason": "kafka_unavailable",
-                "retry_after_s": self.settings.retry_after_s,
-            },
-            {**(headers or {}), "Retry-After": retry},
-        )
+    def _unavailable(self, exc: KafkaUnavailable) -> Response:
+        return unavailable(self.counters, self.settings.retry_after_s, exc)
 
     async def _body(self, request: Request, headers: Mapping[str, str]) -> bytes:
-        """The body, refused (413) as soon as it is known to exceed the limit: by
-        Content-Length before reading, and by counting while reading (the header may lie or
-        be absent). Reads the ASGI messages directly (this is the per-request hot path)."""
-        check_content_length(headers.get("content-length"), self.limits)
-        receive = request.receive
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise ClientDisconnect()
-            chunk: bytes = message.get("body", b"")
-            if chunk:
-                size += len(chunk)
-                if size > self.limits.max_body_bytes:
-                    raise body_too_large(self.limits)
-                chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        return await read_body(request.receive, headers.get("content-length"), self.limits)
 
     async def _produce(self, topic: str, messages: list[Message]) -> None:
         await self.producer.send_batch(topic, messages)
-
-    # ----------------------------------------------------------------- beacon
-
-    async def collect(self, request: Request) -> Response:
-        if request.method == "OPTIONS":
-            return Response(status_code=204, headers=_CORS)
-        pixel = request.method == "GET"
-        headers = _headers(request)
-        try:
-            if pixel:
-                params: dict[str, Any] = dict(request.query_params)
-            else:
-                params = parse_beacon_body(
-                    await self._body(request, headers), headers.get("content-type")
-                )
-            site_id = params.get("s", params.get("site"))
-            if isinstance(site_id, str):
-                await self.sites.ensure([site_id.strip()])
-            peer = request.client.host if request.client else ""
-            message = build_beacon(
-                params,
-                ip=client_ip(
-                    peer,
-                    headers.get("x-forwarded-for"),
-                    headers.get("x-real-ip"),
-                    self.trusted,
-                ),
-                ua=headers.get("user-agent", ""),
-                now_ms=int(time.time() * 1000),
-                sites=self.sites.sites,
-                limits=self.limits,
-                secret=self.secret,
-            )
-            await self._produce(self.settings.topics.hits_raw, [message])
-        except RequestError as exc:
-            return self._error(exc, _CORS)
-        except KafkaUnavailable as exc:
-            return self._unavailable(exc, _CORS)
-        self.counters.accept("hits")
-        if pixel:
-            self.counters.request(200)
-            return Response(
-                PIXEL_GIF, 200, {**_CORS, "Cache-Control": "no-store"}, media_type="image/gif"
-            )
-        self.counters.request(202)
-        return Response(status_code=202, headers=_CORS)
 
     # ----------------------------------------------------------------- batches
 
@@ -234,7 +136,7 @@ class _Collector:
         kind: str,
         build: Callable[[list[tuple[int, Any]], Grant, int], BatchResult],
     ) -> Response:
-        headers = _headers(request)
+        headers = headers_of(request.scope["headers"])
         try:
             grant = await self._grant(headers)
             items = parse_batch(
@@ -279,7 +181,7 @@ class _Collector:
         """The EMC push (see ``ingest.mcdt``): 204 once Kafka has every event of it."""
         from ingest import mcdt
 
-        headers = _headers(request)
+        headers = headers_of(request.scope["headers"])
         try:
             grant: Grant | None = None
             if headers.get("authorization") or self.settings.mcdt_require_token:
@@ -343,7 +245,15 @@ class _Collector:
         )
 
     async def stats(self, request: Request) -> Response:
-        body: dict[str, Any] = dict(self.counters.snapshot())
+        """The counters of every collector process on this port (summed), and this process's
+        own id and copy of the site registry."""
+        families = list(self.exposed.collect())
+        body: dict[str, Any] = dict(stats_of(families))
+        workers = [
+            s.value for f in families if f.name == metrics.COLLECTOR_WORKERS.name for s in f.samples
+        ]
+        body["workers"] = int(sum(workers)) or 1
+        body["pid"] = os.getpid()
         body["sites"] = {
             "count": len(self.sites.sites),
             "loaded": self.sites.loaded,
@@ -362,22 +272,55 @@ async def _not_allowed(request: Request, exc: Exception) -> Response:
     return _json(405, {"error": f"method {request.method} not allowed on {request.scope['path']}"})
 
 
+class CollectorApp(Starlette):
+    """The Starlette app, except ``POST /collect``: the browser beacon is answered before
+    Starlette's middleware and router (``ingest.beacon``), its response counted in the same
+    HTTP metrics. An exception there reaches uvicorn, which logs it and answers 500, as
+    Starlette's error middleware would."""
+
+    def __init__(self, *, beacon: Beacon, recorder: metrics.HttpRecorder, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.beacon = beacon
+        self.recorder = recorder
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if not is_beacon_post(scope):
+            await super().__call__(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+        try:
+            status = await self.beacon.post(scope, receive, send)
+        finally:
+            self.recorder.observe("/collect", status, time.perf_counter() - started)
+
+
 def create_app(
     settings: Settings,
     producer: Producer | None = None,
     sites: SiteCache | None = None,
-) -> Starlette:
+    metrics_dir: Path | None = None,
+) -> CollectorApp:
     """The collector app. The lifespan starts and stops the producer and the site cache;
-    defaults: the real Kafka producer and the warehouse-backed site cache."""
+    defaults: the real Kafka producer and the warehouse-backed site cache. ``metrics_dir``:
+    this process is one of several on one port, whose metrics are merged from that folder
+    (``core.metrics.use_multiprocess`` was called first; ``ingest.server``)."""
     the_producer: Producer = producer or KafkaProducer.from_settings(settings)
     the_sites = sites or SiteCache(settings)
-    counters = Counters()
-    handlers = _Collector(settings, the_producer, the_sites, counters)
     registry = metrics.new_registry()
-    metrics.bridge(registry, lambda: metrics.collector_families(counters, the_producer))
+    exposed = metrics.exposition_registry(registry, metrics_dir)
+    counters = Counters(registry)
+    reconnects = PromCounter(
+        metrics.PRODUCER_RECONNECTS.name, metrics.PRODUCER_RECONNECTS.help, registry=registry
+    )
+    if isinstance(the_producer, KafkaProducer):
+        the_producer.on_reconnect = reconnects.inc
+    metrics.worker_gauge(registry)
+    handlers = _Collector(settings, the_producer, the_sites, counters, exposed)
+    beacon = Beacon(handlers)
 
     async def prometheus(request: Request) -> Response:
-        body, content_type = metrics.render(registry)
+        body, content_type = metrics.render(exposed)
         return Response(body, 200, {"Content-Type": content_type})
 
     endpoint = Callable[[Request], Awaitable[Response]]
@@ -405,7 +348,7 @@ def create_app(
             await the_producer.stop()
 
     routes: list[tuple[str, endpoint, list[str]]] = [
-        ("/collect", handlers.collect, ["GET", "POST", "OPTIONS"]),
+        ("/collect", beacon.collect, ["GET", "POST", "OPTIONS"]),  # POST: CollectorApp first
         ("/v1/hits", handlers.hits, ["POST"]),
         ("/v1/dossiers", handlers.dossiers, ["POST"]),
         ("/TrackingMCDT", handlers.tracking_mcdt, ["POST"]),
@@ -415,19 +358,20 @@ def create_app(
         ("/stats", operations(handlers.stats), ["GET"]),
         ("/metrics", operations(prometheus), ["GET"]),
     ]
-    app = Starlette(
+    recorder = metrics.HttpRecorder(registry, [r[0] for r in routes])
+    app = CollectorApp(
+        beacon=beacon,
+        recorder=recorder,
         routes=[
             *(Route(path, fn, methods=methods) for path, fn, methods in routes),
             *tracker_routes(handlers),  # emc.js, emc-compat.js, Matomo protocol (issue 5)
         ],
         lifespan=lifespan,
         exception_handlers={404: _not_found, 405: _not_allowed},
-        middleware=[
-            Middleware(metrics.HttpMetrics, registry=registry, endpoints=[r[0] for r in routes])
-        ],
+        middleware=[Middleware(metrics.HttpMetrics, recorder=recorder)],
     )
     app.state.counters = counters
-    app.state.metrics_registry = registry
+    app.state.metrics_registry = exposed
     app.state.producer = the_producer
     app.state.sites = the_sites
     return app

@@ -46,6 +46,15 @@ def _parse_short(text: str) -> Address | None:
     return address
 
 
+@lru_cache(maxsize=1 << 14)
+def _canonical_short(text: str) -> str:
+    """The address in ``text`` written canonically, or ``text`` when it is none; cached (the
+    per-request hot path of a peer that is no proxy: formatting an address costs more than
+    parsing it)."""
+    address = _parse_short(text)
+    return str(address) if address is not None else text
+
+
 def _trusted(address: Address, networks: Sequence[Network]) -> bool:
     return any(address.version == net.version and address in net for net in networks)
 
@@ -61,8 +70,10 @@ def client_ip(
     Returns the peer unchanged when it is not trusted (or not an IP at all, e.g. a unix socket
     name); unparsable header entries are skipped.
     """
+    if not trusted:
+        return _canonical_short(peer) if len(peer) <= _MAX_ADDRESS_CHARS else peer
     peer_address = _parse(peer)
-    if peer_address is None or not trusted or not _trusted(peer_address, trusted):
+    if peer_address is None or not _trusted(peer_address, trusted):
         return str(peer_address) if peer_address is not None else peer
     if forwarded_for:
         leftmost: Address | None = None

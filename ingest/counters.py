@@ -1,10 +1,25 @@
-"""Collector counters: accepted items and rejections by reason, for ``/stats`` and a later
-``/metrics``. One process-wide ``Counters`` object lives on the app; single-threaded (asyncio),
-so plain integer increments are safe."""
+"""Collector counters: accepted items by kind, rejections by reason, answers by status, for
+``/stats`` and ``/metrics``.
+
+They are prometheus-client counters on the app's registry, so that with several collector
+processes on one port (``emc up``, ``EMC_COLLECTOR_WORKERS``) their values live in
+prometheus-client's multiprocess files and whichever process answers ``/stats`` or
+``/metrics`` reports the sum over all of them (``core.metrics.use_multiprocess``); one process
+alone keeps them in memory. Label children are cached: the hot path pays one dict lookup and
+one increment. ``stats_of`` builds the ``/stats`` numbers from collected metric families,
+merged or not.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+from prometheus_client import Counter as PromCounter
+from prometheus_client.core import Metric
+
+from core import metrics
 
 #: Rejection reasons the collector counts (a line, a beacon or a whole request).
 REASONS: tuple[str, ...] = (
@@ -22,28 +37,61 @@ REASONS: tuple[str, ...] = (
     "kafka_unavailable",
 )
 
+_SECTIONS = {
+    metrics.COLLECTOR_ACCEPTED.name: "accepted",
+    metrics.COLLECTOR_REJECTED.name: "rejected",
+    metrics.COLLECTOR_RESPONSES.name: "responses",
+}
+
+
+def _counter(spec: metrics.Spec, registry: CollectorRegistry) -> PromCounter:
+    return PromCounter(spec.name, spec.help, spec.labels, registry=registry)
+
 
 class Counters:
-    """Monotonic counters: ``accepted`` per kind (hits, dossiers) and ``rejected`` per reason."""
+    """Monotonic counters: ``accepted`` per kind (hits, dossiers), ``rejected`` per reason,
+    answers per status; every reason starts at 0 so each is exported."""
 
-    def __init__(self) -> None:
-        self.accepted: Counter[str] = Counter()
-        self.rejected: Counter[str] = Counter({reason: 0 for reason in REASONS})
-        self.requests: Counter[str] = Counter()
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._accepted = _counter(metrics.COLLECTOR_ACCEPTED, registry)
+        self._rejected = _counter(metrics.COLLECTOR_REJECTED, registry)
+        self._responses = _counter(metrics.COLLECTOR_RESPONSES, registry)
+        self._children: dict[tuple[str, str], Any] = {}
+        for reason in REASONS:
+            self._child(self._rejected, "rejected", reason)
+
+    def _child(self, counter: PromCounter, section: str, label: str) -> Any:
+        child = self._children.get((section, label))
+        if child is None:
+            child = self._children[(section, label)] = counter.labels(label)
+        return child
 
     def accept(self, kind: str, count: int = 1) -> None:
-        self.accepted[kind] += count
+        if count:
+            self._child(self._accepted, "accepted", kind).inc(count)
 
     def reject(self, reason: str, count: int = 1) -> None:
-        self.rejected[reason] += count
+        self._child(self._rejected, "rejected", reason).inc(count)
 
     def request(self, status: int) -> None:
-        self.requests[str(status)] += 1
+        self._child(self._responses, "responses", str(status)).inc()
 
     def snapshot(self) -> dict[str, dict[str, int]]:
-        """A JSON-ready copy: ``{"accepted": {...}, "rejected": {...}, "responses": {...}}``."""
-        return {
-            "accepted": dict(self.accepted),
-            "rejected": dict(self.rejected),
-            "responses": dict(self.requests),
-        }
+        """This process's own numbers, as ``stats_of`` gives them."""
+        return stats_of([*self._accepted.collect(), *self._rejected.collect(),
+                         *self._responses.collect()])  # fmt: skip
+
+
+def stats_of(families: Iterable[Metric]) -> dict[str, dict[str, int]]:
+    """``{"accepted": {...}, "rejected": {...}, "responses": {...}}`` from metric families
+    (one process's, or the sum of a group's): every other family is ignored."""
+    out: dict[str, dict[str, int]] = {"accepted": {}, "rejected": {}, "responses": {}}
+    for family in families:
+        section = _SECTIONS.get(family.name)
+        if section is None:
+            continue
+        for sample in family.samples:
+            if sample.name.endswith("_total"):
+                label = next(iter(sample.labels.values()))
+                out[section][label] = out[section].get(label, 0) + int(sample.value)
+    return out

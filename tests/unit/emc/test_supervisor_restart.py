@@ -1,17 +1,27 @@
-"""``emc up`` restarts a process that died, with backoff, and gives up on a crash loop.
+"""``emc up`` restarts a process that died, with backoff, and gives up on a crash loop; it runs
+``EMC_COLLECTOR_WORKERS`` collector processes, each supervised alone.
 
 The policy is pure; ``supervise`` is driven with real (tiny) child processes and an explicit
 clock, so no test sleeps through a backoff."""
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from emc.supervisor import RestartPolicy, _Child, _Watch, supervise
+from core.settings import Settings
+from emc.supervisor import (
+    RestartPolicy,
+    _Child,
+    _Watch,
+    collector_metrics_dir,
+    collector_workers,
+    supervise,
+)
 
 
 def test_delays_double_up_to_the_cap_and_a_crash_loop_gives_up() -> None:
@@ -95,3 +105,35 @@ def test_a_live_child_is_left_alone(tmp_path: Path) -> None:
         assert watch.restart_at is None and child.proc is not None and child.proc.pid == pid
     finally:
         child.stop(timeout_s=5)
+
+
+def test_a_dead_child_is_reported_once_with_its_pid(tmp_path: Path) -> None:
+    child = _dying(tmp_path)
+    assert child.proc is not None
+    pid = child.proc.pid
+    child.proc.wait(timeout=30)
+    exited: list[int] = []
+    watch = _Watch(child, RestartPolicy(first_delay_s=1), on_exit=exited.append)
+    assert supervise([watch], {}, now=0.0) is None
+    assert supervise([watch], {}, now=0.5) is None  # waiting for the restart: not again
+    assert exited == [pid]
+    child.stop()
+
+
+def test_collector_workers_share_one_port_and_an_emptied_metrics_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "collector-metrics"
+    folder.mkdir()
+    (folder / "counter_123.db").write_bytes(b"old run")
+    settings = Settings(data_dir=tmp_path, collector_workers=3)
+    workers = collector_workers(settings, ["py"], tmp_path / "logs", folder)
+    assert [w.name for w in workers] == ["collector-1", "collector-2", "collector-3"]
+    assert {tuple(w.argv) for w in workers} == {
+        ("py", "collector", "--reuse-port", "--metrics-dir", str(folder))
+    }
+    assert [w.log_path.name for w in workers] == [f"collector-{i}.log" for i in (1, 2, 3)]
+    assert list(folder.iterdir()) == []
+    assert collector_metrics_dir(settings) == tmp_path.resolve() / "collector-metrics"
+
+
+def test_collector_workers_default_to_the_number_of_cores() -> None:
+    assert Settings().collector_workers == (os.cpu_count() or 1)

@@ -43,3 +43,15 @@ def test_overlong_entries_are_not_addresses() -> None:
     padded = " " * 100 + "198.51.100.7"  # would parse after strip, but no address is that long
     assert client_ip("10.0.0.1", f"198.51.100.9, {padded}", None, PROXIES) == "198.51.100.9"
     assert client_ip("10.0.0.1", "x" * 10_000, "198.51.100.8", PROXIES) == "198.51.100.8"
+
+
+def test_an_untrusted_peer_is_written_canonically_as_before() -> None:
+    for peer, want in [
+        ("203.0.113.9", "203.0.113.9"),
+        ("::ffff:198.51.100.7", "198.51.100.7"),
+        ("2001:DB8::1", "2001:db8::1"),
+        ("testclient", "testclient"),
+        ("x" * 100, "x" * 100),
+    ]:
+        assert client_ip(peer, "1.1.1.1", "2.2.2.2", ()) == want
+        assert client_ip(peer, None, None, ()) == want

@@ -13,7 +13,6 @@ import httpx
 import pytest
 
 from core.settings import Settings
-from ingest.producer import partition_for
 from ingest.sites import MAX_UNKNOWN_WAIT_S, MIN_REFRESH_INTERVAL_S, SiteCache, parse_sites
 from schemas.sites import Site, SiteType
 
@@ -198,12 +197,3 @@ async def test_a_static_cache_never_waits() -> None:
 def test_static_cache() -> None:
     cache = SiteCache.static([Site(id="s", name="S", type=SiteType.DVC, ingest_token="x")])
     assert cache.sites["s"].type == SiteType.DVC and cache.tokens == {"x": frozenset({"s"})}
-
-
-def test_partition_for_matches_aiokafka_default_partitioner() -> None:
-    from aiokafka.partitioner import DefaultPartitioner
-
-    partitions = list(range(6))
-    for i in range(200):
-        key = f"site|{i:032x}".encode()
-        assert partition_for(key, partitions) == DefaultPartitioner()(key, partitions, partitions)
