@@ -3,8 +3,9 @@
     .venv/bin/python -m bench.worker_bench [--hits 200000] [--profile worker.txt]
 
 1. **Handler alone**: ``HitHandler.handle`` (decode → enrichment → sessionizer → encoded
-   outputs) over N pre-built raw hits on one core (this process pinned to one CPU), with a
-   dict as the visitor table: the work the worker cannot avoid.
+   outputs) over N pre-built raw hits in one thread (one core), with a dict as the visitor
+   table, under the worker's garbage collector settings (``streams.worker.tune_gc``): the
+   work the worker cannot avoid.
 2. **Worker**: the project's Faust app (``python -m streams``, exactly as in production)
    against a real local Kafka broker (the official jars, small heap, like the tests) drains a
    backlog of the same N hits pre-loaded into ``emc.hits.raw``, until the worker's committed
@@ -13,9 +14,14 @@
    ``/stats/`` counter), so Faust's start and group join are not counted; the hits it had
    processed by then are subtracted. Afterwards the committed outputs are read back
    (``read_committed``) and compared with what the handler alone produced for the same hits.
+   Before it, another worker drains ``--warmup`` other hits, untimed: the broker's JIT warms
+   up (a cold broker took ~2× the CPU per hit, on the same two cores as the worker).
+   ``--baseline-repo DIR`` drains the same backlog again with the worker of another
+   checkout (e.g. ``git archive`` of an earlier commit), same broker, same run.
 3. The handler alone again (the machine is shared: its speed may have moved meanwhile).
 
-Printed: hits/s of both, the ratio worker / handler (target ≥ 0.5), the worker's CPU time per
+Printed: hits/s of both, the ratio worker / handler (target ≥ 0.5, the handler's hits/s the
+mean of 1 and 3), CPU per hit of the worker process and of the broker, the ratio of CPU per
 hit, and ``uptime``'s load average at each step. Never asserted: this prints numbers.
 
 The hits are realistic: ``emc.demo.DemoTraffic`` visits (several portals, several pages per
@@ -30,6 +36,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
+import logging
 import os
 import shutil
 import signal
@@ -52,6 +60,7 @@ from emc.demo import DEMO_SITES, DemoTraffic
 from emc.settings import Settings
 from ingest.visitor import visitor_ids
 from schemas.topics import HIT_PARTITIONS, hit_key
+from streams.worker import tune_gc
 
 REPO = Path(__file__).resolve().parents[1]
 #: 2026-10-05 09:00 in Vietnam: full daytime traffic in the demo's hourly rhythm.
@@ -114,9 +123,9 @@ class HandlerRun:
     load: str
 
 
-def handler_alone(hits: list[tuple[bytes, bytes]], settings: Settings, cpu: int) -> HandlerRun:
-    """Hits/s of ``HitHandler.handle`` over ``hits`` on CPU ``cpu``, as the worker calls it
-    (stored state in, outputs and new state out, one ``now_ms`` per hit)."""
+def handler_alone(hits: list[tuple[bytes, bytes]], settings: Settings) -> HandlerRun:
+    """Hits/s of ``HitHandler.handle`` over ``hits`` in this thread (one core), as the worker
+    calls it (stored state in, outputs and new state out, one ``now_ms`` per hit)."""
     from streams.app import HitHandler, Incoming
     from streams.enrich.geoip import GeoIP
     from streams.enrich.metrics import StreamCounters
@@ -130,21 +139,20 @@ def handler_alone(hits: list[tuple[bytes, bytes]], settings: Settings, cpu: int)
     base = {names.pageviews: "pageviews", names.sessions: "sessions", names.deadletters: "dead"}
     outputs: Counter[str] = Counter()
     table: dict[bytes, Any] = {}
-    before = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, {cpu})
-    try:
-        started, cpu_started = time.perf_counter(), time.process_time()
-        for offset, (key, value) in enumerate(hits):
-            now_ms = time.time_ns() // 1_000_000
-            outcome = handler.handle(Incoming(names.hits_raw, 0, offset, key, value),
-                                     table.get(key), now_ms)  # fmt: skip
-            if outcome.state is not None:
-                table[key] = outcome.state
-            for message in outcome.messages:
-                outputs[base.get(message.topic, message.topic)] += 1
-        elapsed, cpu_s = time.perf_counter() - started, time.process_time() - cpu_started
-    finally:
-        os.sched_setaffinity(0, before)
+    before = gc.get_threshold()
+    tune_gc()  # the worker's garbage collector settings: same interpreter, same rules
+    gc.collect()
+    started, cpu_started = time.perf_counter(), time.thread_time()
+    for offset, (key, value) in enumerate(hits):
+        now_ms = time.time_ns() // 1_000_000
+        outcome = handler.handle(Incoming(names.hits_raw, 0, offset, key, value),
+                                 table.get(key), now_ms)  # fmt: skip
+        if outcome.state is not None:
+            table[key] = outcome.state
+        for message in outcome.messages:
+            outputs[base.get(message.topic, message.topic)] += 1
+    elapsed, cpu_s = time.perf_counter() - started, time.thread_time() - cpu_started
+    gc.set_threshold(*before)
     return HandlerRun(len(hits) / elapsed, cpu_s / len(hits) * 1e6, outputs, uptime())
 
 
@@ -152,6 +160,7 @@ def handler_alone(hits: list[tuple[bytes, bytes]], settings: Settings, cpu: int)
 class WorkerRun:
     hits_per_s: float
     cpu_us_per_hit: float
+    kafka_cpu_us_per_hit: float
     counted_hits: int
     seconds: float
     outputs: Counter[str]
@@ -224,6 +233,12 @@ async def _count_committed(bootstrap: str, topics: dict[str, str]) -> Counter[st
     return counts
 
 
+def _print_worker(run: WorkerRun) -> None:
+    print(f"   {run.hits_per_s:,.0f} hits/s ({run.counted_hits:,} hits in {run.seconds:.1f} s; "
+          f"CPU per hit: worker {run.cpu_us_per_hit:.1f} µs, Kafka {run.kafka_cpu_us_per_hit:.1f}"
+          f" µs); {run.load}", flush=True)  # fmt: skip
+
+
 def _py_spy() -> str:
     """py-spy on PATH, else next to this Python (installed into the venv)."""
     found = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
@@ -243,10 +258,12 @@ async def _stats_hits(client: httpx.AsyncClient, url: str) -> int:
 async def worker_drain(
     hits: list[tuple[bytes, bytes]],
     bootstrap: str,
+    kafka_pid: int,
     data_dir: Path,
     geoip: Path,
     profile: Path | None,
     timeout_s: float,
+    repo: Path = REPO,
 ) -> WorkerRun:
     """Pre-load ``hits``, start ``python -m streams`` and time the drain (module docstring)."""
     from emc.topics_admin import ensure_topics
@@ -272,7 +289,7 @@ async def worker_drain(
     worker = subprocess.Popen(
         [sys.executable, "-m", "streams"],
         env={**os.environ, **env},
-        cwd=REPO,
+        cwd=repo,
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
     )
@@ -288,7 +305,11 @@ async def worker_drain(
                 if worker.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"the worker did not start:\n{log.read_text()[-3000:]}")
                 await asyncio.sleep(0.02)
-            t0, cpu0 = time.perf_counter(), _cpu_seconds(worker.pid)
+            t0, cpu0, kafka0 = (
+                time.perf_counter(),
+                _cpu_seconds(worker.pid),
+                _cpu_seconds(kafka_pid),
+            )
             if profile is not None:
                 spy = subprocess.Popen(
                     [_py_spy(), "record", "--pid", str(worker.pid), "--format", "raw",
@@ -300,7 +321,11 @@ async def worker_drain(
                 if worker.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"the worker did not drain:\n{log.read_text()[-3000:]}")
                 await asyncio.sleep(0.05)
-            t1, cpu1 = time.perf_counter(), _cpu_seconds(worker.pid)
+            t1, cpu1, kafka1 = (
+                time.perf_counter(),
+                _cpu_seconds(worker.pid),
+                _cpu_seconds(kafka_pid),
+            )
             load = uptime()
     finally:
         if spy is not None:
@@ -321,12 +346,21 @@ async def worker_drain(
         {names.pageviews: "pageviews", names.sessions: "sessions", names.deadletters: "dead"},
     )
     return WorkerRun(
-        counted / (t1 - t0), (cpu1 - cpu0) / counted * 1e6, counted, t1 - t0, outputs, load
+        hits_per_s=counted / (t1 - t0),
+        cpu_us_per_hit=(cpu1 - cpu0) / counted * 1e6,
+        kafka_cpu_us_per_hit=(kafka1 - kafka0) / counted * 1e6,
+        counted_hits=counted,
+        seconds=t1 - t0,
+        outputs=outputs,
+        load=load,
     )
 
 
 async def _main(args: argparse.Namespace) -> int:
     from emc.kafka_local import LocalKafka, ensure_jars
+
+    # retries of the pre-load while the new topics elect their leaders are expected
+    logging.getLogger("aiokafka").setLevel(logging.ERROR)
 
     settings = Settings()
     geoip = settings.geoip_path
@@ -337,16 +371,17 @@ async def _main(args: argparse.Namespace) -> int:
     hits = raw_hits(args.hits)
     visitors = len({key for key, _ in hits})
     print(f"  {len(hits):,} hits of {visitors:,} visitors on {len(DEMO_SITES) - 1} portals")
-    cpu = min(os.sched_getaffinity(0))
     bench_settings = Settings(geoip_db=geoip)
 
-    print(f"1. handler alone on CPU {cpu} ...", flush=True)
-    alone = handler_alone(hits, bench_settings, cpu)
+    print("1. handler alone (one thread) ...", flush=True)
+    alone = handler_alone(hits, bench_settings)
     print(f"   {alone.hits_per_s:,.0f} hits/s ({alone.cpu_us_per_hit:.1f} µs CPU per hit); "
           f"{alone.load}")  # fmt: skip
 
+    baseline: WorkerRun | None = None
     tmp = Path(tempfile.mkdtemp(prefix="emc-worker-bench-"))
-    (tmp / "data").mkdir()
+    for folder in ("data", "data-baseline", "data-warmup"):
+        (tmp / folder).mkdir()
     kafka = LocalKafka(
         libs_dir=ensure_jars(settings.cache_dir),
         data_dir=tmp / "kafka",
@@ -358,18 +393,30 @@ async def _main(args: argparse.Namespace) -> int:
     try:
         kafka.start(timeout_s=120)
         print(f"2. worker draining the backlog (Kafka heap {args.kafka_heap}) ...", flush=True)
+        kafka_pid = int((tmp / "kafka" / "kafka.pid").read_text())
+        if args.warmup:
+            print(f"   warm-up: a worker drains {args.warmup:,} other hits (not timed) ...")
+            await worker_drain(
+                raw_hits(args.warmup, seed=8), kafka.bootstrap, kafka_pid, tmp / "data-warmup",
+                geoip, None, args.timeout,
+            )  # fmt: skip
         worker = await worker_drain(
-            hits, kafka.bootstrap, tmp / "data", geoip, args.profile, args.timeout
+            hits, kafka.bootstrap, kafka_pid, tmp / "data", geoip, args.profile, args.timeout
         )
+        _print_worker(worker)
+        if args.baseline_repo is not None:
+            print(f"2b. worker of {args.baseline_repo} draining the same backlog ...", flush=True)
+            baseline = await worker_drain(
+                hits, kafka.bootstrap, kafka_pid, tmp / "data-baseline", geoip, None, args.timeout,
+                repo=args.baseline_repo,
+            )  # fmt: skip
+            _print_worker(baseline)
     finally:
         kafka.stop()
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"   {worker.hits_per_s:,.0f} hits/s ({worker.counted_hits:,} hits in "
-          f"{worker.seconds:.1f} s, {worker.cpu_us_per_hit:.1f} µs worker CPU per hit); "
-          f"{worker.load}")  # fmt: skip
 
     print("3. handler alone again ...", flush=True)
-    again = handler_alone(hits, bench_settings, cpu)
+    again = handler_alone(hits, bench_settings)
     print(f"   {again.hits_per_s:,.0f} hits/s ({again.cpu_us_per_hit:.1f} µs CPU per hit); "
           f"{again.load}")  # fmt: skip
 
@@ -382,6 +429,12 @@ async def _main(args: argparse.Namespace) -> int:
         f" hits/s: ratio {worker.hits_per_s / handler:.2f} (target ≥ 0.50); CPU per hit "
         f"{worker.cpu_us_per_hit / alone.cpu_us_per_hit:.2f}× the handler's"
     )
+    if baseline is not None:
+        print(
+            f"baseline worker ({args.baseline_repo}) {baseline.hits_per_s:,.0f} hits/s: ratio "
+            f"{baseline.hits_per_s / handler:.2f}; CPU per hit "
+            f"{baseline.cpu_us_per_hit / alone.cpu_us_per_hit:.2f}× the handler's"
+        )
     print(uptime())
     return 0 if same else 1
 
@@ -391,9 +444,21 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--hits", type=int, default=200_000, help="raw hits in the backlog")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=20_000,
+        help="hits a first worker drains before the measured one (the broker's JIT warms up)",
+    )
     parser.add_argument("--kafka-heap", default="512m", help="local broker heap (-Xmx)")
     parser.add_argument("--timeout", type=float, default=900, help="longest drain (seconds)")
     parser.add_argument("--profile", type=Path, help="py-spy raw profile of the worker's drain")
+    parser.add_argument(
+        "--baseline-repo",
+        type=Path,
+        help="also drain the backlog with the worker of this checkout (e.g. `git archive` of an "
+        "earlier commit), same broker, same run",
+    )
     return asyncio.run(_main(parser.parse_args()))
 
 
