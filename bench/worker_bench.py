@@ -28,7 +28,8 @@ The hits are realistic: ``emc.demo.DemoTraffic`` visits (several portals, severa
 visit, custom events, a Vietnam-heavy IP mix, real browser user agents including Cốc Cốc and
 Zalo, a few bots) turned into ``RawHit`` messages the way the collector does (visitor ids
 and partition key from ``ingest.visitor``). ``--profile FILE`` records the worker with py-spy
-during the drain (py-spy must be installed; it is not a project dependency).
+during the drain (py-spy must be installed; it is not a project dependency; summarise with
+``python -m bench.profile_summary FILE…``).
 """
 
 from __future__ import annotations
@@ -407,7 +408,8 @@ async def _main(args: argparse.Namespace) -> int:
         if args.baseline_repo is not None:
             print(f"2b. worker of {args.baseline_repo} draining the same backlog ...", flush=True)
             baseline = await worker_drain(
-                hits, kafka.bootstrap, kafka_pid, tmp / "data-baseline", geoip, None, args.timeout,
+                hits, kafka.bootstrap, kafka_pid, tmp / "data-baseline", geoip,
+                args.profile_baseline, args.timeout,
                 repo=args.baseline_repo,
             )  # fmt: skip
             _print_worker(baseline)
@@ -458,6 +460,9 @@ def main() -> int:
         type=Path,
         help="also drain the backlog with the worker of this checkout (e.g. `git archive` of an "
         "earlier commit), same broker, same run",
+    )
+    parser.add_argument(
+        "--profile-baseline", type=Path, help="py-spy raw profile of the baseline worker's drain"
     )
     return asyncio.run(_main(parser.parse_args()))
 
