@@ -12,6 +12,7 @@ import sys
 HARNESSES = (
     ("collector", [sys.executable, "-m", "bench.collector_bench"]),
     ("dossiers", [sys.executable, "-m", "bench.dossier_bench", "--dossiers", "2000000"]),
+    ("stream worker: handler vs worker", [sys.executable, "-m", "bench.worker_bench"]),
     ("end to end", [sys.executable, "-m", "bench.e2e_bench", "--rate", "5000", "--duration", "60"]),
 )
 

@@ -7,7 +7,8 @@
   ``DeadLetter`` on ``emc.deadletters``.
 - ``DossierHandler.handle`` — decode → ``dossiers.normalise`` → ``emc.dossiers``.
 
-Both return the messages to send and never touch Kafka, so they are tested without a broker.
+Both return the messages to send and never touch Kafka, so they are tested without a broker;
+``handle_hit_batch`` runs the hit handler over a batch of one partition's raw hits.
 ``create_app`` wires them into Faust: raw serializers everywhere (a bad message must reach our
 decoder, not crash Faust's), agents with ``concurrency=1`` (with more, an offset can be
 committed past an unfinished message), an exception never escapes an agent (a raised message
@@ -15,11 +16,18 @@ would be skipped, i.e. lost: it is dead-lettered instead), visitor state in a Fa
 co-partitioned with ``emc.hits.raw`` (same key, ``HIT_PARTITIONS``), and a timer that evicts
 idle visitor state (``sessionize.expire``).
 
+The raw hits reach their agent in batches (``streams.batches``: up to 500 consecutive records
+of one partition, taken out of each fetch before Faust's per-event path), and each batch's
+outputs go to Kafka as one record batch per output topic: Faust's per-event machinery and a
+producer call per output message cost several times the handler itself (BENCHMARKS.md,
+"Stream worker: handler vs worker"). Dossier events, a few per second, keep Faust's path.
+
 Delivery is exactly-once within Kafka (``processing_guarantee="exactly_once"``, see
-``streams.eos``): one input's outputs, its visitor-state changelog record and its offset
-commit are one Kafka transaction, so a killed worker leaves all of them or none. Outputs go
-straight to the input partition's transactional producer, not through Faust's channel path,
-which cost several times the handler itself.
+``streams.eos``): an input's outputs, its visitor-state changelog record and its offset
+commit are in one Kafka transaction, so a killed worker leaves all of them or none. Outputs go
+straight to the input partition's transactional producer, not through Faust's channel path;
+a batch's outputs are added under that transaction's lock in one go, and its offsets are
+marked done for Faust's commit only after that.
 
 The worker's web port (127.0.0.1 only) serves ``/metrics`` and ``/stats/``; with
 ``EMC_METRICS_TOKEN`` set they need it as a bearer token (``operations_page``).
@@ -27,10 +35,11 @@ The worker's web port (127.0.0.1 only) serves ``/metrics`` and ``/stats/``; with
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,7 +52,7 @@ from schemas.deadletter import build_dead_letter, describe_validation_error
 from schemas.dossiers import RawDossierEvent
 from schemas.hits import RawHit
 from schemas.topics import DOSSIER_PARTITIONS, HIT_PARTITIONS
-from streams import eos, sessionize
+from streams import batches, eos, sessionize
 from streams.dossiers import normalise
 from streams.enrich.geoip import GeoIP
 from streams.enrich.localtime import UnknownTimezone
@@ -66,6 +75,10 @@ HEARTBEAT_INTERVAL_S = 2.0
 #: How long a join waits for the other members to rejoin (seconds); a live member rejoins
 #: within its next poll, a dead one is dropped at its session timeout.
 REBALANCE_TIMEOUT_S = 20.0
+#: Largest producer record batch (bytes); see ``create_app``.
+PRODUCER_BATCH_BYTES = 512 * 1024
+#: Batches of raw hits (``streams.batches``) waiting for the hits agent; more waits in Kafka.
+HIT_BATCH_QUEUE = 4
 STAGE_HITS = "streams.hits"
 STAGE_DOSSIERS = "streams.dossiers"
 
@@ -313,24 +326,35 @@ def create_app(
         # batch produce requests: with aiokafka's default linger of 0 every output message is
         # its own request, which made the worker 3x slower (measured)
         producer_linger=PRODUCER_LINGER_S,
+        # one Kafka record batch per output topic and input batch (streams.eos.send_batch):
+        # 500 hits' pageviews are ~320 KB; the broker takes up to 1 MB per batch
+        producer_max_batch_size=PRODUCER_BATCH_BYTES,
     )
     # highwaters of the changelog from the broker (see streams.eos.Transport)
     app.transport = eos.Transport(app.conf.broker_consumer, app)
     sender = eos.TransactionalSender(app.conf.id, app.producer, app.assignor.group_for_topic)
 
-    def still_owned(source: Incoming) -> bool:
-        """Whether ``source``'s partition is assigned to this worker and no rebalance runs (a
+    def partition_owned(topic: str, partition: int) -> bool:
+        """Whether ``topic[partition]`` is assigned to this worker and no rebalance runs (a
         message fetched before a rebalance can reach an agent after Faust revoked its partition,
         for example when Kafka went away)."""
         from faust.types import TP
 
-        assigned = TP(source.topic, source.partition) in app.consumer.assignment()
+        assigned = TP(topic, partition) in app.consumer.assignment()
         return bool(assigned and app.flow_control.is_active())
+
+    def still_owned(source: Incoming) -> bool:
+        return partition_owned(source.topic, source.partition)
 
     def topic(name: str, partitions: int) -> Any:
         return app.topic(name, partitions=partitions, key_serializer="raw", value_serializer="raw")
 
     hits_raw = topic(names.hits_raw, HIT_PARTITIONS)
+    # the hits agent reads batches of raw hits from this channel, not the topic's events;
+    # the topic itself is subscribed as an agent's topic would be (Faust's Topic.__aiter__)
+    hit_batches = batches.BatchChannel(app, maxsize=HIT_BATCH_QUEUE)
+    app.transport.route(names.hits_raw, hit_batches)
+    app.topics.add(hits_raw)
     dossiers_raw = topic(names.dossiers_raw, DOSSIER_PARTITIONS)
     # key_type=bytes: raw keys (the message key); no value_type: JSON values (the state dict)
     visitors = app.Table("visitors", default=None, partitions=HIT_PARTITIONS, key_type=bytes)
@@ -339,51 +363,49 @@ def create_app(
 
     changelog = visitors.changelog_topic.get_topic_name()
 
-    def remember(key: bytes, partition: int, state: sessionize.State) -> Outgoing:
-        """Store the visitor state; returns its changelog message for ``deliver``.
-
-        ``visitors[key] = …`` would pick the changelog partition from Faust's "current event"
-        (in a batch, not this key's event) and queue the record in Faust's table buffer, which
-        drains one message at a time (measured: it stalled the worker). The record is the
-        table's own JSON value on the hit's own partition (the table is co-partitioned).
-        """
-        value = {"p": partition, "s": state}
-        visitors.data[key] = value
-        return Outgoing(changelog, key, orjson.dumps(value), partition)
-
     async def hits(stream: Any) -> None:
-        # Faust's per-message send path (channels, futures, its own buffer) cost ~5x the
-        # handler itself (measured): outputs go straight to the input partition's
-        # transactional producer; Faust's commit delivers them and the offset atomically
-        async for event in stream.events():
-            now_ms = _now_ms()
-            message = _incoming(event)
-            try:
-                key, partition = message.key, message.partition
-                stored = visitors.get(key) if key else None
-                outcome = hit_handler.handle(message, stored["s"] if stored else None, now_ms)
-                messages = outcome.messages
-                if outcome.state is not None and key:
-                    messages.append(remember(key, partition, outcome.state))
-                # a hit time in the future (a sender's wrong clock) must not move the
-                # watermark past what has really happened: that would let the timer evict
-                # states of a backlog replayed after a restart (see sessionize.expire)
-                event_ms = min(outcome.event_ms, now_ms)
-                if event_ms > watermarks.get(partition, 0):
-                    watermarks[partition] = event_ms
-            except Exception as exc:
-                messages = [hit_handler.internal_error(message, exc, now_ms)]
-            if not await produce(sender, message, messages, still_owned):
-                # the state this message just wrote belongs to a partition this worker no
-                # longer owns: drop it, or the hit, consumed again after the partition comes
-                # back, would be taken for a duplicate of itself (lost). Only this key: Faust
-                # signals the revocation (forget_revoked drops the partition's other states)
-                # after it removed the partition's transaction, so this may run before or
-                # after it, and a full scan per stale message would stall the loop
-                counters.messages["stale"] += 1
-                if message.key:
-                    visitors.data.pop(message.key, None)
-                watermarks.pop(message.partition, None)
+        # batches of one partition's raw hits (streams.batches), not Faust events
+        async for batch in stream:
+            consumer = app.consumer
+            if not consumer.begin(batch):  # fetched before a rebalance: consumed again later
+                counters.messages["stale"] += len(batch.records)
+                continue
+            # between begin and finish the batch is in progress (Faust's wait_empty waits for
+            # it); the worker stopping cancels this agent, which must not cut the batch's send
+            # in half: the send runs on, shielded, and ends the batch
+            await asyncio.shield(process_hits(consumer, batch))
+
+    async def process_hits(consumer: Any, batch: batches.RecordBatch) -> None:
+        """Handle ``batch``, send its outputs and states into its partition's transaction,
+        then end it (its offsets done only if all of that went out)."""
+        processed = False
+        try:
+            incoming = [
+                Incoming(batch.topic, batch.partition, r.offset, r.key, r.value)
+                for r in batch.records
+            ]
+            outcome = handle_hit_batch(hit_handler, incoming, visitors.data, changelog)
+            if outcome.event_ms > watermarks.get(batch.partition, 0):
+                watermarks[batch.partition] = outcome.event_ms
+            processed = await produce_batch(
+                sender, batch.topic, batch.partition, outcome.messages, partition_owned
+            )
+            if not processed:
+                # the states this batch wrote belong to a partition this worker no longer
+                # owns: drop them, or its hits, consumed again after the partition comes
+                # back, would be taken for duplicates of themselves (lost)
+                counters.messages["stale"] += len(batch.records)
+                for key in outcome.touched:
+                    visitors.data.pop(key, None)
+                watermarks.pop(batch.partition, None)
+        except Exception:
+            log.critical(
+                "batch %s[%d]@%d..%d failed: stopping the worker", batch.topic,
+                batch.partition, batch.records[0].offset, batch.records[-1].offset, exc_info=True,
+            )  # fmt: skip
+            eos.fail_stop()
+        finally:
+            consumer.finish(batch, processed=processed)
 
     async def dossiers(stream: Any) -> None:
         async for event in stream.events():
@@ -460,7 +482,7 @@ def create_app(
         return web.bytes(body, headers={"Content-Type": content_type})
 
     # decorators applied as calls: Faust's are untyped (mypy --strict)
-    app.agent(hits_raw, name="hits", concurrency=1)(hits)
+    app.agent(hit_batches, name="hits", concurrency=1)(hits)
     app.agent(dossiers_raw, name="dossiers", concurrency=1)(dossiers)
     app.timer(interval=evict_interval_s, name="evict_idle_visitors")(evict_idle_visitors)
     app.on_partitions_revoked.connect(forget_revoked)
@@ -504,6 +526,100 @@ async def produce(
             "%s: %s[%d] offset %d was revoked before its outputs went out; skipped (its next "
             "owner consumes it again)", exc, source.topic, source.partition, source.offset,
         )  # fmt: skip
+        return False
+    return True
+
+
+@dataclass(slots=True)
+class HitBatchOutcome:
+    """``messages``: the outputs of a batch of raw hits in input order, then one changelog
+    record per visitor whose state changed (its last state); ``touched``: those visitors'
+    keys; ``event_ms``: the highest hit time processed, capped at processing time (the
+    partition's event-time watermark candidate)."""
+
+    messages: list[Outgoing]
+    touched: list[bytes]
+    event_ms: int
+
+
+def handle_hit_batch(
+    handler: HitHandler,
+    messages: Sequence[Incoming],
+    store: MutableMapping[bytes, Any],
+    changelog: str,
+    clock: Callable[[], int] = _now_ms,
+) -> HitBatchOutcome:
+    """Run ``handler`` over ``messages`` (consecutive raw hits of one partition) with the
+    visitor table's ``store``, updated as it goes so a visitor's next hit in the batch sees
+    the state its previous one left.
+
+    The outputs are exactly those of handling the messages one at a time. The visitor table's
+    changelog gets one record per visitor per batch, with the state after the visitor's last
+    hit: the records go into the same transaction as the outputs, so the committed changelog
+    never holds a state without the outputs it stands for, and the states in between would
+    only be overwritten (the changelog is compacted). Each record is the table's JSON value
+    on the hit's own partition (the table is co-partitioned with the raw hits; Faust's
+    ``table[key] = …`` would pick the partition from its "current event", and queue the
+    record in its own buffer, one message at a time).
+
+    A hit time in the future (a sender's wrong clock) must not move the watermark past what
+    has really happened: that would let the timer evict states of a backlog replayed after a
+    restart (see ``sessionize.expire``), hence the cap. An exception of the handler (a bug)
+    becomes the message's dead letter.
+    """
+    out: list[Outgoing] = []
+    states: dict[bytes, dict[str, Any]] = {}
+    event_ms = 0
+    for message in messages:
+        now_ms = clock()
+        try:
+            key = message.key
+            stored = store.get(key) if key else None
+            outcome = handler.handle(message, stored["s"] if stored else None, now_ms)
+            out += outcome.messages
+            if outcome.state is not None and key:
+                value = {"p": message.partition, "s": outcome.state}
+                store[key] = states[key] = value
+            event_ms = max(event_ms, min(outcome.event_ms, now_ms))
+        except Exception as exc:
+            out.append(handler.internal_error(message, exc, now_ms))
+    out += [Outgoing(changelog, key, orjson.dumps(v), v["p"]) for key, v in states.items()]
+    return HitBatchOutcome(out, list(states), event_ms)
+
+
+async def produce_batch(
+    sender: eos.TransactionalSender,
+    topic: str,
+    partition: int,
+    messages: list[Outgoing],
+    owned: Callable[[str, int], bool] = lambda _topic, _partition: True,
+) -> bool:
+    """Put the outputs of a batch of ``topic[partition]``'s inputs into that partition's
+    transaction (``TransactionalSender.send_batch``); False when the batch was skipped as stale.
+
+    As ``produce``: a partition without an open transaction is stale when ``owned`` says it is
+    no longer this worker's (nothing was sent; the batch's next owner consumes it again), and
+    broken otherwise (fail-stop). Any other failure may have left part of the batch in the
+    transaction, which must then never commit: fail-stop as well.
+    """
+    if not messages:
+        return True
+    try:
+        await sender.send_batch(topic, partition, messages)
+    except eos.MissingTransaction as exc:
+        if owned(topic, partition):
+            log.critical("%s: stopping the worker", exc)
+            eos.fail_stop()
+            return False
+        log.warning("%s: a batch of %s[%d] was revoked before its outputs went out; skipped "
+                    "(its next owner consumes it again)", exc, topic, partition)  # fmt: skip
+        return False
+    except Exception:
+        log.critical(
+            "outputs of a batch of %s[%d] failed: stopping the worker (its transaction is "
+            "aborted)", topic, partition, exc_info=True,
+        )  # fmt: skip
+        eos.fail_stop()
         return False
     return True
 

@@ -44,6 +44,8 @@ from typing import Any, Protocol
 
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
+from streams import batches
+
 log = logging.getLogger(__name__)
 
 
@@ -99,6 +101,16 @@ class TransactionalSender:
         async with lock:
             await _send_all(txn_producer, messages)
 
+    async def send_batch(self, topic: str, partition: int, messages: Iterable[Message]) -> None:
+        """Like ``send`` for the outputs of a whole batch of ``topic[partition]``'s inputs, as
+        one Kafka record batch per output topic and partition (``create_batch``/``send_batch``:
+        no per-message future or accumulator work, one produce request for the batch).
+        Messages without a partition (dead letters) are sent one by one. All are added under
+        the transaction's lock, so a commit sees all of them or none."""
+        _, txn_producer, lock = self._transaction(topic, partition)
+        async with lock:
+            await _send_batched(txn_producer, messages)
+
     async def send_and_commit(
         self, topic: str, partition: int, messages: Iterable[Message]
     ) -> None:
@@ -122,6 +134,33 @@ async def _send_all(txn_producer: Any, messages: Iterable[Message]) -> None:
     for m in messages:
         future = await txn_producer.send(m.topic, m.value, key=m.key, partition=m.partition)
         future.add_done_callback(_stop_on_failure)
+
+
+async def _send_batched(txn_producer: Any, messages: Iterable[Message]) -> None:
+    by_tp: dict[tuple[str, int], list[Message]] = {}
+    unpartitioned: list[Message] = []
+    for m in messages:
+        if m.partition is None:
+            unpartitioned.append(m)
+        else:
+            by_tp.setdefault((m.topic, m.partition), []).append(m)
+    for (topic, partition), group in by_tp.items():
+        builder = txn_producer.create_batch()
+        for m in group:
+            if builder.append(timestamp=None, key=m.key, value=m.value) is None:  # full
+                await _submit(txn_producer, builder, topic, partition)
+                builder = txn_producer.create_batch()
+                builder.append(timestamp=None, key=m.key, value=m.value)  # the first always fits
+        await _submit(txn_producer, builder, topic, partition)
+    await _send_all(txn_producer, unpartitioned)
+
+
+async def _submit(txn_producer: Any, builder: Any, topic: str, partition: int) -> Any:
+    """Hand a record batch to the producer; returns its delivery future."""
+    builder.close()  # complete: the sender takes it at once instead of waiting for the linger
+    future = await txn_producer.send_batch(builder, topic, partition=partition)
+    future.add_done_callback(_stop_on_failure)
+    return future
 
 
 def _stop_on_failure(future: Any) -> None:
@@ -149,7 +188,7 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         return offsets
 
 
-class _Consumer(faust_aiokafka.Consumer):
+class _Consumer(batches.BatchingConsumer):
     def _new_consumer_thread(self) -> _ConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
@@ -192,6 +231,15 @@ class Transport(faust_aiokafka.Transport):
     whose topic declarations survive a broker restart."""
 
     Consumer = _Consumer
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: Topic name → the channel its records go to as ``batches.RecordBatch``es.
+        self.batch_routes: dict[str, Any] = {}
+
+    def route(self, topic: str, channel: Any) -> None:
+        """Deliver ``topic``'s records to ``channel`` in batches (``streams.batches``)."""
+        self.batch_routes[topic] = channel
 
     async def _create_topic(
         self, owner: Any, client: Any, topic: str, partitions: int, replication: int, **kw: Any

@@ -10,6 +10,7 @@ WARNING unless ``EMC_LOG_LEVEL=DEBUG``.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from typing import Any
@@ -21,6 +22,18 @@ log = logging.getLogger(__name__)
 #: How long the worker waits for the broker at start.
 KAFKA_WAIT_S = 60.0
 _MAX_REPLICATION_FACTOR = 3
+#: Thresholds of Python's cyclic garbage collector in the worker process (Python's default:
+#: 700, 10, 10). The worker holds a large, growing table of visitor states while batches of
+#: records pass through Faust and aiokafka; with the default first threshold their short-lived
+#: objects were promoted to the older generations, and full collections, each a pass over
+#: every state, took ~15 % of the worker's time on a backlog (BENCHMARKS.md, "Stream worker:
+#: handler vs worker"). Cycles are still collected, 50,000 new container objects at a time.
+GC_THRESHOLDS = (50_000, 10, 10)
+
+
+def tune_gc() -> None:
+    """Set the worker's garbage collector thresholds (``GC_THRESHOLDS``)."""
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 async def _prepare_topics(settings: Settings) -> int:
@@ -79,6 +92,7 @@ def _run(settings: Settings) -> None:
     from streams.app import create_app
 
     logging.basicConfig(level=settings.log_level.upper())
+    tune_gc()
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     replication_factor = loop.run_until_complete(_prepare_topics(settings))
