@@ -14,9 +14,9 @@
    ``/stats/`` counter), so Faust's start and group join are not counted; the hits it had
    processed by then are subtracted. Afterwards the committed outputs are read back
    (``read_committed``) and compared with what the handler alone produced for the same hits.
-   ``--warmup N``: another worker drains N other hits first, untimed (the broker's JIT; in our
-   runs it made no measurable difference to the broker's CPU per hit, which varied 16–35 µs
-   between runs either way).
+   Before it, another worker drains ``--warmup`` other hits, untimed: a broker that had not yet
+   carried ~100,000 hits used 24–35 µs CPU per hit, on the same two cores as the worker; warm,
+   13–16 µs (a warm-up of 20,000 hits was not enough). The stack runs warm in production.
    ``--baseline-repo DIR`` drains the same backlog again with the worker of another
    checkout (e.g. ``git archive`` of an earlier commit), same broker, same run.
 3. The handler alone again (the machine is shared: its speed may have moved meanwhile).
@@ -163,6 +163,8 @@ class WorkerRun:
     hits_per_s: float
     cpu_us_per_hit: float
     kafka_cpu_us_per_hit: float
+    #: Of ``seconds``, the time from the handler's last hit to the commit that covered it.
+    commit_wait_s: float
     counted_hits: int
     seconds: float
     outputs: Counter[str]
@@ -236,7 +238,8 @@ async def _count_committed(bootstrap: str, topics: dict[str, str]) -> Counter[st
 
 
 def _print_worker(run: WorkerRun) -> None:
-    print(f"   {run.hits_per_s:,.0f} hits/s ({run.counted_hits:,} hits in {run.seconds:.1f} s; "
+    print(f"   {run.hits_per_s:,.0f} hits/s ({run.counted_hits:,} hits in {run.seconds:.1f} s, "
+          f"{run.commit_wait_s:.1f} s of them after the last hit, waiting for the commit; "
           f"CPU per hit: worker {run.cpu_us_per_hit:.1f} µs, Kafka {run.kafka_cpu_us_per_hit:.1f}"
           f" µs); {run.load}", flush=True)  # fmt: skip
 
@@ -319,9 +322,12 @@ async def worker_drain(
                     stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
                 )  # fmt: skip
             deadline = time.monotonic() + timeout_s
+            handled_at: float | None = None  # when the handler had seen every hit (/stats/)
             while await _committed(admin, group, names.hits_raw) < len(hits):
                 if worker.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"the worker did not drain:\n{log.read_text()[-3000:]}")
+                if handled_at is None and await _stats_hits(client, stats_url) >= len(hits):
+                    handled_at = time.perf_counter()
                 await asyncio.sleep(0.05)
             t1, cpu1, kafka1 = (
                 time.perf_counter(),
@@ -353,6 +359,7 @@ async def worker_drain(
         kafka_cpu_us_per_hit=(kafka1 - kafka0) / counted * 1e6,
         counted_hits=counted,
         seconds=t1 - t0,
+        commit_wait_s=t1 - (handled_at or t1),
         outputs=outputs,
         load=load,
     )
@@ -452,7 +459,7 @@ def main() -> int:
     parser.add_argument(
         "--warmup",
         type=int,
-        default=0,
+        default=100_000,
         help="hits another worker drains, untimed, before the measured one (broker warm-up)",
     )
     parser.add_argument("--kafka-heap", default="512m", help="local broker heap (-Xmx)")
