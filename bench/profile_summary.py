@@ -18,6 +18,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+#: Frame names of the handlers and of the comprehensions and closures inside them.
+_HANDLERS = tuple(f"{h}.handle{end}" for h in ("HitHandler", "DossierHandler") for end in " .")
 PARTS = (
     "handler",
     "worker glue (streams/)",
@@ -32,7 +34,7 @@ PARTS = (
 def part_of(stack: str) -> str:
     """The part of the worker a py-spy raw stack (``frame (file:line);…``, root first) is in."""
     frames = stack.split(";")
-    if any(f.startswith(("HitHandler.handle ", "DossierHandler.handle ")) for f in frames):
+    if any(f.startswith(_HANDLERS) for f in frames):
         return PARTS[0]
     if frames and "threading.py" in frames[0]:
         return PARTS[5]

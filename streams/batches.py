@@ -6,8 +6,8 @@ iterator with its sensors, an ack. For the raw hits that machinery cost more tha
 itself (BENCHMARKS.md, "Stream worker: handler vs worker"). ``BatchingConsumer`` is Faust's
 aiokafka consumer with one change: the records of a *routed* topic (``Transport.route``) are
 taken out of each fetch before Faust's per-record path sees them and put, as ``RecordBatch``es
-of at most ``max_records`` records of one partition in offset order, on the channel of the
-agent that processes them. Every other topic (dossiers, changelogs during recovery) takes
+of at most ``max_batch_records`` records of one partition in offset order, on the channel of
+the agent that processes them. Every other topic (dossiers, changelogs during recovery) takes
 Faust's path unchanged.
 
 The contract with the agent (``streams.app``), and why it keeps Faust's guarantees:
@@ -21,10 +21,10 @@ The contract with the agent (``streams.app``), and why it keeps Faust's guarante
 - **Rebalances.** ``begin`` refuses a batch fetched under another consumer generation, of a
   partition no longer assigned, or while Faust has stopped the flow (a rebalance is running):
   its records are consumed again from the committed offset, where Faust seeks after every
-  rebalance. Faust clears the agents' queues when partitions are revoked (queued batches are
-  dropped the same way) and then waits for the events in progress (``wait_empty``):
-  ``wait_empty`` here also waits for a batch between ``begin`` and ``finish``, so Faust's
-  commit of the revoked partitions sees all of that batch or none of it.
+  rebalance (batches still queued for the agent then are refused the same way). When
+  partitions are revoked Faust waits for the events in progress (``wait_empty``) before it
+  commits: ``wait_empty`` here also waits for a batch between ``begin`` and ``finish``, so
+  that commit sees all of the batch or none of it.
 - **What Faust's fetch loop did per record and is done here per batch**: records below the
   read offset (a re-fetch after a seek) are skipped, offset gaps (transaction markers in a
   transactional input) are registered with Faust so its commit can pass them, and the

@@ -17,6 +17,11 @@ What Faust does not do right for us, and this module does:
   *input's* partition, under that transaction's lock: Faust's commit (which takes the same
   lock) sees either none or all of them. It also keeps the speed of the direct producer path
   (no channel, no per-message future bookkeeping, see BENCHMARKS.md).
+- **Batches.** ``TransactionalSender.send_batch`` does the same for the outputs of a batch of
+  inputs (``streams.batches``, the raw hits), as one Kafka record batch per output topic and
+  partition: one produce request instead of a ``send`` (future, accumulator, callback) per
+  message. ``Transport``'s consumer is ``batches.BatchingConsumer``, which delivers those
+  batches and marks their offsets done only when the agent has sent their outputs.
 - **Recovery end.** In this mode Faust takes a changelog's highwater from
   ``last_stable_offset``, which aiokafka knows only after a fetch of that partition: right
   after a restart it is ``None``, Faust reads it as "nothing to recover" and the visitor table
