@@ -5,7 +5,9 @@ Routes: ``POST|GET|OPTIONS /collect`` (browser beacon, CORS open: ``ingest.beaco
 ``POST`` is answered by a thin ASGI layer before Starlette's router), ``POST /v1/hits``,
 ``POST /v1/dossiers`` (bearer token, NDJSON or JSON array), ``POST /TrackingMCDT`` (the EMC
 one-stop push, ``ingest.mcdt``; answers 204), ``GET /healthz``, ``GET /readyz``
-(200 only while Kafka answers), ``GET /stats`` (counters), ``GET /metrics`` (Prometheus);
+(200 only while Kafka answers), ``GET /stats`` (counters summed over the collector processes
+of this port, how many are alive, the answering one's pid and registry copy), ``GET /metrics``
+(Prometheus, the same sums);
 the last two need ``Authorization: Bearer <EMC_METRICS_TOKEN>`` when that is set
 (``core.metrics_auth``); ``GET /sites/{id}/ready`` (admin token: 200 once the collector's copy of
 the registry, freshly loaded, knows the site, else 404; ``emc sites add`` asks it).

@@ -67,8 +67,7 @@ class Counters:
         return child
 
     def accept(self, kind: str, count: int = 1) -> None:
-        if count:
-            self._child(self._accepted, "accepted", kind).inc(count)
+        self._child(self._accepted, "accepted", kind).inc(count)
 
     def reject(self, reason: str, count: int = 1) -> None:
         self._child(self._rejected, "rejected", reason).inc(count)
