@@ -169,11 +169,26 @@ class Settings(BaseSettings):
         "memory://", description="Faust table store (memory:// or rocksdb://)."
     )
     streams_web_port: int = Field(6066, ge=1, le=65535, description="Faust worker web port.")
+    streams_commit_interval_ms: int = Field(
+        500,
+        ge=50,
+        le=60_000,
+        description="How often the stream worker commits its Kafka transactions: its outputs "
+        "become visible to the sink only then (freshness), and each commit costs a few broker "
+        "requests per partition (see BENCHMARKS.md, freshness).",
+    )
 
     # --- sink
     sink_batch_rows: int = Field(5000, ge=1, description="Rows per ClickHouse insert at most.")
     sink_flush_interval_ms: int = Field(
         1000, ge=10, description="Longest wait before a partial batch is inserted."
+    )
+    sink_idle_flush_ms: int = Field(
+        100,
+        ge=0,
+        description="Insert a partial batch once it is this old and a poll found nothing more "
+        "(0: only by size or EMC_SINK_FLUSH_INTERVAL_MS); keeps the warehouse fresh at low "
+        "rates without small inserts at high ones.",
     )
 
     # --- operations

@@ -18,8 +18,11 @@ Contract of ``Sink.run(stop)``:
   and partition again, re-formed from Kafka with the same token, so the raw table and the
   views that had it drop it and the views that missed it get it (``sink/recovery.py``).
 - **Batching**: rows are buffered per table; all buffers are inserted (one insert per table)
-  when any table holds ``sink_batch_rows`` rows or ``sink_flush_interval_ms`` passed since the
-  first buffered message, then the offsets are committed.
+  when any table holds ``sink_batch_rows`` rows, or ``sink_flush_interval_ms`` passed since the
+  first buffered message, or — when ``sink_idle_flush_ms`` is set — at least that long passed
+  and a poll found nothing more (the stream worker's outputs become visible in bursts, one per
+  transaction commit: the burst is inserted as soon as it is read, not a whole interval
+  later), then the offsets are committed.
 - **Bad messages** (not JSON, failing the schema, values ClickHouse would refuse) go to the
   dead-letter topic with reason and detail (stage ``sink.<table>``); the sink goes on. A
   dead letter is sent (and acknowledged) before the offset past it can be committed.
@@ -59,6 +62,7 @@ from sink.recovery import (
     replay_with_retry,
 )
 from sink.rows import COLUMNS, TABLES, BadMessage, Origin, SinkKind, decode
+from sink.timing import FlushRule, flush_due, poll_wait_ms
 
 log = logging.getLogger("emc.sink")
 
@@ -66,8 +70,6 @@ _FIRST_BACKOFF_S = 0.2
 _MAX_BACKOFF_S = 10.0
 #: Flush attempts when stopping while ClickHouse fails (what is not stored is not committed).
 _STOP_ATTEMPTS = 3
-#: Longest single wait in ``getmany`` so a stop is noticed quickly.
-_MAX_POLL_WAIT_MS = 250
 _STAGE_TABLE = {
     SinkKind.PAGEVIEWS: "pageviews",
     SinkKind.SESSIONS: "sessions",
@@ -119,6 +121,11 @@ class Sink:
         #: consumer position last noted per partition (see ``_past_markers``)
         self._seen_positions: dict[TopicPartition, int] = {}
         self._first_buffered_at: float | None = None
+        #: The last poll returned nothing (see ``sink.timing.flush_due``).
+        self._idle = False
+        self._rule = FlushRule(
+            settings.sink_batch_rows, settings.sink_flush_interval_ms, settings.sink_idle_flush_ms
+        )
         self._flush_lock = asyncio.Lock()
         self._consumer: Any = None
         self._producer: Any = None
@@ -174,6 +181,9 @@ class Sink:
                 batch = await self._consumer.getmany(
                     timeout_ms=self._poll_wait_ms(), max_records=settings.sink_batch_rows
                 )
+                # nothing more for a while: what is visible has been read (the stream worker's
+                # outputs arrive in bursts, one per transaction commit), insert it now
+                self._idle = not batch
                 missing = [tp for tp in batch if tp not in self._loaded]
                 if missing and not await self._load_stored(missing, stop):
                     break  # stopping while ClickHouse fails: these are not handled
@@ -234,20 +244,17 @@ class Sink:
     def _buffered_rows(self) -> int:
         return sum(len(rows) for rows in self._buffers.values())
 
-    def _flush_due(self) -> bool:
+    def _age_ms(self) -> float | None:
         if self._first_buffered_at is None:
-            return False
-        if any(len(rows) >= self._settings.sink_batch_rows for rows in self._buffers.values()):
-            return True
-        elapsed_ms = (time.monotonic() - self._first_buffered_at) * 1000
-        return elapsed_ms >= self._settings.sink_flush_interval_ms
+            return None
+        return (time.monotonic() - self._first_buffered_at) * 1000
+
+    def _flush_due(self) -> bool:
+        largest = max((len(rows) for rows in self._buffers.values()), default=0)
+        return flush_due(self._rule, self._age_ms(), largest, self._idle)
 
     def _poll_wait_ms(self) -> int:
-        if self._first_buffered_at is None:
-            return _MAX_POLL_WAIT_MS
-        elapsed_ms = (time.monotonic() - self._first_buffered_at) * 1000
-        left_ms = self._settings.sink_flush_interval_ms - elapsed_ms
-        return max(1, min(_MAX_POLL_WAIT_MS, int(left_ms)))
+        return poll_wait_ms(self._rule, self._age_ms())
 
     # ----------------------------------------------------------------- one message
     async def _handle(self, tp: TopicPartition, record: Any, stop: asyncio.Event) -> None:

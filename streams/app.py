@@ -320,6 +320,9 @@ def create_app(
         # one Kafka transaction per input partition holds outputs, changelog records and the
         # input offsets (streams.eos)
         processing_guarantee="exactly_once",
+        # outputs are visible (read_committed) only after the commit: this interval bounds
+        # the worker's share of freshness (Faust's default 2.8 s)
+        broker_commit_interval=settings.streams_commit_interval_ms / 1000,
         broker_session_timeout=SESSION_TIMEOUT_S,
         broker_heartbeat_interval=HEARTBEAT_INTERVAL_S,
         broker_rebalance_timeout=REBALANCE_TIMEOUT_S,

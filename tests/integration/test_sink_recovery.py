@@ -42,6 +42,7 @@ async def env(
         kafka_bootstrap=kafka_bootstrap,
         clickhouse_database=ch_database,
         sink_flush_interval_ms=3000,  # every message below lands in one batch per table
+        sink_idle_flush_ms=0,
         consumer_group_prefix=f"g{uuid.uuid4().hex[:8]}",
     )
     await ensure_topics(settings.bootstrap_servers, settings.topics.specs())
