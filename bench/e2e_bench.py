@@ -87,15 +87,18 @@ async def _beacon_markers(url: str, markers: dict[str, float], stop: asyncio.Eve
 
 
 async def _beacon_load(
-    stack: Stack, args: argparse.Namespace, markers: dict[str, float]
+    stack: Stack, args: argparse.Namespace, markers: dict[str, float] | None
 ) -> tuple[int, int]:
-    """Run ``wrk`` in the beacon shape with marker beacons beside it: (accepted, failed)."""
+    """Run ``wrk`` in the beacon shape with marker beacons beside it (none without
+    ``markers``: the warm-up): (accepted, failed)."""
     requests = beacons(SITE, "bench.gov.vn", args.visitors, args.pages_per_visit)
     with tempfile.TemporaryDirectory(prefix="emc-beacon-") as work:
         script = Path(work) / "beacon.lua"
         script.write_text(lua_script(requests, args.rate))
         stop = asyncio.Event()
-        sender = asyncio.create_task(_beacon_markers(stack.collector_url, markers, stop))
+        sender = asyncio.create_task(
+            _beacon_markers(stack.collector_url, markers if markers is not None else {}, stop)
+        )
         try:
             result = await asyncio.to_thread(
                 run_wrk, stack.collector_url, script, args.duration, args.connections
@@ -103,7 +106,8 @@ async def _beacon_load(
         finally:
             stop.set()
             await sender
-    print("  wrk: " + result.summary.replace("\n", "\n  wrk: "))
+    if markers is not None:
+        print("  wrk: " + result.summary.replace("\n", "\n  wrk: "))
     return result.accepted, result.non_2xx + result.socket_errors
 
 
@@ -165,6 +169,16 @@ async def _main(args: argparse.Namespace) -> int:
                     flush=True,
                 )
 
+        if args.warmup > 0:
+            # the broker's JIT, connections, first metadata: not what "sustained" measures
+            print(f"warm-up: {args.warmup:.0f} s at {args.rate:,.0f} hits/s, not counted")
+            warm = argparse.Namespace(**{**vars(args), "duration": args.warmup})
+            if args.shape == "beacon":
+                await _beacon_load(stack, warm, None)
+            else:
+                await steady_load(
+                    stack.collector_url, token, args.rate, args.warmup, args.batch, LoadCounts()
+                )
         print(
             f"{args.shape} shape, {args.rate:,.0f} hits/s for {args.duration:.0f} s ({_uptime()})"
         )
@@ -226,6 +240,9 @@ async def _main(args: argparse.Namespace) -> int:
 
 def main() -> int:
     parser = load_parser(__doc__, rate=5000, duration_s=60, batch=250)
+    parser.add_argument(
+        "--warmup", type=float, default=15, help="seconds of load before the measured part"
+    )
     parser.add_argument(
         "--shape", choices=("bulk", "beacon"), default="bulk", help="how hits are sent"
     )

@@ -13,7 +13,29 @@ HARNESSES = (
     ("collector", [sys.executable, "-m", "bench.collector_bench"]),
     ("dossiers", [sys.executable, "-m", "bench.dossier_bench", "--dossiers", "2000000"]),
     ("stream worker: handler vs worker", [sys.executable, "-m", "bench.worker_bench"]),
-    ("end to end", [sys.executable, "-m", "bench.e2e_bench", "--rate", "5000", "--duration", "60"]),
+    # freshness targets of issue 14: p95 ≤ 2 s at 1,000 hits/s, ≤ 5 s at 5,000
+    (
+        "end to end, bulk, 1,000 hits/s",
+        [
+            sys.executable,
+            "-m",
+            "bench.e2e_bench",
+            "--shape",
+            "bulk",
+            "--rate",
+            "1000",
+            "--batch",
+            "50",
+        ],
+    ),
+    (
+        "end to end, bulk, 5,000 hits/s",
+        [sys.executable, "-m", "bench.e2e_bench", "--shape", "bulk", "--rate", "5000"],
+    ),
+    (
+        "end to end, beacons, 5,000 hits/s",
+        [sys.executable, "-m", "bench.e2e_bench", "--shape", "beacon", "--rate", "5000"],
+    ),
 )
 
 
