@@ -30,6 +30,7 @@ from clickhouse.client import Database
 from indicators.change import percent
 from indicators.dossiers import by_level, catalog_counts, period_numbers
 from indicators.periods import Period
+from indicators.quarterly_rows import section6_rows
 
 
 def quarter_period(year: int, quarter: int) -> Period:
@@ -71,6 +72,7 @@ def quarterly(
         "year": year,
         "quarter": quarter,
         "period": period.as_json(),
+        "rows": section6_rows(n, catalog),  # the official rows (seed 004, section 6)
         "received": int(n.get("received", 0)),
         "received_online": int(n.get("received_online", 0)),
         "resolved": int(n.get("resolved", 0)),
