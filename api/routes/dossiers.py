@@ -1,7 +1,8 @@
 """HTTP endpoints of the DVC (§3.II) and one-stop (§3.III) indicators and the account summary
-(the quarterly report and the other official forms: ``api/routes/reports.py``), with the conventions of ``api/params.py`` (``site=a[,b]``, inclusive
-local ``from``/``to``, ``compare=previous|year|none``, 400 naming the parameter, 404 unknown
-site) and ``format=json|csv|xlsx`` (``api/export.py``).
+(the quarterly report and the other official forms: ``api/routes/reports.py``), with the
+conventions of ``api/params.py`` (``site=a[,b]``, inclusive local ``from``/``to``,
+``compare=previous|year|none``, 400 naming the parameter, 404 unknown site) and
+``format=json|csv|xlsx`` (``api/export.py``).
 
 Why a module of its own: ``indicators/dossiers.py`` computes, this module only parses, checks and
 answers; database work runs in a worker thread.
