@@ -77,6 +77,11 @@ def to_xlsx(form: Form) -> bytes:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
                 if index in section.bold:
                     cell.font = bold
+            if index in section.spans:
+                last = sheet.max_row
+                sheet.merge_cells(
+                    start_row=last, start_column=2, end_row=last, end_column=len(section.header)
+                )
         sheet.append([])
     for note in form.notes:
         sheet.append([f"Ghi chú: {note}"])
@@ -128,7 +133,11 @@ def to_docx(form: Form) -> bytes:
             cell.paragraphs[0].add_run(text).bold = True
         for index, row in enumerate(section.rows):
             cells = table.add_row().cells
-            for cell, value in zip(cells, row, strict=False):
+            values = row
+            if index in section.spans:  # a group title over the rest of the row
+                cells[1].merge(cells[-1])
+                values = row[:2]
+            for cell, value in zip(cells, values, strict=False):
                 cell.text = ""
                 cell.paragraphs[0].add_run(vi_number(value)).bold = index in section.bold
         document.add_paragraph()

@@ -36,12 +36,14 @@ _ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
 @dataclass(frozen=True, slots=True)
 class Section:
     """One table: an optional caption line, the header row, the rows (plain values; ``None``
-    is an empty cell) and which rows are headings (printed bold)."""
+    is an empty cell), which rows are headings (printed bold) and which are group titles (their
+    second cell spans the rest of the row, as the A / B lines of PL3A.2/3A.3)."""
 
     caption: str
     header: Sequence[str]
     rows: Sequence[Sequence[Any]]
     bold: frozenset[int] = frozenset()
+    spans: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,15 +104,16 @@ _PL_HEADER = [
 def _service_section(table: str, level: int, groups: Sequence[Mapping[str, Any]]) -> Section:
     last = "Ghi chú" if level == 3 else "Hình thức thanh toán"
     rows: list[list[Any]] = [[f"({i})" for i in range(1, 10)]]
-    bold = {0}
+    bold, spans = {0}, set()
     for group in groups:
         bold.add(len(rows))
+        spans.add(len(rows))
         rows.append([group["group"], group["title"], *[None] * 7])
         for i, s in enumerate(group["services"], start=1):
             rows.append([i, None, s["name"], s["url"], s["agencies"], None,
                          s["online_resolved"], s["received"], None])  # fmt: skip
     caption = f"BẢNG {table}: DANH SÁCH CÁC DỊCH VỤ CÔNG TRỰC TUYẾN MỨC ĐỘ {level}"
-    return Section(caption, [*_PL_HEADER, last], rows, frozenset(bold))
+    return Section(caption, [*_PL_HEADER, last], rows, frozenset(bold), frozenset(spans))
 
 
 def online_services_form(answer: Mapping[str, Any], unit: str) -> Form:

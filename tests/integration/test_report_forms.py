@@ -346,6 +346,11 @@ async def test_sources_and_section_vii_with_the_service_lists(
     pl3a3 = tables[3]
     assert pl3a3[1] == [f"({i})" for i in range(1, 10)]
     assert pl3a3[3][2:4] == ["Dịch vụ 4-01", "https://dvc.bg/1"]
+    # group A's title spans columns (2) … (9), as on the form
+    assert pl3a3[2][0] == "A"
+    assert set(pl3a3[2][1:]) == {
+        "DỊCH VỤ CÔNG TRỰC TUYẾN MÀ THỦ TỤC HÀNH CHÍNH ĐƯỢC THỰC HIỆN TẠI CQNN CẤP TỈNH"
+    }
 
 
 async def test_rankings_tables_and_access(env: tuple[httpx.AsyncClient, Database]) -> None:
