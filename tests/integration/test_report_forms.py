@@ -400,3 +400,44 @@ async def test_form_parameter_errors(env: tuple[httpx.AsyncClient, Database]) ->
     year = (await _get(api, "/api/v1/reports/sources", site="bg", year="2026")).json()
     assert year["period"] == {"from": "2026-01-01", "to": "2026-12-31"}
     assert year["sources"][-1]["received"] == 31  # and T4-05 of 1 April
+
+
+async def test_sites_in_two_timezones_and_an_empty_quarter(
+    env: tuple[httpx.AsyncClient, Database],
+) -> None:
+    """Before / on the due date is decided by each site's own local date: a Tokyo site (UTC+9)
+    is queried with its own zone. Its dossier is resolved at 00:30 Tokyo time on the due day
+    (due 23:00 that day): "on" in Tokyo, though 15:30 UTC of the previous day. A quarter
+    without dossiers gives zero counts, no rates, and files that still open."""
+    api, db = env
+    registry.upsert_site(
+        db,
+        Site(id="tk", name="Tokyo", type=SiteType.ONESTOP, agency_id="p-x", timezone="Asia/Tokyo"),
+    )
+    tokyo = 9 * H
+    due = int(datetime(2026, 2, 20, 23, 0, tzinfo=UTC).timestamp() * 1000) - tokyo
+    result = int(datetime(2026, 2, 20, 0, 30, tzinfo=UTC).timestamp() * 1000) - tokyo
+    received = int(datetime(2026, 2, 2, 9, 0, tzinfo=UTC).timestamp() * 1000) - tokyo
+    events = [
+        DossierEvent(event_id="tk-1-r", site="tk", dossier_code="tk-1", procedure_code="T",
+                     status=S.RECEIVED, ts=received, local_ms=received + tokyo,
+                     received_ms=received, channel="direct", admin_level="province",
+                     due_at=due),
+        DossierEvent(event_id="tk-1-x", site="tk", dossier_code="tk-1", procedure_code="T",
+                     status=S.RESOLVED, ts=result, local_ms=result + tokyo, received_ms=result),
+    ]  # fmt: skip
+    _store(db, events)
+    answer = (await _get(api, "/api/v1/reports/resolution", site="bg,tk", **Q1)).json()
+    province = next(r for r in answer["levels"] if r["admin_level"] == "province")
+    # bg's province line (16, 17, 11, 2 …) plus tk's dossier, on its due day
+    assert (province["received"], province["resolved"]) == (17, 18)
+    assert (province["resolved_before"], province["resolved_on_day"]) == (11, 3)
+    empty = (
+        await _get(api, "/api/v1/reports/quarterly", site="bg", year="2025", quarter="2")
+    ).json()
+    rows = {r["code"]: r for r in empty["rows"]}
+    assert (rows["6.3.1"]["value"], rows["6.3"]["value"], rows["6.2"]["value"]) == (0, None, None)
+    docx = await _get(api, "/api/v1/reports/quarterly", site="bg", year="2025", quarter="2",
+                      format="docx")  # fmt: skip
+    grid = _docx_tables(docx.content)[1]
+    assert next(r for r in grid if r[0] == "6.3")[3] == ""
