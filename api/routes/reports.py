@@ -109,8 +109,11 @@ def report_sites(db: Database, selection: Selection | None, who: Principal) -> l
 
 
 def reporting_unit(db: Database, parsed: FormQuery, sites: list[str]) -> str:
-    """The "TÊN ĐƠN VỊ BÁO CÁO" line: the agency's name, else the sites' names."""
-    if parsed.selection is not None and parsed.selection.agency:
+    """The "TÊN ĐƠN VỊ BÁO CÁO" line: the agency's name, else the sites' names; with
+    ``dossier_agency`` alone (every site the token sees), that dossier agency code."""
+    if parsed.selection is None:
+        return f"Hồ sơ của cơ quan {parsed.dossier_agency}"
+    if parsed.selection.agency:
         found = agencies.get_agency(db, parsed.selection.agency)
         unit = found.name if found is not None else parsed.selection.agency
     else:

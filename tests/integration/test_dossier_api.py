@@ -377,6 +377,7 @@ async def test_quarterly_report(env: tuple[httpx.AsyncClient, Database]) -> None
     assert (agency["received"], agency["resolved"], agency["on_time_rate_pct"]) == (2, 2, 50.0)
     assert agency["full_process_online_rate_pct"] == 50.0  # A1 online, A2 direct
     assert (agency["agency"], agency["dossier_agency"]) == (None, "UBND-Q1")
+    assert agency["unit"] == "Hồ sơ của cơ quan UBND-Q1"  # the forms' reporting-unit line
     assert sorted(agency["sites"]) == ["dvc", "empty", "mc"]
     xlsx = await api.get(
         "/api/v1/reports/quarterly",
