@@ -33,6 +33,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from docx import Document
 from openpyxl import load_workbook
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Playwright, sync_playwright
 from starlette.types import ASGIApp
@@ -746,26 +747,66 @@ def test_onestop_screen_indicators_top_services_levels_and_report(
         }
         for r in levels
     ]
-    # the quarterly report of the period's quarter (2026 Q1) as the API's XLSX
-    page = screen.page
-    assert page.input_value('[data-card="quarterly"] select[name="year"]') == "2026"
-    assert page.input_value('[data-card="quarterly"] select[name="quarter"]') == "1"
-    with page.expect_download() as info:
-        page.click('[data-action="quarterly"]')
-    assert info.value.suggested_filename == "quarterly-2026-Q1.xlsx"
-    got = load_workbook(io.BytesIO(Path(info.value.path()).read_bytes()))
-    want = load_workbook(
-        io.BytesIO(
-            stack.api.get(
-                "/api/v1/reports/quarterly",
-                params={"site": "mc", "year": "2026", "quarter": "1", "format": "xlsx"},
-            ).content
-        )
-    )
-    assert [[c for c in row] for ws in got for row in ws.iter_rows(values_only=True)] == [
-        [c for c in row] for ws in want for row in ws.iter_rows(values_only=True)
-    ]
     screen.shot("onestop")
+
+
+def _docx_cells(body: bytes) -> list[list[list[str]]]:
+    document = Document(io.BytesIO(body))
+    return [[[c.text for c in row.cells] for row in t.rows] for t in document.tables]
+
+
+def _download(screen: Screen, action: str) -> tuple[str, bytes]:
+    with screen.page.expect_download() as info:
+        screen.page.click(f'[data-action="{action}"]')
+    return info.value.suggested_filename, Path(info.value.path()).read_bytes()
+
+
+def test_official_forms_download_from_the_onestop_and_dvc_screens(
+    screen: Screen, stack: Stack
+) -> None:
+    """Issue 16: the official forms as XLSX and DOCX from the one-stop and DVC screens, for
+    the period's quarter (2026 Q1) or the whole year; the files are the API's."""
+    signed_in(screen, stack, "/onestop?site=mc&from=2026-03-01&to=2026-03-07")
+    page, card = screen.page, '[data-card="forms"]'
+    assert screen.text(f"{card} h2") == "Biểu mẫu báo cáo"
+    assert page.input_value(f'{card} select[name="year"]') == "2026"
+    assert page.input_value(f'{card} select[name="quarter"]') == "1"
+    forms = page.eval_on_selector_all(f"{card} tr", "rows => rows.map(r => r.dataset.form)")
+    assert forms == ["quarterly", "online-services", "resolution", "sources", "rankings"]
+    q1 = {"site": "mc", "year": "2026", "quarter": "1"}
+    name, body = _download(screen, "form-quarterly-xlsx")
+    assert name == "quarterly-2026-Q1.xlsx"
+    want = stack.api.get("/api/v1/reports/quarterly", params={**q1, "format": "xlsx"}).content
+    got_rows = [
+        list(r) for r in load_workbook(io.BytesIO(body)).worksheets[0].iter_rows(values_only=True)
+    ]
+    assert got_rows == [
+        list(r) for r in load_workbook(io.BytesIO(want)).worksheets[0].iter_rows(values_only=True)
+    ]
+    # the known answer of test_dossier_api: A1, A3, A10, B1 online of 5 level-4 dossiers
+    assert ["6.3", "Tỷ lệ hồ sơ trực tuyến toàn trình", "%", 80.0] in [r[:4] for r in got_rows]
+    name, body = _download(screen, "form-resolution-docx")
+    assert name == "resolution-2026-Q1.docx"
+    want = stack.api.get("/api/v1/reports/resolution", params={**q1, "format": "docx"}).content
+    assert _docx_cells(body) == _docx_cells(want)
+    assert _docx_cells(body)[1][0][:3] == ["STT", "Cấp", "Số hồ sơ tiếp nhận"]
+    # the whole year: the forms that allow it; the quarterly report asks for a quarter
+    page.select_option(f'{card} select[name="quarter"]', "")
+    name, body = _download(screen, "form-sources-xlsx")
+    assert name == "sources-2026.xlsx"
+    page.click('[data-action="form-quarterly-docx"]')
+    assert screen.text(f"{card} .error").endswith("Báo cáo quý cần chọn quý.")
+    signed_in(screen, stack, "/dvc?site=dvc&from=2026-03-01&to=2026-03-07")
+    forms = page.eval_on_selector_all(f"{card} tr", "rows => rows.map(r => r.dataset.form)")
+    assert forms == ["quarterly", "online-services", "sources"]
+    name, body = _download(screen, "form-online-services-docx")
+    assert name == "online-services-2026-Q1.docx"
+    want = stack.api.get(
+        "/api/v1/reports/online-services",
+        params={"site": "dvc", "year": "2026", "quarter": "1", "format": "docx"},
+    ).content
+    assert _docx_cells(body) == _docx_cells(want)
+    screen.shot("forms")
 
 
 def test_operations_screen_reads_lag_dead_letters_and_ingest_from_metrics(

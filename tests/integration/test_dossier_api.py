@@ -377,6 +377,7 @@ async def test_quarterly_report(env: tuple[httpx.AsyncClient, Database]) -> None
     assert (agency["received"], agency["resolved"], agency["on_time_rate_pct"]) == (2, 2, 50.0)
     assert agency["full_process_online_rate_pct"] == 50.0  # A1 online, A2 direct
     assert (agency["agency"], agency["dossier_agency"]) == (None, "UBND-Q1")
+    assert agency["unit"] == "Hồ sơ của cơ quan UBND-Q1"  # the forms' reporting-unit line
     assert sorted(agency["sites"]) == ["dvc", "empty", "mc"]
     xlsx = await api.get(
         "/api/v1/reports/quarterly",
@@ -386,11 +387,11 @@ async def test_quarterly_report(env: tuple[httpx.AsyncClient, Database]) -> None
     assert xlsx.status_code == 200
     sheet = load_workbook(io.BytesIO(xlsx.content)).worksheets[0]
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][0] == "BÁO CÁO THỐNG KÊ DỊCH VỤ CÔNG TRỰC TUYẾN QUÝ 1/2026"
-    assert rows[4] == ("STT", "Chỉ tiêu — indicator", "Đơn vị — unit", "Giá trị — value")
-    by_label = {r[1]: r[3] for r in rows[5:]}
-    assert by_label["Tỷ lệ hồ sơ trực tuyến toàn trình — full-process online rate"] == 80.0
-    assert by_label["Cấp tỉnh: tỷ lệ đúng hạn — on-time rate"] == 50.0
+    assert rows[0][0] == "TÊN ĐƠN VỊ BÁO CÁO: mc"
+    head = rows.index(("STT", "Chỉ tiêu thống kê", "Đơn vị tính", "Số liệu", "Ghi chú"))
+    by_code = {r[0]: r[3] for r in rows[head + 1 : head + 17]}
+    assert by_code["6.3"] == 80.0  # the full-process online rate (seed 004, 6.3)
+    assert by_code["6.3.1"] == 5  # A1, A2, A3, A10, B1
 
 
 # Site ``q`` (one-stop, UTC+7): the known answers of issue 16 over the first quarter of 2026,
@@ -508,8 +509,9 @@ async def test_quarterly_6_2_online_services_with_online_dossiers(
         headers=AUTH,
     )
     rows = list(load_workbook(io.BytesIO(xlsx.content)).worksheets[0].iter_rows(values_only=True))
-    assert [(r[0], r[3]) for r in rows[11:14]] == [("7", 4), ("8", 3), ("9", 75.0)]
-    assert str(rows[13][1]).startswith("Tỷ lệ DVC có phát sinh hồ sơ nộp trực tuyến")
+    by_code = {r[0]: r for r in rows}
+    assert [by_code[c][3] for c in ("6.2.1", "6.2.2", "6.2")] == [4, 3, 75.0]
+    assert str(by_code["6.2"][1]).startswith("Tỷ lệ DVC có phát sinh hồ sơ nộp trực tuyến")
 
 
 async def test_accounts_summary(env: tuple[httpx.AsyncClient, Database]) -> None:

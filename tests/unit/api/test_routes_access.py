@@ -50,6 +50,10 @@ def test_every_route_declares_its_access() -> None:
     assert rules[("/api/v1/tokens", ("POST",))] is Access.ADMIN
     assert rules[("/api/v1/sql", ("POST",))] is Access.TOKEN
     assert rules[("/metrics", ("GET", "HEAD"))] is Access.METRICS
+    # the official forms: scoped to the token's subtree; rankings compare every agency
+    for form in ("quarterly", "online-services", "resolution", "sources"):
+        assert rules[(f"/api/v1/reports/{form}", ("GET", "HEAD"))] is Access.TOKEN
+    assert rules[("/api/v1/reports/rankings", ("GET", "HEAD"))] is Access.ADMIN
     assert len(rules) >= 45
 
 

@@ -14,7 +14,7 @@ from indicators.dossiers import (
     unknown_procedures,
 )
 from indicators.periods import Period
-from indicators.quarterly import quarter_period, report_rows
+from indicators.quarterly import quarter_period
 
 
 def _ms(text: str) -> int:
@@ -55,24 +55,6 @@ def test_no_dossiers_give_zero_counts_and_null_rates() -> None:
     assert values["received_total"] == 0 and values["resolved"] == 0
     rates = [k for k in values if k.endswith("_pct") or k == "avg_processing_time_s"]
     assert rates and all(values[k] is None for k in rates)
-
-
-def test_report_rows_number_the_official_items() -> None:
-    report = {
-        "received": 1, "received_online": 1, "resolved": 0, "full_process_online_rate_pct": None,
-        "partial_online_rate_pct": 100.0, "online_services": 2, "online_services_with_dossiers": 2,
-        "services_with_online_dossiers": 1, "services_with_online_dossiers_pct": 50.0,
-        "procedures_with_fees": 0,
-        "procedures_with_online_payment": 0, "procedures_with_online_payment_pct": None,
-        "on_time_rate_pct": None,
-        "by_admin_level": [{"admin_level": "commune", "received": 1, "resolved": 0,
-                            "resolved_on_time": 0, "on_time_rate_pct": None}],
-    }  # fmt: skip
-    rows = report_rows(report)
-    assert [r[0] for r in rows[:13]] == [str(i) for i in range(1, 14)]
-    assert rows[4][3] == 100.0 and rows[3][3] is None
-    assert [r[3] for r in rows[6:9]] == [2, 1, 50.0]  # 6.2.1, 6.2.2, 6.2
-    assert rows[13][0] == "14.1" and rows[13][1].startswith("Cấp xã") and len(rows) == 17
 
 
 def _row(site: str, code: str, level: int | None, **counts: int) -> dict[str, object]:

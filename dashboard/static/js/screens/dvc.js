@@ -1,6 +1,6 @@
 // Public-service portal screen (Cổng dịch vụ công, DESIGN §3.II): all twelve indicators from
 // /api/v1/dvc/overview, pageviews and visits per day (II.8) from the portal time series of the
-// DVC site.
+// DVC site; the official forms' downloads (forms.js).
 
 import { getJson } from '../api.js';
 import { t, fmtInt, fmtDate } from '../i18n.js';
@@ -8,6 +8,7 @@ import { h, chartCard } from '../ui.js';
 import { lineChart } from '../charts.js';
 import { selection, controls } from './period.js';
 import { metricCards, metricsTable, unknownProcedures } from './indicators.js';
+import { formsCard } from './forms.js';
 
 const CARDS = [
   'pageviews', 'submissions', 'submissions_l4', 'submissions_l3', 'submissions_per_pageview_pct',
@@ -51,6 +52,7 @@ export async function render(main, ctx) {
       overview.compare ? ` ${t('compare_note', { a: fmtDate(overview.compare.from), b: fmtDate(overview.compare.to) })}` : ''),
     metricCards(overview.metrics, CARDS),
     h('div', { class: 'grid2' }, perDay, metricsTable(overview.metrics, '/api/v1/dvc/overview', q)),
+    formsCard(sel, ['quarterly', 'online-services', 'sources'], ctx.me),
     unknownProcedures(overview.unknown_procedures));
   perDay.draw();
 }

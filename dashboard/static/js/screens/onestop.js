@@ -1,12 +1,13 @@
 // One-stop screen (Một cửa điện tử, DESIGN §3.III): the indicators of /api/v1/onestop/overview,
-// the top-20 level-4 and level-3 services, the administrative-level table and the quarterly
-// report download.
+// the top-20 level-4 and level-3 services, the administrative-level table and the official
+// forms' downloads (forms.js).
 
-import { getJson, download } from '../api.js';
+import { getJson } from '../api.js';
 import { t, fmtInt, fmtPct, fmtDate } from '../i18n.js';
-import { h, tableCard, errorBox } from '../ui.js';
+import { h, tableCard } from '../ui.js';
 import { selection, controls } from './period.js';
 import { metricCards, metricsTable, unknownProcedures } from './indicators.js';
+import { formsCard } from './forms.js';
 
 const CARDS = [
   'submitted', 'received_online', 'received_total', 'services_online_pct', 'online_rate_pct',
@@ -44,25 +45,6 @@ function levelCard(answer, q) {
   });
 }
 
-/** The quarterly report (XLSX) of the selected site(s) for a chosen year and quarter. */
-function quarterlyCard(sel) {
-  const [y, m] = sel.to.split('-').map(Number);
-  const year = h('select', { name: 'year' }, [y - 2, y - 1, y].map((v) => h('option', { value: v, selected: v === y }, v)));
-  const quarter = h('select', { name: 'quarter' }, [1, 2, 3, 4].map((v) => h('option', {
-    value: v, selected: v === Math.floor((m - 1) / 3) + 1 }, v)));
-  const problem = h('div', { hidden: true });
-  const button = h('button', {
-    type: 'button', class: 'primary', dataset: { action: 'quarterly' },
-    onclick: () => download('/api/v1/reports/quarterly', { site: sel.site, year: year.value, quarter: quarter.value }, 'xlsx')
-      .then(() => { problem.hidden = true; })
-      .catch((e) => { problem.replaceChildren(errorBox(e.message)); problem.hidden = false; }),
-  }, t('download_xlsx'));
-  return h('section', { class: 'panel', dataset: { card: 'quarterly' } },
-    h('h2', {}, t('quarterly')),
-    h('div', { class: 'controls' }, h('label', {}, t('year'), year), h('label', {}, t('quarter'), quarter), button),
-    problem);
-}
-
 export async function render(main, ctx) {
   const typed = ctx.sites.filter((s) => s.type === 'onestop');
   const sites = typed.length ? typed : ctx.sites;
@@ -87,6 +69,6 @@ export async function render(main, ctx) {
     metricCards(overview.metrics, CARDS, WORSE_WHEN_HIGHER),
     h('div', { class: 'grid2' }, topCard(4, top4, range), topCard(3, top3, range)),
     h('div', { class: 'grid2' }, levelCard(levels, range), metricsTable(overview.metrics, '/api/v1/onestop/overview', q)),
-    quarterlyCard(sel),
+    formsCard(sel, ['quarterly', 'online-services', 'resolution', 'sources', 'rankings'], ctx.me),
     unknownProcedures(overview.unknown_procedures));
 }
