@@ -50,6 +50,7 @@ def test_every_route_declares_its_access() -> None:
     assert rules[("/api/v1/tokens", ("POST",))] is Access.ADMIN
     assert rules[("/api/v1/sql", ("POST",))] is Access.TOKEN
     assert rules[("/metrics", ("GET", "HEAD"))] is Access.METRICS
+    assert rules[("/api/v1/scorecard", ("GET", "HEAD"))] is Access.TOKEN
     assert len(rules) >= 45
 
 
