@@ -13,8 +13,8 @@
 --   prefix of their keys.
 SELECT
     count() AS received,
-    countIf(f.digitized IS NOT NULL) AS digitized_reported,
-    countIf(f.digitized = 1) AS digitized
+    countIf(f.flag IS NOT NULL) AS digitized_reported,
+    countIf(f.flag = 1) AS digitized
 FROM
 (
     SELECT site, dossier_code
@@ -27,7 +27,8 @@ FROM
 ) AS d
 LEFT JOIN
 (
-    SELECT site, dossier_code, max(digitized) AS digitized
+    -- flag, not digitized: an alias may not shadow the column the WHERE reads
+    SELECT site, dossier_code, max(digitized) AS flag
     FROM dossier_events
     WHERE site IN {sites:Array(String)} AND digitized IS NOT NULL
     GROUP BY site, dossier_code
