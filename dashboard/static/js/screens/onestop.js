@@ -1,12 +1,13 @@
 // One-stop screen (Một cửa điện tử, DESIGN §3.III): the indicators of /api/v1/onestop/overview,
 // the top-20 level-4 and level-3 services, the administrative-level table and the quarterly
-// report download.
+// report download, and the provisional Decision 766 scorecard (screens/scorecard.js).
 
 import { getJson, download } from '../api.js';
 import { t, fmtInt, fmtPct, fmtDate } from '../i18n.js';
 import { h, tableCard, errorBox } from '../ui.js';
 import { selection, controls } from './period.js';
 import { metricCards, metricsTable, unknownProcedures } from './indicators.js';
+import { scorecardCard } from './scorecard.js';
 
 const CARDS = [
   'submitted', 'received_online', 'received_total', 'services_online_pct', 'online_rate_pct',
@@ -88,5 +89,6 @@ export async function render(main, ctx) {
     h('div', { class: 'grid2' }, topCard(4, top4, range), topCard(3, top3, range)),
     h('div', { class: 'grid2' }, levelCard(levels, range), metricsTable(overview.metrics, '/api/v1/onestop/overview', q)),
     quarterlyCard(sel),
+    scorecardCard(sel),
     unknownProcedures(overview.unknown_procedures));
 }
