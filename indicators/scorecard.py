@@ -119,7 +119,7 @@ def _group(group: Group, found: Mapping[str, Measure]) -> dict[str, Any]:
         "points_max": group.points,
         "status": status,
         "points": round(sum(i["points"] for i in done), 2) if done else None,
-        "measured_max": sum(i["points_max"] for i in done),
+        "measured_max": float(sum(i["points_max"] for i in done)),
         "reason": "; ".join(reasons) if status == "not_measured" else None,
         "indicators": items,
     }
