@@ -803,6 +803,12 @@ def test_onestop_screen_shows_the_provisional_766_scorecard(screen: Screen, stac
     sheet = load_workbook(io.BytesIO(Path(info.value.path()).read_bytes())).active
     assert sheet is not None and "TẠM TÍNH" in str(sheet["A1"].value)
     screen.page.locator(card).screenshot(path=str(ARTIFACTS / "scorecard.png"))
+    # English on demand: the API's English names, "Not measured" instead of 0
+    signed_in(screen, stack, "/onestop?site=mc&from=2026-03-01&to=2026-03-07&lang=en")
+    screen.page.wait_for_selector(f'{card} [data-role="total"]')
+    english = {r["label"]: r["points"] for r in screen.table("scorecard-766")}
+    assert english["Openness and transparency"] == "Not measured"
+    assert screen.text(f"{card} h2").endswith("(Decision 766/QĐ-TTg) — provisional")
 
 
 def test_operations_screen_reads_lag_dead_letters_and_ingest_from_metrics(
