@@ -413,6 +413,10 @@ class DemoTraffic:
         if dossier.received_ms:
             event["received_at"] = dossier.received_ms
             event["due_at"] = dossier.received_ms + 3 * 60_000
+        if status == "received":
+            # three dossiers in four digitised (Decision 766 "số hóa hồ sơ"), from the code's
+            # last digit so that the demo's random sequence stays as it was
+            event["digitized"] = int(dossier.code[-1]) % 4 != 0
         if status == "resolved":
             event["resolved_at"] = now_ms
         if status == "returned":

@@ -16,6 +16,8 @@ documented in README "EMC-compatible push":
 ``FormsPayments``  fee payment: 1 paid directly, 2 paid online, 0/empty unknown or no fee
 ``IsFromDVCQG``    true → source ``national_portal``
 ``IsDVCBC``        true → source ``dvc_portal``; neither flag and online → ``other``
+``Digitized``      optional flag (true/false, 1/0): the dossier's papers were digitised
+                   (Decision 766 "số hóa hồ sơ"); absent or empty = unknown
 ``Level``          0–4, checked but not used: the level comes from the default catalog
 ``Data``           optional JSON object (or a string holding one) with times
                    (``NgayNopHoSo``, ``NgayTiepNhan``, ``NgayHenTra``, ``NgayCoKetQua``,
@@ -51,7 +53,7 @@ from schemas.workbooks import NAIVE_DATE_FORMATS
 
 FIELDS = (
     "MaHoSo", "CodeProfile", "SiteId", "CodeTTHC", "NameTTHC", "Status", "FormsReception",
-    "FormsPayments", "Level", "IsFromDVCQG", "IsDVCBC", "Data", "User",
+    "FormsPayments", "Level", "IsFromDVCQG", "IsDVCBC", "Data", "User", "Digitized",
 )  # fmt: skip
 _CANONICAL = {name.lower(): name for name in FIELDS}
 JSON_TYPES = frozenset({"application/json", "text/plain", "text/json"})
@@ -257,6 +259,12 @@ def to_event(
         source = "dvc_portal"
     else:
         source = "other" if channel == "online" else None
+    digitized_value = fields.get("Digitized")
+    digitized = (
+        None
+        if digitized_value is None or digitized_value == ""
+        else _flag(digitized_value, "Digitized")
+    )
     data = _data(fields.get("Data"))
     times: dict[str, int | None] = {}
     extra: dict[str, str] = {}
@@ -291,6 +299,7 @@ def to_event(
                 "agency": extra.get("agency", ""),
                 "admin_level": admin_level,
                 "fee_paid_online": PAYMENTS[payment],
+                "digitized": digitized,
                 **{name: value for name, value in times.items() if value is not None},
                 "tz": site.timezone,
                 "received_ms": now_ms,

@@ -74,6 +74,8 @@ class DossierEventIn(BaseModel):
     resolved_at: EpochMs | None = None
     returned_at: EpochMs | None = None
     fee_paid_online: bool | None = None
+    #: the dossier's papers were digitised at reception (Decision 766 "số hóa hồ sơ")
+    digitized: bool | None = None
 
     @model_validator(mode="after")
     def _codes_not_blank(self) -> DossierEventIn:
@@ -120,3 +122,4 @@ class DossierEvent(BaseModel):
     resolved_at: int = 0
     returned_at: int = 0
     fee_paid_online: int = -1  # -1 unknown, 0 no, 1 yes
+    digitized: int = -1  # -1 unknown, 0 no, 1 yes

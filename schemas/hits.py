@@ -8,7 +8,7 @@ collector) → ``EnrichedHit`` (topic ``emc.pageviews``, built by the streams) a
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -47,6 +47,9 @@ class BeaconHit(BaseModel):
     name: ShortText = Field("", alias="n", description="event name for type=event")
     visitor_id: ShortText | None = Field(None, alias="v", description="opt-in explicit visitor id")
     screen_width: int | None = Field(None, alias="w", ge=0, le=100_000)
+    props: dict[str, Any] | None = Field(
+        None, alias="p", description="event properties; only a rating uses them (schemas.ratings)"
+    )
 
 
 class ServerHit(BaseModel):
@@ -69,6 +72,7 @@ class ServerHit(BaseModel):
     visitor_id: ShortText | None = None
     event_id: ShortText | None = None
     screen_width: int | None = Field(None, ge=0, le=100_000)
+    props: dict[str, Any] | None = None
 
 
 class RawHit(BaseModel):

@@ -74,7 +74,7 @@ DOSSIER_COLUMNS: tuple[str, ...] = (
     "event_id", "site", "dossier_code", "procedure_code", "procedure_name", "status", "ts",
     "local_ts", "received_ts", "channel", "source", "submitted_by", "agency", "admin_level",
     "submitted_at", "received_at", "due_at", "resolved_at", "returned_at", "fee_paid_online",
-    "_topic", "_partition", "_offset",
+    "digitized", "_topic", "_partition", "_offset",
 )  # fmt: skip
 
 #: Column names of every table the sink writes.
@@ -164,9 +164,10 @@ def session_row(snapshot: SessionRow, sign: int, origin: Origin, field: str) -> 
 
 
 def dossier_row(event: DossierEvent, origin: Origin) -> list[Any]:
-    """The ``dossier_events`` row; unknown times (0) and fee flag (−1) become NULL."""
+    """The ``dossier_events`` row; unknown times (0) and flags (−1) become NULL."""
     e = event
     fee = None if e.fee_paid_online < 0 else int(e.fee_paid_online > 0)
+    digitized = None if e.digitized < 0 else int(e.digitized > 0)
     return [
         e.event_id, e.site, e.dossier_code, e.procedure_code, e.procedure_name, e.status.value,
         _time(e.ts, "ts"), _time(e.local_ms, "local_ms"), _time(e.received_ms, "received_ms"),
@@ -174,7 +175,7 @@ def dossier_row(event: DossierEvent, origin: Origin) -> list[Any]:
         _optional_time(e.submitted_at, "submitted_at"),
         _optional_time(e.received_at, "received_at"), _optional_time(e.due_at, "due_at"),
         _optional_time(e.resolved_at, "resolved_at"),
-        _optional_time(e.returned_at, "returned_at"), fee,
+        _optional_time(e.returned_at, "returned_at"), fee, digitized,
         origin.topic, origin.partition, origin.offset,
     ]  # fmt: skip
 

@@ -3,7 +3,7 @@
 
 ``local_ms`` is the event time ``ts`` as wall clock in the event's timezone (the site's),
 written as if UTC like every ``local_*`` column. Unknown optional values become what the model
-documents: "" for texts and enums, 0 for times, -1 for ``fee_paid_online``. Raises
+documents: "" for texts and enums, 0 for times, -1 for ``fee_paid_online`` and ``digitized``. Raises
 ``UnknownTimezone`` (a ``ValueError``) when ``tz`` is not a known IANA name.
 """
 
@@ -46,4 +46,5 @@ def normalise(raw: RawDossierEvent) -> DossierEvent:
         resolved_at=_ms(raw.resolved_at),
         returned_at=_ms(raw.returned_at),
         fee_paid_online=-1 if raw.fee_paid_online is None else int(raw.fee_paid_online),
+        digitized=-1 if raw.digitized is None else int(raw.digitized),
     )

@@ -1,14 +1,17 @@
 /* OpenEMC tracker: cookieless pageviews, single-page navigation, opt-in link events.
    <script defer src="https://COLLECTOR/emc.js" data-site="SITE_ID"></script>
-   data-links: also send outbound-link and download clicks; data-dnt: respect Do Not Track. */
+   data-links: also send outbound-link and download clicks; data-dnt: respect Do Not Track.
+   emc("rating", {score: 1-5, procedure: "1.000123"}): a satisfaction rating. */
 (function (w, d, n, l) {
   var s = d.currentScript, site = s && s.getAttribute("data-site");
   if (!site) return;
   var api = s.getAttribute("data-api") || s.src.replace(/[^/]*$/, "collect"),
     ref = d.referrer, last;
   if (s.hasAttribute("data-dnt") && (n.doNotTrack == "1" || w.doNotTrack == "1")) return;
-  function send(t, name) {
-    var b = JSON.stringify({ s: site, u: l.href, r: ref, t: t, n: name || "", w: screen.width });
+  function send(t, name, props) {
+    var b = JSON.stringify({
+      s: site, u: l.href, r: ref, t: t, n: name || "", w: screen.width, p: props
+    });
     if (!(n.sendBeacon && n.sendBeacon(api, b)))
       fetch(api, { method: "POST", body: b, keepalive: true, credentials: "omit" })["catch"](
         function () {}
@@ -34,8 +37,8 @@
       else if (/\.(pdf|docx?|xlsx?|pptx?|zip|rar|7z|csv|odt)$/i.test(a.pathname))
         send("e", "download:" + a.pathname);
     }, true);
-  w.emc = function (name) {
-    send("e", name);
+  w.emc = function (name, props) {
+    send("e", name, props);
   };
   page();
 })(window, document, navigator, location);

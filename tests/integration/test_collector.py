@@ -115,6 +115,19 @@ async def test_accepted_hits_are_on_the_topic(
             headers={"User-Agent": "Beacon-UA", "Content-Type": "text/plain"},
         )
         assert beacon.status_code == 202
+        # a satisfaction rating (issue 16): stored under its canonical name; a score outside
+        # 1-5 is refused naming the field, nothing reaches the topic
+        rating = (
+            b'{"s":"gov","u":"https://gov.vn/b","t":"e","n":"rating",'
+            b'"p":{"score":%d,"procedure":"1.000123"}}'
+        )
+        headers = {"User-Agent": "Beacon-UA", "Content-Type": "text/plain"}
+        assert (
+            await client.post("/collect", content=rating % 4, headers=headers)
+        ).status_code == 202
+        refused = await client.post("/collect", content=rating % 9, headers=headers)
+        assert refused.status_code == 422
+        assert (refused.json()["field"], refused.json()["reason"]) == ("p.score", "invalid_rating")
         # a bulk batch goes through the per-partition record batches
         bulk = b"\n".join(
             _line(event_id=f"b{i}", ip=f"10.0.{i // 250}.{i % 250}") for i in range(500)
@@ -123,8 +136,8 @@ async def test_accepted_hits_are_on_the_topic(
             "accepted"
         ] == 500
 
-    records = await _consume(kafka_bootstrap, settings.topics.hits_raw, 504)
-    assert len(records) == 504
+    records = await _consume(kafka_bootstrap, settings.topics.hits_raw, 505)
+    assert len(records) == 505
     by_id = {orjson.loads(r.value)["event_id"]: r for r in records}
     assert {"e1", "e2", "e3"} <= by_id.keys()
     first = RawHit.model_validate(orjson.loads(by_id["e1"].value))
@@ -142,8 +155,8 @@ async def test_accepted_hits_are_on_the_topic(
     beacon_hits = [
         RawHit.model_validate(orjson.loads(r.value)) for r in records if b'"beacon"' in r.value
     ]
-    assert len(beacon_hits) == 1
-    assert beacon_hits[0].ip == "203.0.113.7" and beacon_hits[0].ua == "Beacon-UA"
+    assert sorted(h.name for h in beacon_hits) == ["", "rating:4:1.000123"]
+    assert all(h.ip == "203.0.113.7" and h.ua == "Beacon-UA" for h in beacon_hits)
     # one key, one partition: the same visitor always lands together
     partitions: dict[bytes, set[int]] = {}
     for record in records:

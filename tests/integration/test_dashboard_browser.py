@@ -807,6 +807,47 @@ def test_official_forms_download_from_the_onestop_and_dvc_screens(
     ).content
     assert _docx_cells(body) == _docx_cells(want)
     screen.shot("forms")
+def test_onestop_screen_shows_the_provisional_766_scorecard(screen: Screen, stack: Stack) -> None:
+    """Issue 16, item 3: the scorecard card shows the API's points, Vietnamese first, and
+    "Chưa đo được" (not measured) — never 0 — where the data cannot compute a group (openness
+    has no source; this dataset has no rating)."""
+    q = {"site": "mc", **dossiers.PERIOD}
+    signed_in(screen, stack, "/onestop?site=mc&from=2026-03-01&to=2026-03-07")
+    card = '[data-card="scorecard-766"]'
+    screen.page.wait_for_selector(f'{card} [data-role="total"]')
+    answer = stack.get("/api/v1/scorecard", **q)
+
+    def points(item: dict[str, Any]) -> str:
+        if item["points"] is None:
+            return "Chưa đo được"
+        return f"{vi_dec(item['points'])} / {vi_dec(item['points_max'])}"
+
+    rows = screen.table("scorecard-766")
+    by_label = {r["label"]: r for r in rows}
+    for group in answer["groups"]:
+        shown = by_label[group["name_vi"]]["points"]
+        assert shown.startswith(points(group)), (group["key"], shown)
+        for item in group["indicators"]:
+            assert by_label[item["name_vi"]]["points"] == points(item), item["key"]
+    assert by_label["Công khai, minh bạch"]["points"] == "Chưa đo được"
+    assert by_label["Mức độ hài lòng"]["points"] == "Chưa đo được"
+    total = answer["total"]
+    assert screen.text(f'{card} [data-role="total"]') == (
+        f"Tổng điểm: {vi_dec(total['points'])} / {vi_dec(total['measured_max'])} điểm đo được "
+        f"({vi_pct(total['measured_pct'])}) — thang 100 điểm"
+    )
+    with screen.page.expect_download() as info:
+        screen.page.click(f'{card} [data-export="xlsx"]')
+    assert info.value.suggested_filename == "scorecard-766-2026-03-01-2026-03-07.xlsx"
+    sheet = load_workbook(io.BytesIO(Path(info.value.path()).read_bytes())).active
+    assert sheet is not None and "TẠM TÍNH" in str(sheet["A1"].value)
+    screen.page.locator(card).screenshot(path=str(ARTIFACTS / "scorecard.png"))
+    # English on demand: the API's English names, "Not measured" instead of 0
+    signed_in(screen, stack, "/onestop?site=mc&from=2026-03-01&to=2026-03-07&lang=en")
+    screen.page.wait_for_selector(f'{card} [data-role="total"]')
+    english = {r["label"]: r["points"] for r in screen.table("scorecard-766")}
+    assert english["Openness and transparency"] == "Not measured"
+    assert screen.text(f"{card} h2").endswith("(Decision 766/QĐ-TTg) — provisional")
 
 
 def test_operations_screen_reads_lag_dead_letters_and_ingest_from_metrics(

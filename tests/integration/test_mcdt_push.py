@@ -68,6 +68,7 @@ async def test_json_and_form_pushes_reach_kafka_and_give_the_dossier_state(
         "IsDVCBC": True,
         "Data": {"NgayTiepNhan": "2026-03-02 08:00:00", "NgayHenTra": "2026-03-04 17:00:00"},
         "User": "canbo01",
+        "Digitized": True,  # issue 16: optional, only on this push
     }
     returned_form = {
         "MaHoSo": "HS-1",
@@ -124,3 +125,9 @@ async def test_json_and_form_pushes_reach_kafka_and_give_the_dossier_state(
     assert on_time == 1
     assert processing == (31 * 3600)  # 02 Mar 08:00 → 03 Mar 15:00
     assert fee == 1
+    # Digitized reached the raw table on the received event only; the returned one says nothing
+    flags = db.query(
+        "SELECT status, digitized FROM dossier_events FINAL "
+        "WHERE site = 'mc-hn' AND dossier_code = 'HS-1' ORDER BY status"
+    ).result_rows
+    assert flags == [("received", 1), ("returned", None)]

@@ -54,6 +54,7 @@ def test_every_route_declares_its_access() -> None:
     for form in ("quarterly", "online-services", "resolution", "sources"):
         assert rules[(f"/api/v1/reports/{form}", ("GET", "HEAD"))] is Access.TOKEN
     assert rules[("/api/v1/reports/rankings", ("GET", "HEAD"))] is Access.ADMIN
+    assert rules[("/api/v1/scorecard", ("GET", "HEAD"))] is Access.TOKEN
     assert len(rules) >= 45
 
 

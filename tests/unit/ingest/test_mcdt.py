@@ -258,3 +258,20 @@ def test_a_token_can_be_required(producer: FakeProducer, tmp_path: Path) -> None
     assert len(producer.messages()) == 1
     # the fake producer saw the real message
     assert datetime.fromtimestamp(producer.messages()[0]["ts"] / 1000, UTC).hour == 1
+
+
+@pytest.mark.parametrize(
+    ("value", "digitized"), [(True, True), ("1", True), ("false", False), (0, False), ("", None)]
+)
+def test_digitized_flag_is_optional(value: Any, digitized: bool | None) -> None:
+    """Issue 16: the optional ``Digitized`` flag (Decision 766 "số hóa hồ sơ"); empty or
+    absent = unknown, never "not digitised"."""
+    assert _event(Digitized=value).digitized is digitized
+    assert _event().digitized is None
+    assert _event(digitized=value).digitized is digitized  # field names in any case
+
+
+def test_a_bad_digitized_flag_is_422_naming_it() -> None:
+    with pytest.raises(RequestError) as info:
+        _event(Digitized="maybe")
+    assert info.value.status == 422 and info.value.field == "Digitized"

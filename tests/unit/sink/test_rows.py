@@ -103,6 +103,11 @@ def test_a_dossier_event_maps_unknowns_to_null() -> None:
         _as_dict(DOSSIER_COLUMNS, decode(SinkKind.DOSSIERS, paid, ORIGIN)[0][1])["fee_paid_online"]
         == 1
     )
+    assert d["digitized"] is None  # unknown stays NULL, never "not digitised"
+    for flag, stored in ((1, 1), (0, 0)):
+        value = event.model_copy(update={"digitized": flag}).model_dump_json().encode()
+        row = decode(SinkKind.DOSSIERS, value, ORIGIN)[0][1]
+        assert _as_dict(DOSSIER_COLUMNS, row)["digitized"] == stored
 
 
 def test_every_table_has_its_columns() -> None:

@@ -76,6 +76,9 @@ def test_known_values_are_kept() -> None:
     assert event.fee_paid_online == 0
     assert event.procedure_name == "Đăng ký khai sinh"
     assert normalise(raw(fee_paid_online=True)).fee_paid_online == 1
+    assert event.digitized == -1
+    assert normalise(raw(digitized=True)).digitized == 1
+    assert normalise(raw(digitized=False)).digitized == 0
 
 
 def test_unknown_timezone_is_refused_with_its_name() -> None:

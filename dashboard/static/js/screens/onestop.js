@@ -1,6 +1,6 @@
 // One-stop screen (Một cửa điện tử, DESIGN §3.III): the indicators of /api/v1/onestop/overview,
-// the top-20 level-4 and level-3 services, the administrative-level table and the official
-// forms' downloads (forms.js).
+// the top-20 level-4 and level-3 services, the administrative-level table, the official
+// forms' downloads (forms.js) and the provisional Decision 766 scorecard (scorecard.js).
 
 import { getJson } from '../api.js';
 import { t, fmtInt, fmtPct, fmtDate } from '../i18n.js';
@@ -8,6 +8,7 @@ import { h, tableCard } from '../ui.js';
 import { selection, controls } from './period.js';
 import { metricCards, metricsTable, unknownProcedures } from './indicators.js';
 import { formsCard } from './forms.js';
+import { scorecardCard } from './scorecard.js';
 
 const CARDS = [
   'submitted', 'received_online', 'received_total', 'services_online_pct', 'online_rate_pct',
@@ -70,5 +71,6 @@ export async function render(main, ctx) {
     h('div', { class: 'grid2' }, topCard(4, top4, range), topCard(3, top3, range)),
     h('div', { class: 'grid2' }, levelCard(levels, range), metricsTable(overview.metrics, '/api/v1/onestop/overview', q)),
     formsCard(sel, ['quarterly', 'online-services', 'resolution', 'sources', 'rankings'], ctx.me),
+    scorecardCard(sel),
     unknownProcedures(overview.unknown_procedures));
 }
