@@ -58,9 +58,9 @@ async def time_cases(db: Database, settings: Settings, repeat: int) -> None:
     async with httpx.AsyncClient(
         transport=transport, base_url="http://bench", timeout=600
     ) as client:
-        for label, path, filters, target in CASES:
+        for label, spec, filters, target in CASES:
             params: dict[str, str | list[str]] = {"site": "site0", **YEAR, "filter": filters}
-            path, _, by = path.partition("?by=")
+            path, _, by = spec.partition("?by=")
             if by:
                 params["by"] = by
             times = []
