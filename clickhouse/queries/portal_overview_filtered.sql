@@ -10,7 +10,16 @@
 --   of" filter applies), f_DIM_in Array(String) (the values it allows), f_DIM_out Array(String)
 --   (values excluded), f_DIM_has Array(String) (texts the value contains, case-insensitive);
 --   visit_filtered / page_filtered UInt8 (1: some visit / page filter applies). Unused
---   conditions are constants ClickHouse folds away.
+--   conditions are constants ClickHouse folds away. The filter params, DIM by DIM:
+--   f_country_on, f_country_in, f_country_out, f_country_has;
+--   f_city_on, f_city_in, f_city_out, f_city_has;
+--   f_device_on, f_device_in, f_device_out, f_device_has;
+--   f_browser_on, f_browser_in, f_browser_out, f_browser_has;
+--   f_os_on, f_os_in, f_os_out, f_os_has;
+--   f_referrer_on, f_referrer_in, f_referrer_out, f_referrer_has;
+--   f_entry_page_on, f_entry_page_in, f_entry_page_out, f_entry_page_has;
+--   f_exit_page_on, f_exit_page_in, f_exit_page_out, f_exit_page_has;
+--   f_page_on, f_page_in, f_page_out, f_page_has;
 -- Semantics: a visit dimension (the sessions columns country, city, device, browser, os,
 --   referrer_host, entry_page, exit_page) selects visits and every hit of them; the page filter
 --   (pageviews.path) selects, for visit numbers, visits with at least one matching pageview, and
