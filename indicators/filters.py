@@ -18,7 +18,10 @@ Semantics (README "Filters"):
   with a hit in them;
 - the *page dimension* (``page``, the URL path) selects, for visit numbers, the visits with at
   least one pageview that matches every page filter, and for pageview numbers (pageviews, the page
-  breakdown, unique visitors) the matching pageviews themselves.
+  breakdown, unique visitors) the matching pageviews themselves;
+- the *event dimension* (``event``, the name of a custom event hit) selects the visits with at
+  least one event that matches every event filter, and all of their hits, like a visit
+  dimension (``event!:x`` = visits with an event not named ``x``).
 
 Why the SQL gets four parameters per dimension (``f_DIM_on``, ``f_DIM_in``, ``f_DIM_out``,
 ``f_DIM_has``) rather than a list of (dimension, operator, values) triples: a condition written
@@ -49,14 +52,15 @@ VISIT_DIMS = (
 )
 #: Page dimensions: a pageview's own value (``pageviews.path``).
 PAGE_DIMS = ("page",)
-DIMS = (*VISIT_DIMS, *PAGE_DIMS)
+#: Event dimensions: the name of an event hit (``pageviews.name`` where ``type = 'event'``).
+EVENT_DIMS = ("event",)
+DIMS = (*VISIT_DIMS, *PAGE_DIMS, *EVENT_DIMS)
 #: Dimensions of issue 17 whose data the warehouse does not keep yet, and where they come from.
 PENDING_DIMS = {
     "channel": "issue 17 item 2, channels and campaigns",
     "utm_source": "issue 17 item 2, channels and campaigns",
     "utm_medium": "issue 17 item 2, channels and campaigns",
     "utm_campaign": "issue 17 item 2, channels and campaigns",
-    "event": "issue 17 item 3, events",
     "goal": "issue 17 item 4, goals and funnels",
 }
 MAX_FILTERS = 20
@@ -101,7 +105,12 @@ class Filters:
 
     @property
     def visit_filtered(self) -> bool:
-        return any(f.dim in VISIT_DIMS for f in self.items)
+        """Some filter selects visits (a visit dimension or an event): hits follow them."""
+        return any(f.dim in VISIT_DIMS or f.dim in EVENT_DIMS for f in self.items)
+
+    @property
+    def event_filtered(self) -> bool:
+        return any(f.dim in EVENT_DIMS for f in self.items)
 
     @property
     def page_filtered(self) -> bool:
@@ -115,10 +124,11 @@ class Filters:
         an "is one of" filter applies), ``f_DIM_in`` (the values every such filter allows:
         their intersection, possibly empty, then nothing matches), ``f_DIM_out`` (values no
         row may have) and ``f_DIM_has`` (texts the value must contain, case-insensitive); plus
-        ``visit_filtered`` / ``page_filtered``."""
+        ``visit_filtered`` / ``page_filtered`` / ``event_filtered``."""
         out: dict[str, Any] = {
             "visit_filtered": int(self.visit_filtered),
             "page_filtered": int(self.page_filtered),
+            "event_filtered": int(self.event_filtered),
         }
         for dim in DIMS:
             mine = [f for f in self.items if f.dim == dim]

@@ -102,7 +102,7 @@ def _filtered_rows(db: Database, name: str, params: dict[str, Any]) -> list[dict
     subquery) does not declare it, and it is left out here. Every ``f_*`` parameter is
     declared by every such query (``tests/unit/indicators/test_filters.py``)."""
     declared = named.load(name).params
-    flags = ("visit_filtered", "page_filtered")
+    flags = ("visit_filtered", "page_filtered", "event_filtered")
     return named.rows(
         db, name, {k: v for k, v in params.items() if k not in flags or k in declared}
     )

@@ -9,8 +9,9 @@
 -- Filters (issue 17, indicators/filters.py): per dimension DIM, f_DIM_on UInt8 (1: an "is one
 --   of" filter applies), f_DIM_in Array(String) (the values it allows), f_DIM_out Array(String)
 --   (values excluded), f_DIM_has Array(String) (texts the value contains, case-insensitive);
---   visit_filtered / page_filtered UInt8 (1: some visit / page filter applies). Unused
---   conditions are constants ClickHouse folds away. The filter params, DIM by DIM:
+--   visit_filtered / page_filtered / event_filtered UInt8 (1: some visit (or event) / page /
+--   event filter applies). Unused conditions are constants ClickHouse folds away. The filter
+--   params, DIM by DIM:
 --   f_country_on, f_country_in, f_country_out, f_country_has;
 --   f_city_on, f_city_in, f_city_out, f_city_has;
 --   f_device_on, f_device_in, f_device_out, f_device_has;
@@ -20,11 +21,14 @@
 --   f_entry_page_on, f_entry_page_in, f_entry_page_out, f_entry_page_has;
 --   f_exit_page_on, f_exit_page_in, f_exit_page_out, f_exit_page_has;
 --   f_page_on, f_page_in, f_page_out, f_page_has;
+--   f_event_on, f_event_in, f_event_out, f_event_has;
 -- Semantics: a visit dimension (the sessions columns country, city, device, browser, os,
 --   referrer_host, entry_page, exit_page) selects visits and every hit of them; the page filter
 --   (pageviews.path) selects, for visit numbers, visits with at least one matching pageview, and
---   for pageview numbers the matching pageviews. A visit's hits can follow its start by up to
---   24 h, hence the one-day margins of the session-id subqueries.
+--   for pageview numbers the matching pageviews; the event filter (pageviews.name of the hits of
+--   type 'event') selects the visits with at least one matching event, and all their hits, like
+--   a visit dimension. A visit's hits can follow its start by up to 24 h, hence the one-day
+--   margins of the session-id subqueries.
 -- ends Array(Int64), aligned with sites: the exclusive local end of each site (issue 16 cut) as
 --   epoch seconds of the local wall-clock time read as UTC; far in the future when not cut.
 SELECT
@@ -79,6 +83,19 @@ FROM
       AND exit_page NOT IN {f_exit_page_out:Array(String)}
       AND (empty({f_exit_page_has:Array(String)})
            OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(exit_page, {f_exit_page_has:Array(String)}), 0))
+      AND ({event_filtered:UInt8} = 0 OR session_id IN
+      (
+        SELECT session_id
+        FROM pageviews
+        WHERE {event_filtered:UInt8} = 1
+          AND site IN {sites:Array(String)}
+          AND toDate(local_ts) BETWEEN {from:Date} AND {to:Date} + 1
+          AND type = 'event'
+          AND ({f_event_on:UInt8} = 0 OR name IN {f_event_in:Array(String)})
+          AND name NOT IN {f_event_out:Array(String)}
+          AND (empty({f_event_has:Array(String)})
+               OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(name, {f_event_has:Array(String)}), 0))
+      ))
       AND ({page_filtered:UInt8} = 0 OR session_id IN
       (
         SELECT session_id

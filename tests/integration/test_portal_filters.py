@@ -138,6 +138,11 @@ def metrics(
     return out
 
 
+def has_event(v: Visit, name: str) -> bool:
+    """Every event of the fixture is named "click" (``test_portal_api._enriched``)."""
+    return name == "click" and any(k is E for _, k, _ in v.local_hits)
+
+
 def exit_page(v: Visit) -> str:
     return visit_key(v, "exit_page")
 
@@ -161,6 +166,13 @@ CASES: list[tuple[list[str], VisitTest, PageTest | None]] = [
     (["page!:/a"], _everything, lambda p: p != "/a"),
     (["page~:/A", "device:mobile"], lambda v: v.device == "mobile", lambda p: "/a" in p),
     (["page:/a|/e", "page~:e"], _everything, lambda p: p == "/e"),
+    # u1's visit of the 10th is the only one with an event ("click", on /b)
+    (["event:click"], lambda v: has_event(v, "click"), None),
+    (["event~:LIC"], lambda v: has_event(v, "click"), None),
+    (["event:submit"], lambda v: has_event(v, "submit"), None),
+    (["event!:click"], lambda v: any(k is E for _, k, _ in v.local_hits) and not has_event(v, "click"),
+     None),
+    (["event:click", "page:/b"], lambda v: has_event(v, "click"), lambda p: p == "/b"),
 ]  # fmt: skip
 
 
@@ -281,6 +293,18 @@ async def test_page_and_hour_breakdowns_filtered(api: httpx.AsyncClient) -> None
         assert row["visits"] == sum(v.start.hour == h for v in vs), row
         assert row["pageviews"] == sum(t.hour == h for _, t, _, _ in b_hits), row
     assert len(hours["rows"]) == 24
+
+
+async def test_event_filter_by_hand(api: httpx.AsyncClient) -> None:
+    """An event filter selects the visits with a matching event and all their hits: u1's visit
+    of the 10th (/a, /b, then a "click" event on /b): 1 visit, its 2 pageviews, 1 visitor, and
+    not a bounce (it has an interactive event)."""
+    period = {"from": "2025-03-10", "to": "2025-03-12", "compare": "none"}
+    answer = await get(api, "overview", site="hcm,hn", filter="event:click", **period)
+    m = {k: v["value"] for k, v in answer["metrics"].items()}
+    assert (m["visits"], m["pageviews"], m["unique_visitors"], m["bounce_rate"]) == (1, 2, 1, 0.0)
+    pages = await get(api, "breakdown", site="hcm", by="page", filter="event:click", **period)
+    assert [(r["key"], r["pageviews"]) for r in pages["rows"]] == [("/a", 1), ("/b", 1)]
 
 
 async def test_compare_filtered(api: httpx.AsyncClient) -> None:

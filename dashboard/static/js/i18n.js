@@ -84,7 +84,7 @@ const STRINGS = {
     op_is: 'là', op_is_not: 'không là', op_contains: 'có chứa', or: ' hoặc ',
     dim_country: 'Quốc gia', dim_city: 'Thành phố', dim_device: 'Thiết bị', dim_browser: 'Trình duyệt',
     dim_os: 'Hệ điều hành', dim_page: 'Trang', dim_entry_page: 'Trang vào', dim_exit_page: 'Trang ra',
-    dim_referrer: 'Nguồn giới thiệu',
+    dim_referrer: 'Nguồn giới thiệu', dim_event: 'Sự kiện',
   },
   en: {
     title: 'Digital government monitoring and measurement',
@@ -163,7 +163,7 @@ const STRINGS = {
     op_is: 'is', op_is_not: 'is not', op_contains: 'contains', or: ' or ',
     dim_country: 'Country', dim_city: 'City', dim_device: 'Device', dim_browser: 'Browser',
     dim_os: 'Operating system', dim_page: 'Page', dim_entry_page: 'Entry page', dim_exit_page: 'Exit page',
-    dim_referrer: 'Referrer',
+    dim_referrer: 'Referrer', dim_event: 'Event',
   },
 };
 

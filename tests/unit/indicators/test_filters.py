@@ -68,6 +68,10 @@ def test_families() -> None:
     assert (page.visit_filtered, page.page_filtered) == (False, True)
     visit = parse_filters(["exit_page:/a"])  # exit page is the visit's own value
     assert (visit.visit_filtered, visit.page_filtered) == (True, False)
+    # an event filter selects visits (with a matching event): their hits follow them
+    event = parse_filters(["event:dang-ky"])
+    assert (event.visit_filtered, event.page_filtered, event.event_filtered) == (True, False, True)
+    assert event.params()["f_event_in"] == ["dang-ky"]
 
 
 @pytest.mark.parametrize(
@@ -93,7 +97,7 @@ def test_bad_filters_name_the_filter_and_the_fault(raw: list[str], message: str)
 
 
 def test_pending_dimensions_say_where_their_data_comes_from() -> None:
-    for dim in ("channel", "utm_source", "utm_medium", "utm_campaign", "event", "goal"):
+    for dim in ("channel", "utm_source", "utm_medium", "utm_campaign", "goal"):
         with pytest.raises(ParamError, match=r"not available yet .*issue 17 item"):
             parse_filter(f"{dim}:x")
     assert not set(PENDING_DIMS) & set(DIMS)
