@@ -133,3 +133,20 @@ def test_a_bad_filter_in_the_url_shows_the_api_message(screen: Screen, stack: St
     # the chip is there, so the user can remove what the API refused
     assert chips(screen) == ["channel là Social"]
     screen.errors.clear()  # the refused request is logged by the browser as a failed load
+
+
+def test_side_by_side_rows_filter_both_sites(screen: Screen, stack: Stack) -> None:
+    signed_in(screen, stack, "/portal?site=hcm&vs=hn&from=2025-03-10&to=2025-03-12")
+    click_row(screen, "two-sites-device", "mobile")
+    assert filters_in_url(screen) == ["device:mobile"]
+    answer = stack.get(
+        "/api/v1/portal/compare", sites="hcm,hn", filter="device:mobile",
+        **{"from": "2025-03-10", "to": "2025-03-12"},
+    )  # fmt: skip
+    by_label = {r["key"]: r for r in screen.table("two-sites-metrics")}
+    visits = [s["metrics"]["visits"]["value"] for s in answer["sites"]]
+    assert [by_label["Lượt truy cập"]["v0"], by_label["Lượt truy cập"]["v1"]] == [
+        vi_int(v) for v in visits
+    ]
+    assert visits == [1, 1]  # hcm u2, hn u1: the mobile visits of the period
+    assert [r["key"] for r in screen.table("two-sites-device")] == ["Điện thoại"]

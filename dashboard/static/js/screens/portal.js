@@ -3,7 +3,7 @@
 // sites side by side. Every number shown comes from /api/v1/portal/* as answered.
 // Filters (issue 17): the `filter` values of the URL go to every request of the screen (the
 // realtime counter and the side-by-side view too); a click on a row of the countries, devices,
-// browsers or pages tables (or the map's table) adds one; the chips above the numbers remove them.
+// browsers or pages tables (the map's table and the side-by-side tables too) adds one; the chips above the numbers remove them.
 
 import { getJson } from '../api.js';
 import { selection, controls, changeCell } from './period.js';
@@ -150,7 +150,7 @@ function realtime(sel, ctx) {
 }
 
 /** Two sites side by side (indicator 12). */
-async function twoSites(sel, sites, q, ctx) {
+async function twoSites(sel, sites, q, ctx, by) {
   const single = !sel.site.includes(',');
   const picker = h('select', { name: 'vs', disabled: !single, onchange: (e) => ctx.update({ vs: e.target.value || null }) },
     h('option', { value: '' }, t('choose')),
@@ -181,17 +181,17 @@ async function twoSites(sel, sites, q, ctx) {
     ['country', t('countries'), countryName, 'visits'], ['device', t('devices'), deviceName, 'visits'],
     ['browser', t('browsers'), (k) => k || t('unknown'), 'visits'], ['page', t('top_pages'), (k) => k, 'pageviews'],
   ];
-  card.append(h('div', { class: 'grid2' }, sideBySide.map(([by, title, label, measure]) => {
+  card.append(h('div', { class: 'grid2' }, sideBySide.map(([dim, title, label, measure]) => {
     const keys = [];
-    for (const s of answer.sites) for (const r of s.breakdowns[by]) if (!keys.includes(r.key)) keys.push(r.key);
+    for (const s of answer.sites) for (const r of s.breakdowns[dim]) if (!keys.includes(r.key)) keys.push(r.key);
     const byRows = keys.map((key) => {
       const row = { key };
-      answer.sites.forEach((s, i) => { row[`v${i}`] = fmtInt(s.breakdowns[by].find((r) => r.key === key)?.[measure] ?? 0); });
+      answer.sites.forEach((s, i) => { row[`v${i}`] = fmtInt(s.breakdowns[dim].find((r) => r.key === key)?.[measure] ?? 0); });
       return row;
     });
     const cols = [{ key: 'key', label: `${title} (${t(measure)})`, wrap: true, format: (r) => label(r.key) },
       ...answer.sites.map((s, i) => ({ key: `v${i}`, label: name(s.site), num: true }))];
-    return h('div', { dataset: { card: `two-sites-${by}` } }, table(cols, byRows));
+    return h('div', { dataset: { card: `two-sites-${dim}` } }, table(cols, byRows, null, by(dim)));
   })));
   return card;
 }
@@ -210,7 +210,7 @@ export async function render(main, ctx) {
   const q = { site: sel.site, from: sel.from, to: sel.to, compare: sel.compare, filter: sel.filters };
   const bd = (by, limit) => getJson(`${API}/breakdown`, { ...q, by, limit });
   // all requests at once: the side-by-side table does not wait for the rest
-  const comparing = twoSites(sel, sites, q, ctx).catch((e) => errorBox(e.message));
+  const comparing = twoSites(sel, sites, q, ctx, by).catch((e) => errorBox(e.message));
   const [overview, days, hours, countries, pages, devices, browsers] = await Promise.all([
     getJson(`${API}/overview`, q), getJson(`${API}/timeseries`, { ...q, interval: 'day' }),
     bd('hour_of_day', 24), bd('country', 300), bd('page', 10), bd('device', 10), bd('browser', 10),
