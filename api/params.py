@@ -14,6 +14,8 @@ Conventions (DESIGN §2):
   that period can be one day shorter or longer than the current one);
 - a period that contains now is cut by the endpoints, not here (``indicators.periods.cuts``
   needs each site's timezone and the app's clock);
+- ``filter=DIM:V1|V2`` / ``DIM!:V`` / ``DIM~:TEXT``, repeatable (ANDed): report filters, parsed
+  by ``indicators.filters.parse_filters`` (issue 17);
 - a bad value raises ``indicators.errors.ParamError`` (HTTP 400) with a message that starts
   with the parameter's name; an unknown site raises ``NotFound`` (HTTP 404).
 """
@@ -26,6 +28,7 @@ from datetime import date
 
 from indicators.access import Selection
 from indicators.errors import ParamError
+from indicators.filters import Filters, parse_filters
 from indicators.periods import CompareMode, Period
 
 _SITE_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
@@ -130,3 +133,18 @@ def parse_selection(
             f"{param}: required, a site id or several separated by commas (or agency=ID)"
         )
     return Selection(param, sites=tuple(parse_sites(site_value, param, max_sites)))
+
+
+def query_list(query: Mapping[str, str], param: str) -> list[str]:
+    """Every value of a repeatable parameter (Starlette's ``QueryParams.getlist``; a plain
+    mapping holds at most one)."""
+    getlist = getattr(query, "getlist", None)
+    if callable(getlist):
+        return [str(v) for v in getlist(param)]
+    value = query.get(param)
+    return [] if value is None else [value]
+
+
+def parse_filter_params(query: Mapping[str, str], param: str = "filter") -> Filters:
+    """The report filters of every ``filter=`` value (ANDed); none = ``Filters()``."""
+    return parse_filters(query_list(query, param), param)

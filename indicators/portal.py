@@ -18,6 +18,12 @@ a raw remainder without merging states of both; so the running hour is left out 
 until it ends (``/portal/realtime`` covers it) and the answer says so (``period_cut``,
 ``compare_cut``: ``cut`` rounded down to the hour). Timeseries points at or after the cut are
 ``null`` (not counted), not 0. Breakdowns and ``/portal/compare`` are not cut.
+
+Filters (issue 17 item 1, ``indicators.filters``): every function takes ``filters`` (default:
+none). Unfiltered answers keep reading the rollups; filtered ones run the ``*_filtered`` named
+queries on the raw ``sessions`` and ``pageviews`` tables (the rollups do not hold the filtered
+combinations), with the same cuts, the same unique-visitor function (``uniqCombined64(19)``)
+and the same shapes, plus ``filters`` echoing what was applied.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from typing import Any
 from clickhouse import named
 from clickhouse.client import Database
 from indicators.change import change_pct, count_metric, percent, rate_metric, ratio
+from indicators.filters import Filters
 from indicators.periods import Cut, Period
 from indicators.tables import Table
 
@@ -40,6 +47,9 @@ BREAKDOWNS = (*VISIT_DIMS, *SESSION_DIMS, "page", "hour_of_day", "site")
 #: Breakdowns shown side by side by the compare endpoint.
 COMPARE_BREAKDOWNS = ("country", "device", "browser", "page")
 REALTIME_PAGES = 10
+#: ``ends`` of a filtered query that is not cut: 2100-01-01 (epoch seconds).
+_NOT_CUT = 4_102_444_800
+NO_FILTERS = Filters()
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +87,27 @@ def _cut_params(sites: Sequence[str], period: Period, cut: Cut) -> dict[str, Any
     return {**_params(sites, period), "ends": ends}
 
 
+def _filtered_params(
+    sites: Sequence[str], period: Period, filters: Filters, cut: Cut | None = None
+) -> dict[str, Any]:
+    """Parameters of a ``*_filtered`` period query: the period, each site's cut (``ends``;
+    far in the future when not cut) and the filter parameters."""
+    ends = _cut_params(sites, period, cut)["ends"] if cut is not None else [_NOT_CUT] * len(sites)
+    return {**_params(sites, period), "ends": ends, **filters.params()}
+
+
+def _filtered_rows(db: Database, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Run a ``*_filtered`` query. The flags ``visit_filtered`` / ``page_filtered`` exist for
+    its session-id subqueries; a query without one (the visit breakdown needs no visit
+    subquery) does not declare it, and it is left out here. Every ``f_*`` parameter is
+    declared by every such query (``tests/unit/indicators/test_filters.py``)."""
+    declared = named.load(name).params
+    flags = ("visit_filtered", "page_filtered", "event_filtered")
+    return named.rows(
+        db, name, {k: v for k, v in params.items() if k not in flags or k in declared}
+    )
+
+
 def _int(value: Any) -> int:
     return int(value or 0)
 
@@ -105,10 +136,20 @@ def _visit_fields(t: Totals) -> dict[str, Any]:
 # --- overview ---------------------------------------------------------------------------
 
 
-def totals(db: Database, sites: Sequence[str], period: Period, cut: Cut | None = None) -> Totals:
+def totals(
+    db: Database,
+    sites: Sequence[str],
+    period: Period,
+    cut: Cut | None = None,
+    filters: Filters = NO_FILTERS,
+) -> Totals:
     """The headline sums of ``sites`` over ``period`` (query ``portal_overview``), or only up
-    to ``cut`` (query ``portal_overview_cut``)."""
-    if cut is None:
+    to ``cut`` (query ``portal_overview_cut``); filtered: ``portal_overview_filtered``."""
+    if filters:
+        rows = _filtered_rows(
+            db, "portal_overview_filtered", _filtered_params(sites, period, filters, cut)
+        )
+    elif cut is None:
         rows = named.rows(db, "portal_overview", _params(sites, period))
     else:
         rows = named.rows(db, "portal_overview_cut", _cut_params(sites, period, cut))
@@ -152,16 +193,18 @@ def overview(
     compare: Period | None,
     cut: Cut | None = None,
     compare_cut: Cut | None = None,
+    filters: Filters = NO_FILTERS,
 ) -> dict[str, Any]:
     """``/portal/overview``: visits, pageviews, unique visitors, pages per visit, average visit
     duration and bounce rate, each with its change; with ``cut``/``compare_cut`` only up to
     them (a period that contains now against the same elapsed part of the comparison)."""
-    current = totals(db, sites, period, cut)
-    previous = totals(db, sites, compare, compare_cut) if compare else None
+    current = totals(db, sites, period, cut, filters)
+    previous = totals(db, sites, compare, compare_cut, filters) if compare else None
     return {
         "site": ",".join(sites),
         "period": period.as_json(),
         "compare_period": compare.as_json() if compare else None,
+        "filters": filters.as_json(),
         **_cut_fields(cut, compare_cut),
         "metrics": metrics(current, previous),
     }
@@ -192,20 +235,27 @@ def _naive(value: datetime | date) -> datetime:
 
 
 def series(
-    db: Database, sites: Sequence[str], period: Period, hourly: bool, cut: Cut | None = None
+    db: Database,
+    sites: Sequence[str],
+    period: Period,
+    hourly: bool,
+    cut: Cut | None = None,
+    filters: Filters = NO_FILTERS,
 ) -> list[dict[str, Any]]:
     """One point per local day (or hour) of ``period``, zero-filled (query
     ``portal_timeseries``). Ratios are None for buckets without visits. With ``cut`` (query
     ``portal_timeseries_cut``) the numbers stop there and a point that starts at or after
-    every site's cut is all ``null``: not counted, rather than zero."""
-    if cut is None:
+    every site's cut is all ``null``: not counted, rather than zero. Filtered: query
+    ``portal_timeseries_filtered`` (with the same cut)."""
+    stop: datetime | None = None if cut is None else max(cut.ends, default=None)
+    if filters:
+        name, params = "portal_timeseries_filtered", _filtered_params(sites, period, filters, cut)
+    elif cut is None:
         name, params = "portal_timeseries", _params(sites, period)
-        stop: datetime | None = None
     else:
         name, params = "portal_timeseries_cut", _cut_params(sites, period, cut)
-        stop = max(cut.ends, default=None)
     params = {**params, "hourly": int(hourly)}
-    found = {_naive(r["bucket"]): _totals(r) for r in named.rows(db, name, params)}
+    found = {_naive(r["bucket"]): _totals(r) for r in _filtered_rows(db, name, params)}
     points: list[dict[str, Any]] = []
     for bucket in _buckets(period, hourly):
         t = found.get(bucket, Totals())
@@ -233,6 +283,7 @@ def timeseries(
     hourly: bool,
     cut: Cut | None = None,
     compare_cut: Cut | None = None,
+    filters: Filters = NO_FILTERS,
 ) -> dict[str, Any]:
     """``/portal/timeseries``: the current series and the comparison series (its own dates; a
     ``year`` comparison across 29 February can be one point shorter or longer), each up to its
@@ -241,10 +292,13 @@ def timeseries(
         "site": ",".join(sites),
         "period": period.as_json(),
         "compare_period": compare.as_json() if compare else None,
+        "filters": filters.as_json(),
         **_cut_fields(cut, compare_cut),
         "interval": "hour" if hourly else "day",
-        "points": series(db, sites, period, hourly, cut),
-        "compare_points": series(db, sites, compare, hourly, compare_cut) if compare else None,
+        "points": series(db, sites, period, hourly, cut, filters),
+        "compare_points": (
+            series(db, sites, compare, hourly, compare_cut, filters) if compare else None
+        ),
     }
 
 
@@ -275,8 +329,17 @@ def timeseries_table(answer: dict[str, Any]) -> Table:
 
 
 def _visit_rows(
-    db: Database, by: str, sites: Sequence[str], period: Period, keys: list[str], limit: int
+    db: Database,
+    by: str,
+    sites: Sequence[str],
+    period: Period,
+    keys: list[str],
+    limit: int,
+    filters: Filters = NO_FILTERS,
 ) -> list[dict[str, Any]]:
+    if filters:
+        wanted = {**_filtered_params(sites, period, filters), "by": by, "keys": keys}
+        return _filtered_rows(db, "portal_breakdown_filtered", {**wanted, "limit": limit})
     params: dict[str, Any] = {**_params(sites, period), "keys": keys, "limit": limit}
     if by in VISIT_DIMS:
         return named.rows(db, "portal_breakdown_dim", {**params, "dim": by})
@@ -285,8 +348,14 @@ def _visit_rows(
     return named.rows(db, "portal_breakdown_sites", params)
 
 
-def _hour_rows(db: Database, sites: Sequence[str], period: Period) -> dict[int, dict[str, Any]]:
-    rows = named.rows(db, "portal_breakdown_hours", _params(sites, period))
+def _hour_rows(
+    db: Database, sites: Sequence[str], period: Period, filters: Filters = NO_FILTERS
+) -> dict[int, dict[str, Any]]:
+    if filters:
+        params = _filtered_params(sites, period, filters)
+        rows = _filtered_rows(db, "portal_breakdown_hours_filtered", params)
+    else:
+        rows = named.rows(db, "portal_breakdown_hours", _params(sites, period))
     return {int(r["hour_of_day"]): r for r in rows}
 
 
@@ -297,23 +366,25 @@ def breakdown(
     compare: Period | None,
     by: str,
     limit: int,
+    filters: Filters = NO_FILTERS,
 ) -> dict[str, Any]:
     """``/portal/breakdown``: rows sorted by visits (by pageviews for ``page``; by hour for
     ``hour_of_day``, always 24 rows), each with its share of the total and its value in the
-    comparison period."""
+    comparison period (with the same filters)."""
     if by == "page":
-        rows, total = _page_rows(db, sites, period, compare, limit)
+        rows, total = _page_rows(db, sites, period, compare, limit, filters)
         measure = "pageviews"
     elif by == "hour_of_day":
-        rows, total = _hour_breakdown(db, sites, period, compare)
+        rows, total = _hour_breakdown(db, sites, period, compare, filters)
         measure = "visits"
     else:
-        rows, total = _dim_rows(db, by, sites, period, compare, limit)
+        rows, total = _dim_rows(db, by, sites, period, compare, limit, filters)
         measure = "visits"
     return {
         "site": ",".join(sites),
         "period": period.as_json(),
         "compare_period": compare.as_json() if compare else None,
+        "filters": filters.as_json(),
         "by": by,
         "total": {measure: total},
         "rows": rows,
@@ -327,15 +398,16 @@ def _dim_rows(
     period: Period,
     compare: Period | None,
     limit: int,
+    filters: Filters = NO_FILTERS,
 ) -> tuple[list[dict[str, Any]], int]:
-    current = _visit_rows(db, by, sites, period, [], limit)
+    current = _visit_rows(db, by, sites, period, [], limit, filters)
     total = _int(current[0]["total_visits"]) if current else 0
     previous: dict[str, int] = {}
     if compare and current:
         keys = [str(r["key"]) for r in current]
         previous = {
             str(r["key"]): _int(r["visits"])
-            for r in _visit_rows(db, by, sites, compare, keys, len(keys))
+            for r in _visit_rows(db, by, sites, compare, keys, len(keys), filters)
         }
     rows = []
     for r in current:
@@ -355,19 +427,37 @@ def _dim_rows(
     return rows, total
 
 
+def _pages(
+    db: Database,
+    sites: Sequence[str],
+    period: Period,
+    keys: list[str],
+    limit: int,
+    filters: Filters,
+) -> list[dict[str, Any]]:
+    if filters:
+        params = {**_filtered_params(sites, period, filters), "keys": keys, "limit": limit}
+        return _filtered_rows(db, "portal_breakdown_pages_filtered", params)
+    params = {**_params(sites, period), "keys": keys, "limit": limit}
+    return named.rows(db, "portal_breakdown_pages", params)
+
+
 def _page_rows(
-    db: Database, sites: Sequence[str], period: Period, compare: Period | None, limit: int
+    db: Database,
+    sites: Sequence[str],
+    period: Period,
+    compare: Period | None,
+    limit: int,
+    filters: Filters = NO_FILTERS,
 ) -> tuple[list[dict[str, Any]], int]:
-    params = {**_params(sites, period), "keys": [], "limit": limit}
-    current = named.rows(db, "portal_breakdown_pages", params)
+    current = _pages(db, sites, period, [], limit, filters)
     total = _int(current[0]["total_pageviews"]) if current else 0
     previous: dict[str, int] = {}
     if compare and current:
         keys = [str(r["key"]) for r in current]
-        prev_params = {**_params(sites, compare), "keys": keys, "limit": len(keys)}
         previous = {
             str(r["key"]): _int(r["pageviews"])
-            for r in named.rows(db, "portal_breakdown_pages", prev_params)
+            for r in _pages(db, sites, compare, keys, len(keys), filters)
         }
     rows = []
     for r in current:
@@ -388,10 +478,14 @@ def _page_rows(
 
 
 def _hour_breakdown(
-    db: Database, sites: Sequence[str], period: Period, compare: Period | None
+    db: Database,
+    sites: Sequence[str],
+    period: Period,
+    compare: Period | None,
+    filters: Filters = NO_FILTERS,
 ) -> tuple[list[dict[str, Any]], int]:
-    current = _hour_rows(db, sites, period)
-    previous = _hour_rows(db, sites, compare) if compare else {}
+    current = _hour_rows(db, sites, period, filters)
+    previous = _hour_rows(db, sites, compare, filters) if compare else {}
     total = sum(_int(r["visits"]) for r in current.values())
     rows = []
     for hour in range(24):
@@ -430,22 +524,31 @@ def _iso_minute(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%MZ")
 
 
-def realtime(db: Database, sites: Sequence[str], now_ms: int) -> dict[str, Any]:
+def realtime(
+    db: Database, sites: Sequence[str], now_ms: int, filters: Filters = NO_FILTERS
+) -> dict[str, Any]:
     """``/portal/realtime``: visitors in the last 5 and 30 minutes, visits started and pageviews
     in the last 30 minutes, pageviews per UTC minute (30 minutes, zero-filled, oldest first)
-    and the top pages of the last 30 minutes."""
-    params = {"sites": list(sites), "now_ms": now_ms}
-    summary = named.rows(db, "portal_realtime_summary", params)
+    and the top pages of the last 30 minutes; filtered: the ``portal_realtime_*_filtered``
+    queries."""
+    params: dict[str, Any] = {"sites": list(sites), "now_ms": now_ms}
+    suffix = ""
+    if filters:
+        params, suffix = {**params, **filters.params()}, "_filtered"
+    summary = _filtered_rows(db, f"portal_realtime_summary{suffix}", params)
     s = summary[0] if summary else {}
     per_minute = {
         _iso_minute(_naive(r["minute"])): _int(r["pageviews"])
-        for r in named.rows(db, "portal_realtime_minutes", params)
+        for r in _filtered_rows(db, f"portal_realtime_minutes{suffix}", params)
     }
     last = _utc(now_ms).replace(second=0, microsecond=0, tzinfo=None)
     minutes = [_iso_minute(last - timedelta(minutes=29 - i)) for i in range(30)]
-    pages = named.rows(db, "portal_realtime_pages", {**params, "limit": REALTIME_PAGES})
+    pages = _filtered_rows(
+        db, f"portal_realtime_pages{suffix}", {**params, "limit": REALTIME_PAGES}
+    )
     return {
         "site": ",".join(sites),
+        "filters": filters.as_json(),
         "now": _utc(now_ms).isoformat().replace("+00:00", "Z"),
         "visitors_5m": _int(s.get("visitors_5m")),
         "visitors_30m": _int(s.get("visitors_30m")),
@@ -474,20 +577,26 @@ def realtime_table(answer: dict[str, Any]) -> Table:
 
 
 def compare_sites(
-    db: Database, sites: Sequence[str], period: Period, compare: Period | None, limit: int
+    db: Database,
+    sites: Sequence[str],
+    period: Period,
+    compare: Period | None,
+    limit: int,
+    filters: Filters = NO_FILTERS,
 ) -> dict[str, Any]:
-    """``/portal/compare``: each site's overview and key breakdowns, side by side."""
+    """``/portal/compare``: each site's overview and key breakdowns, side by side (every one
+    with the same filters)."""
     answers = []
     for site in sites:
         one = [site]
-        current = totals(db, one, period)
-        previous = totals(db, one, compare) if compare else None
+        current = totals(db, one, period, filters=filters)
+        previous = totals(db, one, compare, filters=filters) if compare else None
         answers.append(
             {
                 "site": site,
                 "metrics": metrics(current, previous),
                 "breakdowns": {
-                    by: breakdown(db, one, period, compare, by, limit)["rows"]
+                    by: breakdown(db, one, period, compare, by, limit, filters)["rows"]
                     for by in COMPARE_BREAKDOWNS
                 },
             }
@@ -495,6 +604,7 @@ def compare_sites(
     return {
         "period": period.as_json(),
         "compare_period": compare.as_json() if compare else None,
+        "filters": filters.as_json(),
         "sites": answers,
     }
 

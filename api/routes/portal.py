@@ -11,6 +11,10 @@ answers 404 like an unknown one).
 Overview and timeseries read "now" from ``ctx.clock``: a period that contains a site's local
 now is cut there, and its comparison period at the same elapsed part (``indicators.periods.cuts``,
 issue 16); the answer's ``period_cut`` / ``compare_cut`` say where.
+
+Every route takes ``filter=`` (repeatable, ANDed; ``api.params.parse_filter_params``, issue 17):
+parsed before any database work, so a bad filter is a 400 naming it; the answer's ``filters``
+echoes what was applied.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from api.guard import Access, Context, route
 from api.params import (
     parse_choice,
     parse_compare,
+    parse_filter_params,
     parse_int,
     parse_period,
     parse_selection,
@@ -43,12 +48,13 @@ def overview(ctx: Context, query: Mapping[str, str], who: Principal) -> Callable
     selection, period = parse_selection(query), parse_period(query, ctx.max_days)
     mode = parse_compare(query)
     compare = comparison_period(period, mode)
+    filters = parse_filter_params(query)
 
     def work() -> Built:
         sites = resolve_sites(ctx.db, selection, who)
         tzs = check_sites_known(ctx.db, sites)
         cut, compare_cut = cuts(period, compare, mode, sites, tzs, ctx.clock())
-        answer = portal_data.overview(ctx.db, sites, period, compare, cut, compare_cut)
+        answer = portal_data.overview(ctx.db, sites, period, compare, cut, compare_cut, filters)
         return answer, portal_data.overview_table(answer)
 
     return work
@@ -59,12 +65,15 @@ def timeseries(ctx: Context, query: Mapping[str, str], who: Principal) -> Callab
     mode = parse_compare(query)
     compare = comparison_period(period, mode)
     hourly = parse_choice(query, "interval", ("day", "hour"), "day") == "hour"
+    filters = parse_filter_params(query)
 
     def work() -> Built:
         sites = resolve_sites(ctx.db, selection, who)
         tzs = check_sites_known(ctx.db, sites)
         cut, compare_cut = cuts(period, compare, mode, sites, tzs, ctx.clock())
-        answer = portal_data.timeseries(ctx.db, sites, period, compare, hourly, cut, compare_cut)
+        answer = portal_data.timeseries(
+            ctx.db, sites, period, compare, hourly, cut, compare_cut, filters
+        )
         return answer, portal_data.timeseries_table(answer)
 
     return work
@@ -77,10 +86,11 @@ def breakdown(ctx: Context, query: Mapping[str, str], who: Principal) -> Callabl
         raise ParamError(f"by: required, one of {', '.join(portal_data.BREAKDOWNS)}")
     by = parse_choice(query, "by", portal_data.BREAKDOWNS, "")
     limit = parse_int(query, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    filters = parse_filter_params(query)
 
     def work() -> Built:
         sites = resolve_sites(ctx.db, selection, who)
-        answer = portal_data.breakdown(ctx.db, sites, period, compare, by, limit)
+        answer = portal_data.breakdown(ctx.db, sites, period, compare, by, limit, filters)
         return answer, portal_data.breakdown_table(answer)
 
     return work
@@ -88,10 +98,11 @@ def breakdown(ctx: Context, query: Mapping[str, str], who: Principal) -> Callabl
 
 def realtime(ctx: Context, query: Mapping[str, str], who: Principal) -> Callable[[], Built]:
     selection = parse_selection(query)
+    filters = parse_filter_params(query)
 
     def work() -> Built:
         sites = resolve_sites(ctx.db, selection, who)
-        answer = portal_data.realtime(ctx.db, sites, int(ctx.clock() * 1000))
+        answer = portal_data.realtime(ctx.db, sites, int(ctx.clock() * 1000), filters)
         return answer, portal_data.realtime_table(answer)
 
     return work
@@ -104,10 +115,11 @@ def compare(ctx: Context, query: Mapping[str, str], who: Principal) -> Callable[
     period = parse_period(query, ctx.max_days)
     mode = comparison_period(period, parse_compare(query))
     limit = parse_int(query, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    filters = parse_filter_params(query)
 
     def work() -> Built:
         resolve_sites(ctx.db, Selection("sites", sites=tuple(sites)), who)
-        answer = portal_data.compare_sites(ctx.db, sites, period, mode, limit)
+        answer = portal_data.compare_sites(ctx.db, sites, period, mode, limit, filters)
         return answer, portal_data.compare_table(answer)
 
     return work

@@ -14,7 +14,10 @@ export const token = {
 
 function url(path, params = {}) {
   const query = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) if (v !== null && v !== undefined && v !== '') query.set(k, v);
+  for (const [k, v] of Object.entries(params)) {
+    if (Array.isArray(v)) for (const one of v) query.append(k, one); // repeated: filter=…&filter=…
+    else if (v !== null && v !== undefined && v !== '') query.set(k, v);
+  }
   const text = query.toString();
   return `${path}${text ? `?${text}` : ''}`;
 }

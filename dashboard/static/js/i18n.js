@@ -82,6 +82,13 @@ const STRINGS = {
     cn_sites: 'Kết nối theo trang', cn_last_event: 'Sự kiện cuối', cn_since: 'Cách đây (giờ)',
     cn_usual_gap: 'Khoảng nghỉ thường lệ (giờ)', cn_gaps: 'Khoảng mất dữ liệu (30 ngày)',
     cn_gap_hours: 'Số giờ thiếu', cn_checked: 'Kiểm tra lúc {t}', hours_short: 'giờ',
+    // report filters (issue 17)
+    filters: 'Bộ lọc', filter_hint: 'Bấm vào một dòng của bảng để lọc theo dòng đó.',
+    filter_by_row: 'Lọc theo dòng này', remove_filter: 'Bỏ bộ lọc', clear_filters: 'Bỏ tất cả bộ lọc',
+    op_is: 'là', op_is_not: 'không là', op_contains: 'có chứa', or: ' hoặc ',
+    dim_country: 'Quốc gia', dim_city: 'Thành phố', dim_device: 'Thiết bị', dim_browser: 'Trình duyệt',
+    dim_os: 'Hệ điều hành', dim_page: 'Trang', dim_entry_page: 'Trang vào', dim_exit_page: 'Trang ra',
+    dim_referrer: 'Nguồn giới thiệu', dim_event: 'Sự kiện',
   },
   en: {
     title: 'Digital government monitoring and measurement',
@@ -158,6 +165,13 @@ const STRINGS = {
     cn_sites: 'Connection per site', cn_last_event: 'Last event', cn_since: 'Since (hours)',
     cn_usual_gap: 'Usual gap (hours)', cn_gaps: 'Gaps (30 days)',
     cn_gap_hours: 'Hours missing', cn_checked: 'Checked at {t}', hours_short: 'h',
+    // report filters (issue 17)
+    filters: 'Filters', filter_hint: 'Click a table row to filter by it.',
+    filter_by_row: 'Filter by this row', remove_filter: 'Remove filter', clear_filters: 'Remove all filters',
+    op_is: 'is', op_is_not: 'is not', op_contains: 'contains', or: ' or ',
+    dim_country: 'Country', dim_city: 'City', dim_device: 'Device', dim_browser: 'Browser',
+    dim_os: 'Operating system', dim_page: 'Page', dim_entry_page: 'Entry page', dim_exit_page: 'Exit page',
+    dim_referrer: 'Referrer', dim_event: 'Event',
   },
 };
 

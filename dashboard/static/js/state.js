@@ -10,20 +10,23 @@ export function current() {
   return { screen: screen || 'portal', params: new URLSearchParams(query) };
 }
 
-/** The hash for `screen` with `params` (an object or URLSearchParams; empty values dropped). */
+/** The hash for `screen` with `params` (an object or URLSearchParams; empty values dropped,
+ * repeated ones such as `filter` kept). */
 export function href(screen, params) {
   const clean = new URLSearchParams();
-  for (const [k, v] of new URLSearchParams(params)) if (v !== '' && v != null) clean.set(k, v);
+  for (const [k, v] of new URLSearchParams(params)) if (v !== '' && v != null) clean.append(k, v);
   const query = clean.toString();
   return `#/${screen}${query ? `?${query}` : ''}`;
 }
 
-/** Merge `changes` into the current params (null removes) and navigate. */
+/** Merge `changes` into the current params (null removes; an array sets a repeated parameter,
+ * each value kept even when empty: `filter=referrer:`) and navigate. */
 export function update(changes, screen) {
   const now = current();
   const params = now.params;
   for (const [k, v] of Object.entries(changes)) {
-    if (v === null || v === undefined || v === '') params.delete(k); else params.set(k, String(v));
+    if (Array.isArray(v)) { params.delete(k); for (const one of v) params.append(k, String(one)); }
+    else if (v === null || v === undefined || v === '') params.delete(k); else params.set(k, String(v));
   }
   const next = href(screen ?? now.screen, params);
   if (next !== location.hash) location.hash = next;

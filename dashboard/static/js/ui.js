@@ -45,31 +45,38 @@ export function exportTools(exportPath, params) {
   }, t(fmt)));
 }
 
-/** A table: columns [{key, label, num, format(row)}]; every cell carries data-col. */
-export function table(columns, rows, caption = null) {
+/** A table: columns [{key, label, num, format(row)}]; every cell carries data-col. With
+ * `onRow(row)` each row is a button (click, Enter or Space) — the portal filters by it. */
+export function table(columns, rows, caption = null, onRow = null) {
+  const rowAttrs = (row) => ({
+    dataset: { key: String(row.key ?? row.t ?? ''), ...(onRow ? { filterable: '1' } : {}) },
+    class: onRow ? 'filterable' : null, tabindex: onRow ? '0' : null, title: onRow ? t('filter_by_row') : null,
+    onclick: onRow ? () => onRow(row) : null,
+    onkeydown: onRow ? (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); onRow(row); } } : null,
+  });
   return h('div', { class: 'table-wrap' },
     h('table', {},
       caption ? h('caption', {}, caption) : null,
       h('thead', {}, h('tr', {}, columns.map((c) => h('th', { class: c.num ? 'num' : null, scope: 'col' }, c.label)))),
       h('tbody', {}, rows.length === 0
         ? h('tr', {}, h('td', { colspan: columns.length, class: 'muted' }, t('no_data')))
-        : rows.map((row) => h('tr', { dataset: { key: String(row.key ?? row.t ?? '') } },
+        : rows.map((row) => h('tr', rowAttrs(row),
           columns.map((c) => h('td', { class: c.num ? 'num' : (c.wrap ? 'key' : null), dataset: { col: c.key } },
             c.format ? c.format(row) : String(row[c.key] ?? '—'))))))));
 }
 
-/** A card holding a table with download buttons. */
-export function tableCard({ id, title, columns, rows, exportPath, exportParams }) {
+/** A card holding a table with download buttons (`onRow`: see `table`). */
+export function tableCard({ id, title, columns, rows, exportPath, exportParams, onRow = null }) {
   return h('section', { class: 'panel', dataset: { card: id } },
     h('div', { class: 'card-head' }, h('h2', {}, title), h('div', { class: 'tools' }, exportTools(exportPath, exportParams))),
-    table(columns, rows));
+    table(columns, rows, null, onRow));
 }
 
 /** A card with a chart and the same numbers as a table behind a toggle ("every chart is also
  * readable as a table"). `draw(el)` draws into the chart element and returns its chart. */
-export function chartCard({ id, title, columns, rows, exportPath, exportParams, draw, mapClass = '' }) {
+export function chartCard({ id, title, columns, rows, exportPath, exportParams, draw, mapClass = '', onRow = null }) {
   const chartEl = h('div', { class: `chart ${mapClass}`, dataset: { chart: id }, role: 'img', 'aria-label': title });
-  const tableEl = h('div', { dataset: { role: 'table' }, hidden: true }, table(columns, rows));
+  const tableEl = h('div', { dataset: { role: 'table' }, hidden: true }, table(columns, rows, null, onRow));
   const toggle = h('button', { type: 'button', dataset: { toggle: id } }, t('show_table'));
   toggle.addEventListener('click', () => {
     const showTable = tableEl.hidden;

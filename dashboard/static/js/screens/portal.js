@@ -1,6 +1,9 @@
 // Portal screen (Cổng thông tin điện tử, DESIGN §3.I): period and comparison, KPI cards, visits
 // per day, 24-hour profile, world map, top pages/countries/devices/browsers, live counter and two
 // sites side by side. Every number shown comes from /api/v1/portal/* as answered.
+// Filters (issue 17): the `filter` values of the URL go to every request of the screen (the
+// realtime counter and the side-by-side view too); a click on a row of the countries, devices,
+// browsers or pages tables (the map's table and the side-by-side tables too) adds one; the chips above the numbers remove them.
 
 import { getJson } from '../api.js';
 import { selection, controls, changeCell } from './period.js';
@@ -9,6 +12,7 @@ import {
 } from '../i18n.js';
 import { h, kpiCard, tableCard, chartCard, errorBox, table, exportTools } from '../ui.js';
 import { lineChart, barChart, worldMap } from '../charts.js';
+import { filterBar, withFilter } from '../filters.js';
 
 const API = '/api/v1/portal';
 const KPIS = [
@@ -86,25 +90,25 @@ function visitColumns(keyLabel, name) {
   ];
 }
 
-function worldCard(countries, q) {
+function worldCard(countries, q, onRow) {
   return chartCard({
-    id: 'map', title: t('world_map'), mapClass: 'map',
+    id: 'map', title: t('world_map'), mapClass: 'map', onRow,
     columns: visitColumns(t('country'), countryName), rows: countries.rows,
     exportPath: `${API}/breakdown`, exportParams: { ...q, by: 'country', limit: 1000 },
     draw: (el) => worldMap(el, countries.rows, t('visits')),
   });
 }
 
-function breakdownCard(id, title, answer, q, by, keyLabel, name) {
+function breakdownCard(id, title, answer, q, by, keyLabel, name, onRow) {
   return tableCard({
-    id, title, columns: visitColumns(keyLabel, name), rows: answer.rows.slice(0, 10),
+    id, title, columns: visitColumns(keyLabel, name), rows: answer.rows.slice(0, 10), onRow,
     exportPath: `${API}/breakdown`, exportParams: { ...q, by, limit: 1000 },
   });
 }
 
-function pagesCard(pages, q) {
+function pagesCard(pages, q, onRow) {
   return tableCard({
-    id: 'pages', title: t('top_pages'),
+    id: 'pages', title: t('top_pages'), onRow,
     columns: [
       { key: 'key', label: t('page'), wrap: true, format: (r) => r.key || '/' },
       { key: 'pageviews', label: t('pageviews'), num: true, format: (r) => fmtInt(r.pageviews) },
@@ -128,7 +132,7 @@ function realtime(sel, ctx) {
     h('span', {}, v30, ' ', t('realtime_30')), h('span', {}, pv30, ' ', t('realtime_pv')), stamp);
   const refresh = async () => {
     try {
-      const live = await getJson(`${API}/realtime`, { site: sel.site });
+      const live = await getJson(`${API}/realtime`, { site: sel.site, filter: sel.filters });
       if (!ctx.isCurrent()) return;
       big.textContent = fmtInt(live.visitors_5m);
       v30.textContent = fmtInt(live.visitors_30m);
@@ -146,7 +150,7 @@ function realtime(sel, ctx) {
 }
 
 /** Two sites side by side (indicator 12). */
-async function twoSites(sel, sites, q, ctx) {
+async function twoSites(sel, sites, q, ctx, by) {
   const single = !sel.site.includes(',');
   const picker = h('select', { name: 'vs', disabled: !single, onchange: (e) => ctx.update({ vs: e.target.value || null }) },
     h('option', { value: '' }, t('choose')),
@@ -154,7 +158,7 @@ async function twoSites(sel, sites, q, ctx) {
   const card = h('section', { class: 'panel', dataset: { card: 'two-sites' } },
     h('div', { class: 'card-head' }, h('h2', {}, t('two_sites')), h('label', { class: 'tools' }, t('second_site'), ' ', picker)));
   if (!single || !sel.vs) return card;
-  const params = { sites: `${sel.site},${sel.vs}`, from: q.from, to: q.to, compare: q.compare };
+  const params = { sites: `${sel.site},${sel.vs}`, from: q.from, to: q.to, compare: q.compare, filter: q.filter };
   const answer = await getJson(`${API}/compare`, params);
   const name = (id) => sites.find((s) => s.id === id)?.name ?? id;
   const rows = KPIS.map((k) => {
@@ -177,17 +181,17 @@ async function twoSites(sel, sites, q, ctx) {
     ['country', t('countries'), countryName, 'visits'], ['device', t('devices'), deviceName, 'visits'],
     ['browser', t('browsers'), (k) => k || t('unknown'), 'visits'], ['page', t('top_pages'), (k) => k, 'pageviews'],
   ];
-  card.append(h('div', { class: 'grid2' }, sideBySide.map(([by, title, label, measure]) => {
+  card.append(h('div', { class: 'grid2' }, sideBySide.map(([dim, title, label, measure]) => {
     const keys = [];
-    for (const s of answer.sites) for (const r of s.breakdowns[by]) if (!keys.includes(r.key)) keys.push(r.key);
+    for (const s of answer.sites) for (const r of s.breakdowns[dim]) if (!keys.includes(r.key)) keys.push(r.key);
     const byRows = keys.map((key) => {
       const row = { key };
-      answer.sites.forEach((s, i) => { row[`v${i}`] = fmtInt(s.breakdowns[by].find((r) => r.key === key)?.[measure] ?? 0); });
+      answer.sites.forEach((s, i) => { row[`v${i}`] = fmtInt(s.breakdowns[dim].find((r) => r.key === key)?.[measure] ?? 0); });
       return row;
     });
     const cols = [{ key: 'key', label: `${title} (${t(measure)})`, wrap: true, format: (r) => label(r.key) },
       ...answer.sites.map((s, i) => ({ key: `v${i}`, label: name(s.site), num: true }))];
-    return h('div', { dataset: { card: `two-sites-${by}` } }, table(cols, byRows));
+    return h('div', { dataset: { card: `two-sites-${dim}` } }, table(cols, byRows, null, by(dim)));
   })));
   return card;
 }
@@ -196,13 +200,17 @@ export async function render(main, ctx) {
   const sites = ctx.sites.filter((s) => s.type === 'portal').length
     ? ctx.sites.filter((s) => s.type === 'portal') : ctx.sites;
   const sel = selection(ctx.params, sites, ctx.sites);
+  sel.filters = ctx.params.getAll('filter');
+  const setFilters = (list) => ctx.update({ filter: list });
+  const by = (dim) => (row) => setFilters(withFilter(sel.filters, dim, row.key));
   const body = h('div', { class: 'loading' }, t('loading'));
-  main.replaceChildren(h('h1', {}, t('screen_portal')), controls(sel, sites, ctx), body);
+  main.replaceChildren(h('h1', {}, t('screen_portal')), controls(sel, sites, ctx),
+    filterBar(sel.filters, setFilters), body);
   if (!sel.site) { body.replaceChildren(h('p', {}, t('no_data'))); return; }
-  const q = { site: sel.site, from: sel.from, to: sel.to, compare: sel.compare };
+  const q = { site: sel.site, from: sel.from, to: sel.to, compare: sel.compare, filter: sel.filters };
   const bd = (by, limit) => getJson(`${API}/breakdown`, { ...q, by, limit });
   // all requests at once: the side-by-side table does not wait for the rest
-  const comparing = twoSites(sel, sites, q, ctx).catch((e) => errorBox(e.message));
+  const comparing = twoSites(sel, sites, q, ctx, by).catch((e) => errorBox(e.message));
   const [overview, days, hours, countries, pages, devices, browsers] = await Promise.all([
     getJson(`${API}/overview`, q), getJson(`${API}/timeseries`, { ...q, interval: 'day' }),
     bd('hour_of_day', 24), bd('country', 300), bd('page', 10), bd('device', 10), bd('browser', 10),
@@ -214,7 +222,7 @@ export async function render(main, ctx) {
       ? ` ${t('compare_note', { a: fmtDate(overview.compare_period.from), b: fmtDate(overview.compare_period.to) })}` : '');
   const dayCard = perDay(days, q);
   const hourCard = byHour(hours, q);
-  const mapCard = worldCard(countries, q);
+  const mapCard = worldCard(countries, q, by('country'));
   const compareCard = await comparing;
   if (!ctx.isCurrent()) return;
   body.className = '';
@@ -222,10 +230,10 @@ export async function render(main, ctx) {
     note, realtime(sel, ctx), kpis(overview),
     h('div', { class: 'grid2' }, dayCard, hourCard),
     h('div', { class: 'grid2' }, mapCard,
-      breakdownCard('countries', t('countries'), countries, q, 'country', t('country'), countryName)),
-    h('div', { class: 'grid2' }, pagesCard(pages, q),
-      h('div', {}, breakdownCard('devices', t('devices'), devices, q, 'device', t('device'), deviceName),
-        breakdownCard('browsers', t('browsers'), browsers, q, 'browser', t('browser'), (k) => k || t('unknown')))),
+      breakdownCard('countries', t('countries'), countries, q, 'country', t('country'), countryName, by('country'))),
+    h('div', { class: 'grid2' }, pagesCard(pages, q, by('page')),
+      h('div', {}, breakdownCard('devices', t('devices'), devices, q, 'device', t('device'), deviceName, by('device')),
+        breakdownCard('browsers', t('browsers'), browsers, q, 'browser', t('browser'), (k) => k || t('unknown'), by('browser')))),
     compareCard);
   dayCard.draw();
   hourCard.draw();

@@ -1,0 +1,108 @@
+-- portal_breakdown_pages_filtered: portal_breakdown_pages with filters (issue 17 item 1): the
+-- matching pageviews by path and each pageview's own local date: pageviews, visits that viewed the
+-- page, unique visitors (uniqCombined64(19), as the rollup: exact up to 16,384).
+-- total_pageviews is the sum over every page (before LIMIT) for shares.
+-- Params: sites Array(String), from Date, to Date, ends Array(Int64), keys Array(String) (empty =
+--   all), limit UInt32, the filter params below.
+-- Reads: pageviews (and sessions for a visit filter), raw, bounded by (site, local date).
+-- Filters (issue 17, indicators/filters.py): per dimension DIM, f_DIM_on UInt8 (1: an "is one
+--   of" filter applies), f_DIM_in Array(String) (the values it allows), f_DIM_out Array(String)
+--   (values excluded), f_DIM_has Array(String) (texts the value contains, case-insensitive);
+--   visit_filtered / page_filtered / event_filtered UInt8 (1: some visit (or event) / page /
+--   event filter applies). Unused conditions are constants ClickHouse folds away. The filter
+--   params, DIM by DIM:
+--   f_country_on, f_country_in, f_country_out, f_country_has;
+--   f_city_on, f_city_in, f_city_out, f_city_has;
+--   f_device_on, f_device_in, f_device_out, f_device_has;
+--   f_browser_on, f_browser_in, f_browser_out, f_browser_has;
+--   f_os_on, f_os_in, f_os_out, f_os_has;
+--   f_referrer_on, f_referrer_in, f_referrer_out, f_referrer_has;
+--   f_entry_page_on, f_entry_page_in, f_entry_page_out, f_entry_page_has;
+--   f_exit_page_on, f_exit_page_in, f_exit_page_out, f_exit_page_has;
+--   f_page_on, f_page_in, f_page_out, f_page_has;
+--   f_event_on, f_event_in, f_event_out, f_event_has;
+-- Semantics: a visit dimension (the sessions columns country, city, device, browser, os,
+--   referrer_host, entry_page, exit_page) selects visits and every hit of them; the page filter
+--   (pageviews.path) selects, for visit numbers, visits with at least one matching pageview, and
+--   for pageview numbers the matching pageviews; the event filter (pageviews.name of the hits of
+--   type 'event') selects the visits with at least one matching event, and all their hits, like
+--   a visit dimension. A visit's hits can follow its start by up to 24 h, hence the one-day
+--   margins of the session-id subqueries.
+-- ends Array(Int64), aligned with sites: the exclusive local end of each site (issue 16 cut) as
+--   epoch seconds of the local wall-clock time read as UTC; far in the future when not cut.
+SELECT
+    path AS key,
+    count() AS pageviews,
+    uniqCombined64(19)(session_id) AS visits,
+    uniqCombined64(19)(visitor_id) AS unique_visitors,
+    sum(pageviews) OVER () AS total_pageviews
+FROM pageviews
+WHERE site IN {sites:Array(String)}
+  AND toDate(local_ts) BETWEEN {from:Date} AND {to:Date}
+  AND local_ts < toDateTime64(arrayElement({ends:Array(Int64)}, indexOf({sites:Array(String)}, toString(site))), 3, 'UTC')
+  AND type = 'pageview'
+  AND ({page_filtered:UInt8} = 0 OR (type = 'pageview'
+      AND ({f_page_on:UInt8} = 0 OR path IN {f_page_in:Array(String)})
+      AND path NOT IN {f_page_out:Array(String)}
+      AND (empty({f_page_has:Array(String)})
+           OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(path, {f_page_has:Array(String)}), 0))
+  ))
+  AND ({visit_filtered:UInt8} = 0 OR session_id IN
+  (
+    SELECT session_id
+    FROM sessions
+    WHERE {visit_filtered:UInt8} = 1
+      AND site IN {sites:Array(String)}
+      AND toDate(start_local) BETWEEN {from:Date} - 1 AND {to:Date}
+      AND ({f_country_on:UInt8} = 0 OR country IN {f_country_in:Array(String)})
+      AND country NOT IN {f_country_out:Array(String)}
+      AND (empty({f_country_has:Array(String)})
+           OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(country, {f_country_has:Array(String)}), 0))
+      AND ({f_city_on:UInt8} = 0 OR city IN {f_city_in:Array(String)})
+      AND city NOT IN {f_city_out:Array(String)}
+      AND (empty({f_city_has:Array(String)})
+           OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(city, {f_city_has:Array(String)}), 0))
+      AND ({f_device_on:UInt8} = 0 OR device IN {f_device_in:Array(String)})
+      AND device NOT IN {f_device_out:Array(String)}
+      AND (empty({f_device_has:Array(String)})
+           OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(device, {f_device_has:Array(String)}), 0))
+      AND ({f_browser_on:UInt8} = 0 OR browser IN {f_browser_in:Array(String)})
+      AND browser NOT IN {f_browser_out:Array(String)}
+      AND (empty({f_browser_has:Array(String)})
+           OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(browser, {f_browser_has:Array(String)}), 0))
+      AND ({f_os_on:UInt8} = 0 OR os IN {f_os_in:Array(String)})
+      AND os NOT IN {f_os_out:Array(String)}
+      AND (empty({f_os_has:Array(String)})
+           OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(os, {f_os_has:Array(String)}), 0))
+      AND ({f_referrer_on:UInt8} = 0 OR referrer_host IN {f_referrer_in:Array(String)})
+      AND referrer_host NOT IN {f_referrer_out:Array(String)}
+      AND (empty({f_referrer_has:Array(String)})
+           OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(referrer_host, {f_referrer_has:Array(String)}), 0))
+      AND ({f_entry_page_on:UInt8} = 0 OR entry_page IN {f_entry_page_in:Array(String)})
+      AND entry_page NOT IN {f_entry_page_out:Array(String)}
+      AND (empty({f_entry_page_has:Array(String)})
+           OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(entry_page, {f_entry_page_has:Array(String)}), 0))
+      AND ({f_exit_page_on:UInt8} = 0 OR exit_page IN {f_exit_page_in:Array(String)})
+      AND exit_page NOT IN {f_exit_page_out:Array(String)}
+      AND (empty({f_exit_page_has:Array(String)})
+           OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(exit_page, {f_exit_page_has:Array(String)}), 0))
+      AND ({event_filtered:UInt8} = 0 OR session_id IN
+      (
+        SELECT session_id
+        FROM pageviews
+        WHERE {event_filtered:UInt8} = 1
+          AND site IN {sites:Array(String)}
+          AND toDate(local_ts) BETWEEN {from:Date} - 1 AND {to:Date} + 1
+          AND type = 'event'
+          AND ({f_event_on:UInt8} = 0 OR name IN {f_event_in:Array(String)})
+          AND name NOT IN {f_event_out:Array(String)}
+          AND (empty({f_event_has:Array(String)})
+               OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(name, {f_event_has:Array(String)}), 0))
+      ))
+    GROUP BY session_id
+    HAVING sum(sign) > 0
+  ))
+  AND (empty({keys:Array(String)}) OR has({keys:Array(String)}, path))
+GROUP BY key
+ORDER BY pageviews DESC, key
+LIMIT {limit:UInt32}
