@@ -48,7 +48,7 @@ async def _watch_markers(
 ) -> None:
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=api, headers=headers, timeout=30) as client:
-        while not stop.is_set() or len(seen) < len(markers):
+        while not stop.is_set() or any(m not in seen for m in list(markers)):
             sql = (
                 "SELECT DISTINCT path FROM pages_daily WHERE site = 'bench' "
                 "AND startsWith(path, '/fresh/')"
@@ -247,7 +247,7 @@ def main() -> int:
         "--shape", choices=("bulk", "beacon"), default="bulk", help="how hits are sent"
     )
     parser.add_argument(
-        "--connections", type=int, default=128, help="beacon shape: wrk connections"
+        "--connections", type=int, default=512, help="beacon shape: browsers in flight (wrk)"
     )
     parser.add_argument(
         "--visitors", type=int, default=4000, help="beacon shape: simulated browsers"
