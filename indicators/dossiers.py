@@ -234,10 +234,9 @@ def dvc_overview(
 
     def pageviews(p: Period, c: Cut | None) -> int:
         params: dict[str, Any] = {"sites": list(sites), "from": p.start, "to": p.end}
-        if c is None:
-            return int(_one(db, "dvc_pageviews", params).get("pageviews") or 0)
-        params["ends"] = [int(end.replace(tzinfo=UTC).timestamp()) for end in c.ends]
-        return int(_one(db, "dvc_pageviews_cut", params).get("pageviews") or 0)
+        if c is not None and c.partial:  # the optional per-site cut of the hourly rollup
+            params["ends"] = [int(end.replace(tzinfo=UTC).timestamp()) for end in c.ends]
+        return int(_one(db, "dvc_pageviews", params).get("pageviews") or 0)
 
     rows, previous_rows = procedure_rows(
         db, sites, tzs, period, compare, cut=cut, compare_cut=compare_cut

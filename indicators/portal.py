@@ -9,15 +9,19 @@ Conventions: ``sites`` is one or more site ids and every number is computed over
 (one distinct count of visitors, sums of visits; never added percentages). Visit-based numbers
 belong to the local date/hour of the visit's first hit; pageviews to each hit's own local time.
 
-Periods that contain now (issue 16): the overview and the timeseries take the ``Cut`` of the
-period and of the comparison period (``indicators.periods.cuts``) and count only up to it, per
-site, with the ``*_cut`` named queries. The cut is exact to the hour, not the minute: the
-hourly rollups (``visits_hourly``, ``hits_hourly``, ``visitors_hourly``, per local hour) answer
-it without reading raw tables, and a unique-visitor count cannot be stitched from a rollup and
-a raw remainder without merging states of both; so the running hour is left out of both sides
+Periods that contain now (issue 16): every endpoint but realtime takes the ``Cut`` of the
+period and of the comparison period (``indicators.periods.cuts``) and counts only up to it, per
+site: the named queries take it as their optional ``ends`` parameter (left out for a period
+that is not cut, so such a query runs exactly as an analyst's call of it). The cut is exact to
+the hour, not the minute: the hourly rollups (``visits_hourly``, ``hits_hourly``,
+``visitors_hourly``, per local hour) answer it without reading raw tables, and a unique-visitor
+count cannot be stitched from an hourly rollup and a raw remainder of the running hour without
+reading that hour raw for every visitor count; so the running hour is left out of both sides
 until it ends (``/portal/realtime`` covers it) and the answer says so (``period_cut``,
-``compare_cut``: ``cut`` rounded down to the hour). Timeseries points at or after the cut are
-``null`` (not counted), not 0. Breakdowns and ``/portal/compare`` are not cut.
+``compare_cut``: ``cut`` rounded down to the hour). The daily rollups of the breakdowns
+(``visits_by_dim_daily``, ``page_visitors_daily``) are completed for the cut's day from the
+raw tables, up to the same hour. Timeseries points at or after the cut are ``null`` (not
+counted), not 0.
 """
 
 from __future__ import annotations
@@ -70,9 +74,12 @@ def _params(sites: Sequence[str], period: Period) -> dict[str, Any]:
     return {"sites": list(sites), "from": period.start, "to": period.end}
 
 
-def _cut_params(sites: Sequence[str], period: Period, cut: Cut) -> dict[str, Any]:
-    """Parameters of a ``*_cut`` query: ``ends`` = each site's local cut as epoch seconds of
-    the wall-clock time read as UTC (how the rollups store local hours)."""
+def _cut_params(sites: Sequence[str], period: Period, cut: Cut | None) -> dict[str, Any]:
+    """``sites``, ``from``, ``to`` and, when ``cut`` stops some site before the period's end,
+    ``ends`` = each site's local cut as epoch seconds of the wall-clock time read as UTC (how
+    the rollups store local hours); a period not cut leaves ``ends`` out (the whole period)."""
+    if cut is None or not cut.partial:
+        return _params(sites, period)
     ends = [int(end.replace(tzinfo=UTC).timestamp()) for end in cut.ends]
     return {**_params(sites, period), "ends": ends}
 
@@ -106,12 +113,9 @@ def _visit_fields(t: Totals) -> dict[str, Any]:
 
 
 def totals(db: Database, sites: Sequence[str], period: Period, cut: Cut | None = None) -> Totals:
-    """The headline sums of ``sites`` over ``period`` (query ``portal_overview``), or only up
-    to ``cut`` (query ``portal_overview_cut``)."""
-    if cut is None:
-        rows = named.rows(db, "portal_overview", _params(sites, period))
-    else:
-        rows = named.rows(db, "portal_overview_cut", _cut_params(sites, period, cut))
+    """The headline sums of ``sites`` over ``period`` (query ``portal_overview``), only up to
+    ``cut`` when given."""
+    rows = named.rows(db, "portal_overview", _cut_params(sites, period, cut))
     return _totals(rows[0]) if rows else Totals()
 
 
@@ -195,17 +199,13 @@ def series(
     db: Database, sites: Sequence[str], period: Period, hourly: bool, cut: Cut | None = None
 ) -> list[dict[str, Any]]:
     """One point per local day (or hour) of ``period``, zero-filled (query
-    ``portal_timeseries``). Ratios are None for buckets without visits. With ``cut`` (query
-    ``portal_timeseries_cut``) the numbers stop there and a point that starts at or after
-    every site's cut is all ``null``: not counted, rather than zero."""
-    if cut is None:
-        name, params = "portal_timeseries", _params(sites, period)
-        stop: datetime | None = None
-    else:
-        name, params = "portal_timeseries_cut", _cut_params(sites, period, cut)
-        stop = max(cut.ends, default=None)
-    params = {**params, "hourly": int(hourly)}
-    found = {_naive(r["bucket"]): _totals(r) for r in named.rows(db, name, params)}
+    ``portal_timeseries``). Ratios are None for buckets without visits. With ``cut`` the
+    numbers stop there and a point that starts at or after every site's cut is all ``null``:
+    not counted, rather than zero."""
+    stop = max(cut.ends, default=None) if cut is not None else None
+    params = {**_cut_params(sites, period, cut), "hourly": int(hourly)}
+    rows = named.rows(db, "portal_timeseries", params)
+    found = {_naive(r["bucket"]): _totals(r) for r in rows}
     points: list[dict[str, Any]] = []
     for bucket in _buckets(period, hourly):
         t = found.get(bucket, Totals())
@@ -275,18 +275,24 @@ def timeseries_table(answer: dict[str, Any]) -> Table:
 
 
 def _visit_rows(
-    db: Database, by: str, sites: Sequence[str], period: Period, keys: list[str], limit: int
+    db: Database,
+    by: str,
+    sites: Sequence[str],
+    period: Period,
+    cut: Cut | None,
+    keys: list[str],
+    limit: int,
 ) -> list[dict[str, Any]]:
-    params: dict[str, Any] = {**_params(sites, period), "keys": keys, "limit": limit}
-    if by in VISIT_DIMS:
+    params: dict[str, Any] = {**_cut_params(sites, period, cut), "keys": keys, "limit": limit}
+    if by in VISIT_DIMS or by in SESSION_DIMS:
         return named.rows(db, "portal_breakdown_dim", {**params, "dim": by})
-    if by in SESSION_DIMS:
-        return named.rows(db, "portal_breakdown_visits", {**params, "dim": by})
     return named.rows(db, "portal_breakdown_sites", params)
 
 
-def _hour_rows(db: Database, sites: Sequence[str], period: Period) -> dict[int, dict[str, Any]]:
-    rows = named.rows(db, "portal_breakdown_hours", _params(sites, period))
+def _hour_rows(
+    db: Database, sites: Sequence[str], period: Period, cut: Cut | None
+) -> dict[int, dict[str, Any]]:
+    rows = named.rows(db, "portal_breakdown_hours", _cut_params(sites, period, cut))
     return {int(r["hour_of_day"]): r for r in rows}
 
 
@@ -297,23 +303,27 @@ def breakdown(
     compare: Period | None,
     by: str,
     limit: int,
+    cut: Cut | None = None,
+    compare_cut: Cut | None = None,
 ) -> dict[str, Any]:
     """``/portal/breakdown``: rows sorted by visits (by pageviews for ``page``; by hour for
     ``hour_of_day``, always 24 rows), each with its share of the total and its value in the
-    comparison period."""
+    comparison period; with ``cut`` / ``compare_cut`` each side only up to its cut."""
+    cuts = (cut, compare_cut)
     if by == "page":
-        rows, total = _page_rows(db, sites, period, compare, limit)
+        rows, total = _page_rows(db, sites, period, compare, limit, cuts)
         measure = "pageviews"
     elif by == "hour_of_day":
-        rows, total = _hour_breakdown(db, sites, period, compare)
+        rows, total = _hour_breakdown(db, sites, period, compare, cuts)
         measure = "visits"
     else:
-        rows, total = _dim_rows(db, by, sites, period, compare, limit)
+        rows, total = _dim_rows(db, by, sites, period, compare, limit, cuts)
         measure = "visits"
     return {
         "site": ",".join(sites),
         "period": period.as_json(),
         "compare_period": compare.as_json() if compare else None,
+        **_cut_fields(cut, compare_cut),
         "by": by,
         "total": {measure: total},
         "rows": rows,
@@ -327,15 +337,16 @@ def _dim_rows(
     period: Period,
     compare: Period | None,
     limit: int,
+    cuts: tuple[Cut | None, Cut | None],
 ) -> tuple[list[dict[str, Any]], int]:
-    current = _visit_rows(db, by, sites, period, [], limit)
+    current = _visit_rows(db, by, sites, period, cuts[0], [], limit)
     total = _int(current[0]["total_visits"]) if current else 0
     previous: dict[str, int] = {}
     if compare and current:
         keys = [str(r["key"]) for r in current]
         previous = {
             str(r["key"]): _int(r["visits"])
-            for r in _visit_rows(db, by, sites, compare, keys, len(keys))
+            for r in _visit_rows(db, by, sites, compare, cuts[1], keys, len(keys))
         }
     rows = []
     for r in current:
@@ -356,15 +367,20 @@ def _dim_rows(
 
 
 def _page_rows(
-    db: Database, sites: Sequence[str], period: Period, compare: Period | None, limit: int
+    db: Database,
+    sites: Sequence[str],
+    period: Period,
+    compare: Period | None,
+    limit: int,
+    cuts: tuple[Cut | None, Cut | None],
 ) -> tuple[list[dict[str, Any]], int]:
-    params = {**_params(sites, period), "keys": [], "limit": limit}
+    params = {**_cut_params(sites, period, cuts[0]), "keys": [], "limit": limit}
     current = named.rows(db, "portal_breakdown_pages", params)
     total = _int(current[0]["total_pageviews"]) if current else 0
     previous: dict[str, int] = {}
     if compare and current:
         keys = [str(r["key"]) for r in current]
-        prev_params = {**_params(sites, compare), "keys": keys, "limit": len(keys)}
+        prev_params = {**_cut_params(sites, compare, cuts[1]), "keys": keys, "limit": len(keys)}
         previous = {
             str(r["key"]): _int(r["pageviews"])
             for r in named.rows(db, "portal_breakdown_pages", prev_params)
@@ -388,10 +404,14 @@ def _page_rows(
 
 
 def _hour_breakdown(
-    db: Database, sites: Sequence[str], period: Period, compare: Period | None
+    db: Database,
+    sites: Sequence[str],
+    period: Period,
+    compare: Period | None,
+    cuts: tuple[Cut | None, Cut | None],
 ) -> tuple[list[dict[str, Any]], int]:
-    current = _hour_rows(db, sites, period)
-    previous = _hour_rows(db, sites, compare) if compare else {}
+    current = _hour_rows(db, sites, period, cuts[0])
+    previous = _hour_rows(db, sites, compare, cuts[1]) if compare else {}
     total = sum(_int(r["visits"]) for r in current.values())
     rows = []
     for hour in range(24):
@@ -474,20 +494,29 @@ def realtime_table(answer: dict[str, Any]) -> Table:
 
 
 def compare_sites(
-    db: Database, sites: Sequence[str], period: Period, compare: Period | None, limit: int
+    db: Database,
+    sites: Sequence[str],
+    period: Period,
+    compare: Period | None,
+    limit: int,
+    cut: Cut | None = None,
+    compare_cut: Cut | None = None,
 ) -> dict[str, Any]:
-    """``/portal/compare``: each site's overview and key breakdowns, side by side."""
+    """``/portal/compare``: each site's overview and key breakdowns, side by side; with
+    ``cut`` / ``compare_cut`` (of all the sites) each site only up to its own cut."""
     answers = []
     for site in sites:
         one = [site]
-        current = totals(db, one, period)
-        previous = totals(db, one, compare) if compare else None
+        mine = cut.only(site) if cut is not None else None
+        theirs = compare_cut.only(site) if compare_cut is not None else None
+        current = totals(db, one, period, mine)
+        previous = totals(db, one, compare, theirs) if compare else None
         answers.append(
             {
                 "site": site,
                 "metrics": metrics(current, previous),
                 "breakdowns": {
-                    by: breakdown(db, one, period, compare, by, limit)["rows"]
+                    by: breakdown(db, one, period, compare, by, limit, mine, theirs)["rows"]
                     for by in COMPARE_BREAKDOWNS
                 },
             }
@@ -495,6 +524,7 @@ def compare_sites(
     return {
         "period": period.as_json(),
         "compare_period": compare.as_json() if compare else None,
+        **_cut_fields(cut, compare_cut),
         "sites": answers,
     }
 
