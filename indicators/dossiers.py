@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from clickhouse import named
 from clickhouse.client import Database
+from indicators import submissions
 from indicators.change import count_metric, percent, rate_metric, ratio
 from indicators.periods import Cut, Period
 from indicators.tables import Table
@@ -229,7 +230,11 @@ def dvc_overview(
     compare_cut: Cut | None = None,
 ) -> dict[str, Any]:
     """``GET /api/v1/dvc/overview``: the items of §3.II with change; with ``cut`` /
-    ``compare_cut`` dossiers and pageviews count only up to them."""
+    ``compare_cut`` dossiers and pageviews count only up to them. II.2–4 count the online
+    submissions once from the pushed dossiers and the tracker's submission events
+    (``indicators.submissions``); each of the three says in ``sources`` how many came from
+    both, from the push only and from the tracker only (II.6/II.7 and their ratios count a
+    service with a submission from either source)."""
     catalog = catalog_counts(db, sites)
 
     def pageviews(p: Period, c: Cut | None) -> int:
@@ -238,19 +243,28 @@ def dvc_overview(
             params["ends"] = [int(end.replace(tzinfo=UTC).timestamp()) for end in c.ends]
         return int(_one(db, "dvc_pageviews", params).get("pageviews") or 0)
 
-    rows, previous_rows = procedure_rows(
+    def tracked(p: Period, c: Cut | None) -> list[dict[str, Any]]:
+        params = {**bounds(sites, tzs, p, c), "from": p.start, "to": p.end}
+        return named.rows(db, "dvc_tracker_submissions", params)
+
+    pushed, previous_pushed = procedure_rows(
         db, sites, tzs, period, compare, cut=cut, compare_cut=compare_cut
     )
+    rows = submissions.merge(pushed, tracked(period, cut))
     current = _dvc_values(totals(rows), pageviews(period, cut), catalog)
     previous = None
-    if compare is not None and previous_rows is not None:
+    if compare is not None and previous_pushed is not None:
+        previous_rows = submissions.merge(previous_pushed, tracked(compare, compare_cut))
         previous = _dvc_values(totals(previous_rows), pageviews(compare, compare_cut), catalog)
+    metrics = _metrics(current, previous, _DVC_RATES)
+    for key, sources in submissions.by_level(rows).items():
+        metrics[key]["sources"] = sources  # of the period (not of the comparison period)
     return {
         "sites": list(sites),
         "period": period.as_json(),
         "compare": compare.as_json() if compare else None,
         **_cut_fields(cut, compare_cut),
-        "metrics": _metrics(current, previous, _DVC_RATES),
+        "metrics": metrics,
         "catalog": catalog,
         "unknown_procedures": unknown_procedures(rows),
     }

@@ -270,7 +270,11 @@ async def test_dvc_overview(env: tuple[httpx.AsyncClient, Database]) -> None:
         "l3_services_pct": 42.9,
     }
     assert m["pageviews"] == {"value": 40, "previous": 10, "change_pct": 300.0}
-    assert m["submissions"] == {"value": 5, "previous": 1, "change_pct": 400.0}
+    assert m["submissions"] == {
+        "value": 5, "previous": 1, "change_pct": 400.0,
+        # no tracker submission events here: every submission came from the push alone
+        "sources": {"both": 0, "pushed_only": 5, "tracker_only": 0},
+    }  # fmt: skip
     assert m["submissions_per_pageview_pct"] == {"value": 12.5, "previous": 10.0, "change_pp": 2.5}
     assert m["l4_services_pct"]["change_pp"] == 0.0  # the catalog ratio uses today's catalog
     assert answer["catalog"]["services"] == 7
