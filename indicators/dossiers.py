@@ -24,12 +24,13 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from clickhouse import named
+from clickhouse import named, registry
 from clickhouse.client import Database
 from indicators import submissions
 from indicators.change import count_metric, percent, rate_metric, ratio
 from indicators.periods import Cut, Period
 from indicators.tables import Table
+from schemas.sites import Site
 
 #: Administrative levels in report order ('' = not reported by the sender).
 ADMIN_LEVELS = ("central", "province", "district", "commune", "")
@@ -273,6 +274,38 @@ def dvc_overview(
 # --------------------------------------------------------------------------- one-stop (§3.III)
 
 
+def portal_links(registry: Sequence[Site]) -> dict[str, list[str]]:
+    """Parameters of ``onestop_portal_submissions`` from the site registry (pure): every DVC
+    site, the one-stop site each one's submissions go to when no one-stop dossier has their
+    code (the only one-stop site registered at the DVC site's own agency; '' when there is
+    none or more than one: never guessed), and every one-stop site."""
+    onestop: dict[str, list[str]] = {}
+    for site in registry:
+        if site.type == "onestop" and site.agency_id:
+            onestop.setdefault(site.agency_id, []).append(site.id)
+    dvc = sorted((s for s in registry if s.type == "dvc"), key=lambda s: s.id)
+    owners = [onestop.get(s.agency_id, []) if s.agency_id else [] for s in dvc]
+    return {
+        "dvc_sites": [s.id for s in dvc],
+        "dvc_owner": [found[0] if len(found) == 1 else "" for found in owners],
+        "onestop_sites": sorted(s.id for s in registry if s.type == "onestop"),
+    }
+
+
+def portal_submissions(
+    db: Database, sites: Sequence[str], tzs: Mapping[str, str], period: Period, cut: Cut | None
+) -> dict[str, int]:
+    """III.1 of the one-stop ``sites`` (named query ``onestop_portal_submissions``): the
+    dossiers submitted on a DVC portal for them, once each, and how each was linked:
+    ``{"submitted", "own", "by_code", "by_agency"}``."""
+    params = {**bounds(sites, tzs, period, cut), **portal_links(registry.list_sites(db))}
+    out = dict.fromkeys(("submitted", "own", "by_code", "by_agency"), 0)
+    for row in named.rows(db, "onestop_portal_submissions", params):
+        for key in out:
+            out[key] += int(row[key] or 0)
+    return out
+
+
 def _onestop_values(n: Mapping[str, Any]) -> dict[str, Any]:
     """The one-stop numbers of one period from ``dossier_period``."""
     g = {k: (v or 0) for k, v in n.items()}
@@ -348,14 +381,21 @@ def onestop_overview(
     compare_cut: Cut | None = None,
 ) -> dict[str, Any]:
     """``GET /api/v1/onestop/overview``: the items of §3.III with change (III.6/III.7 are
-    ``top-services``); with ``cut`` / ``compare_cut`` only up to them."""
+    ``top-services``); with ``cut`` / ``compare_cut`` only up to them. III.1 ``submitted``
+    counts the dossiers submitted on a DVC portal for these one-stop systems, linked by
+    dossier code or by agency (``portal_submissions``; ``sources`` says how many each way)."""
     rows, previous_rows = procedure_rows(
         db, sites, tzs, period, compare, cut=cut, compare_cut=compare_cut
     )
     current_numbers = totals(rows)
-    current = _onestop_values(current_numbers)
-    previous = _onestop_values(totals(previous_rows)) if previous_rows is not None else None
+    portal = portal_submissions(db, sites, tzs, period, cut)
+    current = {**_onestop_values(current_numbers), "submitted": portal["submitted"]}
+    previous = None
+    if compare is not None and previous_rows is not None:
+        before = portal_submissions(db, sites, tzs, compare, compare_cut)["submitted"]
+        previous = {**_onestop_values(totals(previous_rows)), "submitted": before}
     metrics = _metrics(current, previous, _ONESTOP_RATES)
+    metrics["submitted"]["sources"] = {k: portal[k] for k in ("own", "by_code", "by_agency")}
     for key, parts in _onestop_parts(current_numbers).items():
         metrics[key].update(parts)  # of the period (not of the comparison period)
     return {
