@@ -274,21 +274,21 @@ def dvc_overview(
 # --------------------------------------------------------------------------- one-stop (§3.III)
 
 
-def portal_links(registry: Sequence[Site]) -> dict[str, list[str]]:
+def portal_links(registered: Sequence[Site]) -> dict[str, list[str]]:
     """Parameters of ``onestop_portal_submissions`` from the site registry (pure): every DVC
     site, the one-stop site each one's submissions go to when no one-stop dossier has their
     code (the only one-stop site registered at the DVC site's own agency; '' when there is
     none or more than one: never guessed), and every one-stop site."""
     onestop: dict[str, list[str]] = {}
-    for site in registry:
+    for site in registered:
         if site.type == "onestop" and site.agency_id:
             onestop.setdefault(site.agency_id, []).append(site.id)
-    dvc = sorted((s for s in registry if s.type == "dvc"), key=lambda s: s.id)
+    dvc = sorted((s for s in registered if s.type == "dvc"), key=lambda s: s.id)
     owners = [onestop.get(s.agency_id, []) if s.agency_id else [] for s in dvc]
     return {
         "dvc_sites": [s.id for s in dvc],
         "dvc_owner": [found[0] if len(found) == 1 else "" for found in owners],
-        "onestop_sites": sorted(s.id for s in registry if s.type == "onestop"),
+        "onestop_sites": sorted(s.id for s in registered if s.type == "onestop"),
     }
 
 
