@@ -293,16 +293,31 @@ def portal_links(registered: Sequence[Site]) -> dict[str, list[str]]:
 
 
 def portal_submissions(
-    db: Database, sites: Sequence[str], tzs: Mapping[str, str], period: Period, cut: Cut | None
-) -> dict[str, int]:
-    """III.1 of the one-stop ``sites`` (named query ``onestop_portal_submissions``): the
-    dossiers submitted on a DVC portal for them, once each, and how each was linked:
-    ``{"submitted", "own", "by_code", "by_agency"}``."""
-    params = {**bounds(sites, tzs, period, cut), **portal_links(registry.list_sites(db))}
-    out = dict.fromkeys(("submitted", "own", "by_code", "by_agency"), 0)
+    db: Database,
+    sites: Sequence[str],
+    tzs: Mapping[str, str],
+    periods: tuple[tuple[Period, Cut | None], tuple[Period, Cut | None] | None],
+) -> list[dict[str, int]]:
+    """The III.1 submissions of the one-stop ``sites`` pushed under a DVC site, of the period
+    and of the comparison period (when given), each ``{"by_code", "by_agency"}`` (named query
+    ``onestop_portal_submissions``; the one-stop sites' own submissions are
+    ``dossier_procedures``' ``submitted``)."""
+    (period, cut), other = periods
+    current = bounds(sites, tzs, period, cut)
+    previous = bounds(sites, tzs, other[0], other[1]) if other is not None else current
+    params = {
+        **current,
+        "prev_starts": previous["starts"],
+        "prev_ends": previous["ends"],
+        "periods": 2 if other is not None else 1,
+        **portal_links(registry.list_sites(db)),
+    }
+    out = [{"by_code": 0, "by_agency": 0} for _ in range(params["periods"])]
+    if not params["dvc_sites"]:
+        return out  # no DVC portal registered: nothing can be linked (and nothing is read)
     for row in named.rows(db, "onestop_portal_submissions", params):
-        for key in out:
-            out[key] += int(row[key] or 0)
+        for key in ("by_code", "by_agency"):
+            out[int(row["period_no"]) - 1][key] += int(row[key] or 0)
     return out
 
 
@@ -388,14 +403,20 @@ def onestop_overview(
         db, sites, tzs, period, compare, cut=cut, compare_cut=compare_cut
     )
     current_numbers = totals(rows)
-    portal = portal_submissions(db, sites, tzs, period, cut)
-    current = {**_onestop_values(current_numbers), "submitted": portal["submitted"]}
+    other = (compare, compare_cut) if compare is not None else None
+    linked = portal_submissions(db, sites, tzs, ((period, cut), other))
+
+    def values(numbers: Mapping[str, Any], dvc: Mapping[str, int]) -> dict[str, Any]:
+        own = int(numbers.get("submitted") or 0)
+        return {**_onestop_values(numbers), "submitted": own + dvc["by_code"] + dvc["by_agency"]}
+
+    current = values(current_numbers, linked[0])
     previous = None
     if compare is not None and previous_rows is not None:
-        before = portal_submissions(db, sites, tzs, compare, compare_cut)["submitted"]
-        previous = {**_onestop_values(totals(previous_rows)), "submitted": before}
+        previous = values(totals(previous_rows), linked[1])
     metrics = _metrics(current, previous, _ONESTOP_RATES)
-    metrics["submitted"]["sources"] = {k: portal[k] for k in ("own", "by_code", "by_agency")}
+    own = int(current_numbers.get("submitted") or 0)
+    metrics["submitted"]["sources"] = {"own": own, **linked[0]}
     for key, parts in _onestop_parts(current_numbers).items():
         metrics[key].update(parts)  # of the period (not of the comparison period)
     return {
