@@ -62,21 +62,11 @@ SELECT
     site,
     toUInt64(uniqExactIf(dossier_code, how = 1)) AS by_code,
     toUInt64(uniqExactIf(dossier_code, how = 2)) AS by_agency
-FROM
-(
-    SELECT
-        site, dossier_code, how, ms,
-        arrayJoin(range(1, {periods:UInt8} + 1)) AS period_no,
-        if(period_no = 1,
-           transform(site, {sites:Array(String)}, {starts:Array(Int64)}, toInt64(0)),
-           transform(site, {sites:Array(String)}, {prev_starts:Array(Int64)}, toInt64(0)))
-            AS p_start,
-        if(period_no = 1,
-           transform(site, {sites:Array(String)}, {ends:Array(Int64)}, toInt64(0)),
-           transform(site, {sites:Array(String)}, {prev_ends:Array(Int64)}, toInt64(0)))
-            AS p_end
-    FROM linked
-)
-WHERE ms >= p_start AND ms < p_end
+FROM linked
+ARRAY JOIN range(1, {periods:UInt8} + 1) AS period_no
+WHERE ms >= [transform(site, {sites:Array(String)}, {starts:Array(Int64)}, toInt64(0)),
+             transform(site, {sites:Array(String)}, {prev_starts:Array(Int64)}, toInt64(0))][period_no]
+  AND ms < [transform(site, {sites:Array(String)}, {ends:Array(Int64)}, toInt64(0)),
+            transform(site, {sites:Array(String)}, {prev_ends:Array(Int64)}, toInt64(0))][period_no]
 GROUP BY period_no, site
 ORDER BY period_no, site
