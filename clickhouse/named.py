@@ -8,6 +8,11 @@ tables it reads (rollup or raw) and why. The API runs the same files; ``emc sql 
 Parameters use ClickHouse's own syntax ``{name:Type}`` and are bound by clickhouse-connect (never
 pasted into the SQL by us). ``convert`` turns command-line strings into Python values of the
 declared types (``Array(String)`` from ``a,b,c``, ``Date`` from ``YYYY-MM-DD``, integers).
+
+A header line ``Optional: a, b`` makes those parameters optional (array parameters only): left
+out, they are bound as the empty array, which the query reads as "not given". That lets an
+endpoint's extra knob (the per-site cut ``ends`` of issue 16) live in the one query analysts
+already call, without changing how they call it.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from clickhouse.client import Database
 QUERIES_DIR = Path(__file__).resolve().parent / "queries"
 _NAME = re.compile(r"^[a-z0-9_]+$")
 _PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*):([^{}]+)\}")
+_OPTIONAL = re.compile(r"^Optional:\s*([A-Za-z_][A-Za-z0-9_]*(?:\s*,\s*[A-Za-z_][A-Za-z0-9_]*)*)")
 
 
 class UnknownQuery(LookupError):
@@ -43,6 +49,8 @@ class NamedQuery:
     description: str
     #: Declared parameters and their ClickHouse types, in order of first use.
     params: dict[str, str]
+    #: Parameters that may be left out (bound as the empty array); see the module docstring.
+    optional: frozenset[str] = frozenset()
 
 
 def names() -> list[str]:
@@ -65,7 +73,15 @@ def load(name: str) -> NamedQuery:
     params: dict[str, str] = {}
     for param, kind in _PARAM.findall(sql):
         params.setdefault(param, kind.strip())
-    return NamedQuery(name, sql, "\n".join(header), params)
+    optional: set[str] = set()
+    for line in header:
+        found = _OPTIONAL.match(line)
+        if found:
+            optional.update(p.strip() for p in found.group(1).split(","))
+    for param in optional:
+        if not params.get(param, "").startswith("Array("):
+            raise ValueError(f"{name}.sql: optional parameter {param} must be a declared Array")
+    return NamedQuery(name, sql, "\n".join(header), params, frozenset(optional))
 
 
 def _convert_one(name: str, kind: str, text: str) -> Any:
@@ -94,10 +110,11 @@ def convert(query: NamedQuery, raw: Mapping[str, str]) -> dict[str, Any]:
 
 
 def check_params(name: str, params: Mapping[str, Any]) -> NamedQuery:
-    """The named query when ``params`` holds every declared parameter and nothing else; else
+    """The named query when ``params`` holds every declared parameter (optional ones may be
+    left out) and nothing else; else
     ``BadParameters`` naming what is missing or unexpected."""
     query = load(name)
-    missing = [p for p in query.params if p not in params]
+    missing = [p for p in query.params if p not in params and p not in query.optional]
     extra = [p for p in params if p not in query.params]
     if missing or extra:
         parts = []
@@ -109,16 +126,24 @@ def check_params(name: str, params: Mapping[str, Any]) -> NamedQuery:
     return query
 
 
+def bind(name: str, params: Mapping[str, Any]) -> tuple[NamedQuery, dict[str, Any]]:
+    """``check_params``, then the parameters to bind: ``params`` with every optional parameter
+    left out bound as the empty array."""
+    query = check_params(name, params)
+    return query, {**{p: [] for p in query.optional}, **params}
+
+
 def run(
     db: Database,
     name: str,
     params: Mapping[str, Any],
     settings: Mapping[str, Any] | None = None,
 ) -> Any:
-    """Run the named query with ``params`` (every declared parameter, nothing else) and optional
+    """Run the named query with ``params`` (every declared parameter but the optional ones,
+    nothing else) and optional
     ClickHouse ``settings``; returns the clickhouse-connect ``QueryResult``."""
-    query = check_params(name, params)
-    return db.query(query.sql, parameters=dict(params), settings=dict(settings or {}) or None)
+    query, bound = bind(name, params)
+    return db.query(query.sql, parameters=bound, settings=dict(settings or {}) or None)
 
 
 def rows(db: Database, name: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:

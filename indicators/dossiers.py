@@ -24,11 +24,13 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from clickhouse import named
+from clickhouse import named, registry
 from clickhouse.client import Database
+from indicators import submissions
 from indicators.change import count_metric, percent, rate_metric, ratio
 from indicators.periods import Cut, Period
 from indicators.tables import Table
+from schemas.sites import Site
 
 #: Administrative levels in report order ('' = not reported by the sender).
 ADMIN_LEVELS = ("central", "province", "district", "commune", "")
@@ -229,35 +231,94 @@ def dvc_overview(
     compare_cut: Cut | None = None,
 ) -> dict[str, Any]:
     """``GET /api/v1/dvc/overview``: the items of §3.II with change; with ``cut`` /
-    ``compare_cut`` dossiers and pageviews count only up to them."""
+    ``compare_cut`` dossiers and pageviews count only up to them. II.2–4 count the online
+    submissions once from the pushed dossiers and the tracker's submission events
+    (``indicators.submissions``); each of the three says in ``sources`` how many came from
+    both, from the push only and from the tracker only (II.6/II.7 and their ratios count a
+    service with a submission from either source)."""
     catalog = catalog_counts(db, sites)
 
     def pageviews(p: Period, c: Cut | None) -> int:
         params: dict[str, Any] = {"sites": list(sites), "from": p.start, "to": p.end}
-        if c is None:
-            return int(_one(db, "dvc_pageviews", params).get("pageviews") or 0)
-        params["ends"] = [int(end.replace(tzinfo=UTC).timestamp()) for end in c.ends]
-        return int(_one(db, "dvc_pageviews_cut", params).get("pageviews") or 0)
+        if c is not None and c.partial:  # the optional per-site cut of the hourly rollup
+            params["ends"] = [int(end.replace(tzinfo=UTC).timestamp()) for end in c.ends]
+        return int(_one(db, "dvc_pageviews", params).get("pageviews") or 0)
 
-    rows, previous_rows = procedure_rows(
+    def tracked(p: Period, c: Cut | None) -> list[dict[str, Any]]:
+        params = {**bounds(sites, tzs, p, c), "from": p.start, "to": p.end}
+        return named.rows(db, "dvc_tracker_submissions", params)
+
+    pushed, previous_pushed = procedure_rows(
         db, sites, tzs, period, compare, cut=cut, compare_cut=compare_cut
     )
+    rows = submissions.merge(pushed, tracked(period, cut))
     current = _dvc_values(totals(rows), pageviews(period, cut), catalog)
     previous = None
-    if compare is not None and previous_rows is not None:
+    if compare is not None and previous_pushed is not None:
+        previous_rows = submissions.merge(previous_pushed, tracked(compare, compare_cut))
         previous = _dvc_values(totals(previous_rows), pageviews(compare, compare_cut), catalog)
+    metrics = _metrics(current, previous, _DVC_RATES)
+    for key, sources in submissions.by_level(rows).items():
+        metrics[key]["sources"] = sources  # of the period (not of the comparison period)
     return {
         "sites": list(sites),
         "period": period.as_json(),
         "compare": compare.as_json() if compare else None,
         **_cut_fields(cut, compare_cut),
-        "metrics": _metrics(current, previous, _DVC_RATES),
+        "metrics": metrics,
         "catalog": catalog,
         "unknown_procedures": unknown_procedures(rows),
     }
 
 
 # --------------------------------------------------------------------------- one-stop (§3.III)
+
+
+def portal_links(registered: Sequence[Site]) -> dict[str, list[str]]:
+    """Parameters of ``onestop_portal_submissions`` from the site registry (pure): every DVC
+    site, the one-stop site each one's submissions go to when no one-stop dossier has their
+    code (the only one-stop site registered at the DVC site's own agency; '' when there is
+    none or more than one: never guessed), and every one-stop site."""
+    onestop: dict[str, list[str]] = {}
+    for site in registered:
+        if site.type == "onestop" and site.agency_id:
+            onestop.setdefault(site.agency_id, []).append(site.id)
+    dvc = sorted((s for s in registered if s.type == "dvc"), key=lambda s: s.id)
+    owners = [onestop.get(s.agency_id, []) if s.agency_id else [] for s in dvc]
+    return {
+        "dvc_sites": [s.id for s in dvc],
+        "dvc_owner": [found[0] if len(found) == 1 else "" for found in owners],
+        "onestop_sites": sorted(s.id for s in registered if s.type == "onestop"),
+    }
+
+
+def portal_submissions(
+    db: Database,
+    sites: Sequence[str],
+    tzs: Mapping[str, str],
+    periods: tuple[tuple[Period, Cut | None], tuple[Period, Cut | None] | None],
+) -> list[dict[str, int]]:
+    """The III.1 submissions of the one-stop ``sites`` pushed under a DVC site, of the period
+    and of the comparison period (when given), each ``{"by_code", "by_agency"}`` (named query
+    ``onestop_portal_submissions``; the one-stop sites' own submissions are
+    ``dossier_procedures``' ``submitted``)."""
+    (period, cut), other = periods
+    current = bounds(sites, tzs, period, cut)
+    previous = bounds(sites, tzs, other[0], other[1]) if other is not None else current
+    params = {
+        **current,
+        "prev_starts": previous["starts"],
+        "prev_ends": previous["ends"],
+        "periods": 2 if other is not None else 1,
+        **portal_links(registry.list_sites(db)),
+    }
+    out = [{"by_code": 0, "by_agency": 0} for _ in range(params["periods"])]
+    if not params["dvc_sites"]:
+        return out  # no DVC portal registered: nothing can be linked (and nothing is read)
+    for row in named.rows(db, "onestop_portal_submissions", params):
+        for key in ("by_code", "by_agency"):
+            out[int(row["period_no"]) - 1][key] += int(row[key] or 0)
+    return out
 
 
 def _onestop_values(n: Mapping[str, Any]) -> dict[str, Any]:
@@ -335,14 +396,27 @@ def onestop_overview(
     compare_cut: Cut | None = None,
 ) -> dict[str, Any]:
     """``GET /api/v1/onestop/overview``: the items of §3.III with change (III.6/III.7 are
-    ``top-services``); with ``cut`` / ``compare_cut`` only up to them."""
+    ``top-services``); with ``cut`` / ``compare_cut`` only up to them. III.1 ``submitted``
+    counts the dossiers submitted on a DVC portal for these one-stop systems, linked by
+    dossier code or by agency (``portal_submissions``; ``sources`` says how many each way)."""
     rows, previous_rows = procedure_rows(
         db, sites, tzs, period, compare, cut=cut, compare_cut=compare_cut
     )
     current_numbers = totals(rows)
-    current = _onestop_values(current_numbers)
-    previous = _onestop_values(totals(previous_rows)) if previous_rows is not None else None
+    other = (compare, compare_cut) if compare is not None else None
+    linked = portal_submissions(db, sites, tzs, ((period, cut), other))
+
+    def values(numbers: Mapping[str, Any], dvc: Mapping[str, int]) -> dict[str, Any]:
+        own = int(numbers.get("submitted") or 0)
+        return {**_onestop_values(numbers), "submitted": own + dvc["by_code"] + dvc["by_agency"]}
+
+    current = values(current_numbers, linked[0])
+    previous = None
+    if compare is not None and previous_rows is not None:
+        previous = values(totals(previous_rows), linked[1])
     metrics = _metrics(current, previous, _ONESTOP_RATES)
+    own = int(current_numbers.get("submitted") or 0)
+    metrics["submitted"]["sources"] = {"own": own, **linked[0]}
     for key, parts in _onestop_parts(current_numbers).items():
         metrics[key].update(parts)  # of the period (not of the comparison period)
     return {

@@ -118,6 +118,11 @@ class Cut:
         """True when some site's numbers stop before the end of the period."""
         return any(end < after(self.period) for end in self.ends)
 
+    def only(self, site: str) -> Cut:
+        """The cut of one of the sites (the compare endpoint shows each site on its own)."""
+        i = self.sites.index(site)
+        return Cut(self.period, (site,), (self.zones[i],), (self.ends[i],))
+
     def as_json(self) -> dict[str, Any]:
         """``{"partial": false, "cut": null}`` for a whole period; else ``"partial": true``,
         ``"cut"`` = the ISO local time of the cut with the site's UTC offset (on the hour:

@@ -9,15 +9,19 @@ Conventions: ``sites`` is one or more site ids and every number is computed over
 (one distinct count of visitors, sums of visits; never added percentages). Visit-based numbers
 belong to the local date/hour of the visit's first hit; pageviews to each hit's own local time.
 
-Periods that contain now (issue 16): the overview and the timeseries take the ``Cut`` of the
-period and of the comparison period (``indicators.periods.cuts``) and count only up to it, per
-site, with the ``*_cut`` named queries. The cut is exact to the hour, not the minute: the
-hourly rollups (``visits_hourly``, ``hits_hourly``, ``visitors_hourly``, per local hour) answer
-it without reading raw tables, and a unique-visitor count cannot be stitched from a rollup and
-a raw remainder without merging states of both; so the running hour is left out of both sides
+Periods that contain now (issue 16): every endpoint but realtime takes the ``Cut`` of the
+period and of the comparison period (``indicators.periods.cuts``) and counts only up to it, per
+site: the named queries take it as their optional ``ends`` parameter (left out for a period
+that is not cut, so such a query runs exactly as an analyst's call of it). The cut is exact to
+the hour, not the minute: the hourly rollups (``visits_hourly``, ``hits_hourly``,
+``visitors_hourly``, per local hour) answer it without reading raw tables, and a unique-visitor
+count cannot be stitched from an hourly rollup and a raw remainder of the running hour without
+reading that hour raw for every visitor count; so the running hour is left out of both sides
 until it ends (``/portal/realtime`` covers it) and the answer says so (``period_cut``,
-``compare_cut``: ``cut`` rounded down to the hour). Timeseries points at or after the cut are
-``null`` (not counted), not 0. Breakdowns and ``/portal/compare`` are not cut.
+``compare_cut``: ``cut`` rounded down to the hour). The daily rollups of the breakdowns
+(``visits_by_dim_daily``, ``page_visitors_daily``) are completed for the cut's day from the
+raw tables, up to the same hour. Timeseries points at or after the cut are ``null`` (not
+counted), not 0.
 
 Filters (issue 17 item 1, ``indicators.filters``): every function takes ``filters`` (default:
 none). Unfiltered answers keep reading the rollups; filtered ones run the ``*_filtered`` named
@@ -80,9 +84,12 @@ def _params(sites: Sequence[str], period: Period) -> dict[str, Any]:
     return {"sites": list(sites), "from": period.start, "to": period.end}
 
 
-def _cut_params(sites: Sequence[str], period: Period, cut: Cut) -> dict[str, Any]:
-    """Parameters of a ``*_cut`` query: ``ends`` = each site's local cut as epoch seconds of
-    the wall-clock time read as UTC (how the rollups store local hours)."""
+def _cut_params(sites: Sequence[str], period: Period, cut: Cut | None) -> dict[str, Any]:
+    """``sites``, ``from``, ``to`` and, when ``cut`` stops some site before the period's end,
+    ``ends`` = each site's local cut as epoch seconds of the wall-clock time read as UTC (how
+    the rollups store local hours); a period not cut leaves ``ends`` out (the whole period)."""
+    if cut is None or not cut.partial:
+        return _params(sites, period)
     ends = [int(end.replace(tzinfo=UTC).timestamp()) for end in cut.ends]
     return {**_params(sites, period), "ends": ends}
 
@@ -92,7 +99,8 @@ def _filtered_params(
 ) -> dict[str, Any]:
     """Parameters of a ``*_filtered`` period query: the period, each site's cut (``ends``;
     far in the future when not cut) and the filter parameters."""
-    ends = _cut_params(sites, period, cut)["ends"] if cut is not None else [_NOT_CUT] * len(sites)
+    cut_ends = _cut_params(sites, period, cut).get("ends")
+    ends = cut_ends if cut_ends is not None else [_NOT_CUT] * len(sites)
     return {**_params(sites, period), "ends": ends, **filters.params()}
 
 
@@ -143,16 +151,14 @@ def totals(
     cut: Cut | None = None,
     filters: Filters = NO_FILTERS,
 ) -> Totals:
-    """The headline sums of ``sites`` over ``period`` (query ``portal_overview``), or only up
-    to ``cut`` (query ``portal_overview_cut``); filtered: ``portal_overview_filtered``."""
+    """The headline sums of ``sites`` over ``period`` (query ``portal_overview``), only up to
+    ``cut`` when given; filtered: ``portal_overview_filtered``."""
     if filters:
         rows = _filtered_rows(
             db, "portal_overview_filtered", _filtered_params(sites, period, filters, cut)
         )
-    elif cut is None:
-        rows = named.rows(db, "portal_overview", _params(sites, period))
     else:
-        rows = named.rows(db, "portal_overview_cut", _cut_params(sites, period, cut))
+        rows = named.rows(db, "portal_overview", _cut_params(sites, period, cut))
     return _totals(rows[0]) if rows else Totals()
 
 
@@ -243,17 +249,15 @@ def series(
     filters: Filters = NO_FILTERS,
 ) -> list[dict[str, Any]]:
     """One point per local day (or hour) of ``period``, zero-filled (query
-    ``portal_timeseries``). Ratios are None for buckets without visits. With ``cut`` (query
-    ``portal_timeseries_cut``) the numbers stop there and a point that starts at or after
-    every site's cut is all ``null``: not counted, rather than zero. Filtered: query
-    ``portal_timeseries_filtered`` (with the same cut)."""
+    ``portal_timeseries``). Ratios are None for buckets without visits. With ``cut`` the
+    numbers stop there and a point that starts at or after every site's cut is all ``null``:
+    not counted, rather than zero. Filtered: query ``portal_timeseries_filtered`` (with the
+    same cut)."""
     stop: datetime | None = None if cut is None else max(cut.ends, default=None)
     if filters:
         name, params = "portal_timeseries_filtered", _filtered_params(sites, period, filters, cut)
-    elif cut is None:
-        name, params = "portal_timeseries", _params(sites, period)
     else:
-        name, params = "portal_timeseries_cut", _cut_params(sites, period, cut)
+        name, params = "portal_timeseries", _cut_params(sites, period, cut)
     params = {**params, "hourly": int(hourly)}
     found = {_naive(r["bucket"]): _totals(r) for r in _filtered_rows(db, name, params)}
     points: list[dict[str, Any]] = []
@@ -333,29 +337,32 @@ def _visit_rows(
     by: str,
     sites: Sequence[str],
     period: Period,
+    cut: Cut | None,
     keys: list[str],
     limit: int,
     filters: Filters = NO_FILTERS,
 ) -> list[dict[str, Any]]:
     if filters:
-        wanted = {**_filtered_params(sites, period, filters), "by": by, "keys": keys}
+        wanted = {**_filtered_params(sites, period, filters, cut), "by": by, "keys": keys}
         return _filtered_rows(db, "portal_breakdown_filtered", {**wanted, "limit": limit})
-    params: dict[str, Any] = {**_params(sites, period), "keys": keys, "limit": limit}
-    if by in VISIT_DIMS:
+    params: dict[str, Any] = {**_cut_params(sites, period, cut), "keys": keys, "limit": limit}
+    if by in VISIT_DIMS or by in SESSION_DIMS:
         return named.rows(db, "portal_breakdown_dim", {**params, "dim": by})
-    if by in SESSION_DIMS:
-        return named.rows(db, "portal_breakdown_visits", {**params, "dim": by})
     return named.rows(db, "portal_breakdown_sites", params)
 
 
 def _hour_rows(
-    db: Database, sites: Sequence[str], period: Period, filters: Filters = NO_FILTERS
+    db: Database,
+    sites: Sequence[str],
+    period: Period,
+    cut: Cut | None,
+    filters: Filters = NO_FILTERS,
 ) -> dict[int, dict[str, Any]]:
     if filters:
-        params = _filtered_params(sites, period, filters)
+        params = _filtered_params(sites, period, filters, cut)
         rows = _filtered_rows(db, "portal_breakdown_hours_filtered", params)
     else:
-        rows = named.rows(db, "portal_breakdown_hours", _params(sites, period))
+        rows = named.rows(db, "portal_breakdown_hours", _cut_params(sites, period, cut))
     return {int(r["hour_of_day"]): r for r in rows}
 
 
@@ -367,24 +374,29 @@ def breakdown(
     by: str,
     limit: int,
     filters: Filters = NO_FILTERS,
+    cut: Cut | None = None,
+    compare_cut: Cut | None = None,
 ) -> dict[str, Any]:
     """``/portal/breakdown``: rows sorted by visits (by pageviews for ``page``; by hour for
     ``hour_of_day``, always 24 rows), each with its share of the total and its value in the
-    comparison period (with the same filters)."""
+    comparison period (with the same filters); with ``cut`` / ``compare_cut`` each side only
+    up to its cut."""
+    cuts = (cut, compare_cut)
     if by == "page":
-        rows, total = _page_rows(db, sites, period, compare, limit, filters)
+        rows, total = _page_rows(db, sites, period, compare, limit, cuts, filters)
         measure = "pageviews"
     elif by == "hour_of_day":
-        rows, total = _hour_breakdown(db, sites, period, compare, filters)
+        rows, total = _hour_breakdown(db, sites, period, compare, cuts, filters)
         measure = "visits"
     else:
-        rows, total = _dim_rows(db, by, sites, period, compare, limit, filters)
+        rows, total = _dim_rows(db, by, sites, period, compare, limit, cuts, filters)
         measure = "visits"
     return {
         "site": ",".join(sites),
         "period": period.as_json(),
         "compare_period": compare.as_json() if compare else None,
         "filters": filters.as_json(),
+        **_cut_fields(cut, compare_cut),
         "by": by,
         "total": {measure: total},
         "rows": rows,
@@ -398,16 +410,17 @@ def _dim_rows(
     period: Period,
     compare: Period | None,
     limit: int,
+    cuts: tuple[Cut | None, Cut | None],
     filters: Filters = NO_FILTERS,
 ) -> tuple[list[dict[str, Any]], int]:
-    current = _visit_rows(db, by, sites, period, [], limit, filters)
+    current = _visit_rows(db, by, sites, period, cuts[0], [], limit, filters)
     total = _int(current[0]["total_visits"]) if current else 0
     previous: dict[str, int] = {}
     if compare and current:
         keys = [str(r["key"]) for r in current]
         previous = {
             str(r["key"]): _int(r["visits"])
-            for r in _visit_rows(db, by, sites, compare, keys, len(keys), filters)
+            for r in _visit_rows(db, by, sites, compare, cuts[1], keys, len(keys), filters)
         }
     rows = []
     for r in current:
@@ -431,14 +444,15 @@ def _pages(
     db: Database,
     sites: Sequence[str],
     period: Period,
+    cut: Cut | None,
     keys: list[str],
     limit: int,
     filters: Filters,
 ) -> list[dict[str, Any]]:
     if filters:
-        params = {**_filtered_params(sites, period, filters), "keys": keys, "limit": limit}
+        params = {**_filtered_params(sites, period, filters, cut), "keys": keys, "limit": limit}
         return _filtered_rows(db, "portal_breakdown_pages_filtered", params)
-    params = {**_params(sites, period), "keys": keys, "limit": limit}
+    params = {**_cut_params(sites, period, cut), "keys": keys, "limit": limit}
     return named.rows(db, "portal_breakdown_pages", params)
 
 
@@ -448,16 +462,17 @@ def _page_rows(
     period: Period,
     compare: Period | None,
     limit: int,
+    cuts: tuple[Cut | None, Cut | None],
     filters: Filters = NO_FILTERS,
 ) -> tuple[list[dict[str, Any]], int]:
-    current = _pages(db, sites, period, [], limit, filters)
+    current = _pages(db, sites, period, cuts[0], [], limit, filters)
     total = _int(current[0]["total_pageviews"]) if current else 0
     previous: dict[str, int] = {}
     if compare and current:
         keys = [str(r["key"]) for r in current]
         previous = {
             str(r["key"]): _int(r["pageviews"])
-            for r in _pages(db, sites, compare, keys, len(keys), filters)
+            for r in _pages(db, sites, compare, cuts[1], keys, len(keys), filters)
         }
     rows = []
     for r in current:
@@ -482,10 +497,11 @@ def _hour_breakdown(
     sites: Sequence[str],
     period: Period,
     compare: Period | None,
+    cuts: tuple[Cut | None, Cut | None],
     filters: Filters = NO_FILTERS,
 ) -> tuple[list[dict[str, Any]], int]:
-    current = _hour_rows(db, sites, period, filters)
-    previous = _hour_rows(db, sites, compare, filters) if compare else {}
+    current = _hour_rows(db, sites, period, cuts[0], filters)
+    previous = _hour_rows(db, sites, compare, cuts[1], filters) if compare else {}
     total = sum(_int(r["visits"]) for r in current.values())
     rows = []
     for hour in range(24):
@@ -583,20 +599,27 @@ def compare_sites(
     compare: Period | None,
     limit: int,
     filters: Filters = NO_FILTERS,
+    cut: Cut | None = None,
+    compare_cut: Cut | None = None,
 ) -> dict[str, Any]:
     """``/portal/compare``: each site's overview and key breakdowns, side by side (every one
-    with the same filters)."""
+    with the same filters); with ``cut`` / ``compare_cut`` (of all the sites) each site only up
+    to its own cut."""
     answers = []
     for site in sites:
         one = [site]
-        current = totals(db, one, period, filters=filters)
-        previous = totals(db, one, compare, filters=filters) if compare else None
+        mine = cut.only(site) if cut is not None else None
+        theirs = compare_cut.only(site) if compare_cut is not None else None
+        current = totals(db, one, period, mine, filters)
+        previous = totals(db, one, compare, theirs, filters) if compare else None
         answers.append(
             {
                 "site": site,
                 "metrics": metrics(current, previous),
                 "breakdowns": {
-                    by: breakdown(db, one, period, compare, by, limit, filters)["rows"]
+                    by: breakdown(db, one, period, compare, by, limit, filters, mine, theirs)[
+                        "rows"
+                    ]
                     for by in COMPARE_BREAKDOWNS
                 },
             }
@@ -605,6 +628,7 @@ def compare_sites(
         "period": period.as_json(),
         "compare_period": compare.as_json() if compare else None,
         "filters": filters.as_json(),
+        **_cut_fields(cut, compare_cut),
         "sites": answers,
     }
 

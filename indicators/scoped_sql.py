@@ -139,9 +139,9 @@ def run_named(
     """A named query (``params`` already converted) with the token's limits; for an agency
     token checked like free SQL and run with its row filters. Returns the clickhouse-connect
     result."""
-    query = named.check_params(name, params)
+    query, bound = named.bind(name, params)
     if agency_id is None:
-        return run_checked(db, tagged(query.sql, tag), limits, parameters=dict(params))
+        return run_checked(db, tagged(query.sql, tag), limits, parameters=bound)
     scope = scope_for(db, agency_id)
     statement = check_scoped(db, query.sql, scope)
-    return run_checked(db, tagged(statement, tag), limits, settings(scope), dict(params))
+    return run_checked(db, tagged(statement, tag), limits, settings(scope), bound)

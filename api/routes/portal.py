@@ -8,9 +8,9 @@ thread; the answer is JSON, or CSV/XLSX (``format=``) for table-shaped answers. 
 (``indicators/access.py``: ``site=``/``agency=`` resolve to visible sites, an invisible one
 answers 404 like an unknown one).
 
-Overview and timeseries read "now" from ``ctx.clock``: a period that contains a site's local
-now is cut there, and its comparison period at the same elapsed part (``indicators.periods.cuts``,
-issue 16); the answer's ``period_cut`` / ``compare_cut`` say where.
+Every endpoint but realtime reads "now" from ``ctx.clock``: a period that contains a site's
+local now is cut there, and its comparison period at the same elapsed part
+(``indicators.periods.cuts``, issue 16); the answer's ``period_cut`` / ``compare_cut`` say where.
 
 Every route takes ``filter=`` (repeatable, ANDed; ``api.params.parse_filter_params``, issue 17):
 parsed before any database work, so a bad filter is a 400 naming it; the answer's ``filters``
@@ -81,7 +81,8 @@ def timeseries(ctx: Context, query: Mapping[str, str], who: Principal) -> Callab
 
 def breakdown(ctx: Context, query: Mapping[str, str], who: Principal) -> Callable[[], Built]:
     selection, period = parse_selection(query), parse_period(query, ctx.max_days)
-    compare = comparison_period(period, parse_compare(query))
+    mode = parse_compare(query)
+    compare = comparison_period(period, mode)
     if not query.get("by"):
         raise ParamError(f"by: required, one of {', '.join(portal_data.BREAKDOWNS)}")
     by = parse_choice(query, "by", portal_data.BREAKDOWNS, "")
@@ -90,7 +91,11 @@ def breakdown(ctx: Context, query: Mapping[str, str], who: Principal) -> Callabl
 
     def work() -> Built:
         sites = resolve_sites(ctx.db, selection, who)
-        answer = portal_data.breakdown(ctx.db, sites, period, compare, by, limit, filters)
+        tzs = check_sites_known(ctx.db, sites)
+        cut, compare_cut = cuts(period, compare, mode, sites, tzs, ctx.clock())
+        answer = portal_data.breakdown(
+            ctx.db, sites, period, compare, by, limit, filters, cut, compare_cut
+        )
         return answer, portal_data.breakdown_table(answer)
 
     return work
@@ -113,13 +118,18 @@ def compare(ctx: Context, query: Mapping[str, str], who: Principal) -> Callable[
     if len(sites) < 2:
         raise ParamError("sites: give at least two different site ids, e.g. sites=a,b")
     period = parse_period(query, ctx.max_days)
-    mode = comparison_period(period, parse_compare(query))
+    mode = parse_compare(query)
+    compare_period = comparison_period(period, mode)
     limit = parse_int(query, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     filters = parse_filter_params(query)
 
     def work() -> Built:
         resolve_sites(ctx.db, Selection("sites", sites=tuple(sites)), who)
-        answer = portal_data.compare_sites(ctx.db, sites, period, mode, limit, filters)
+        tzs = check_sites_known(ctx.db, sites)
+        cut, compare_cut = cuts(period, compare_period, mode, sites, tzs, ctx.clock())
+        answer = portal_data.compare_sites(
+            ctx.db, sites, period, compare_period, limit, filters, cut, compare_cut
+        )
         return answer, portal_data.compare_table(answer)
 
     return work

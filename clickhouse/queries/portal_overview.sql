@@ -1,5 +1,10 @@
 -- portal_overview: the headline numbers of one or several sites over inclusive local dates.
 -- Params: sites Array(String), from Date, to Date.
+-- Optional: ends — per site (aligned with sites), where its numbers stop (issue 16: a period
+--   that contains now is compared with the same elapsed part of the comparison period): the
+--   exclusive end as the epoch seconds of a local wall-clock time read as UTC (the rollups'
+--   hour column is the site's local hour written as UTC), on the hour. Left out or empty: no
+--   cut, the whole period (the API passes it for periods that contain now).
 -- Reads:
 --   visits_hourly (rollup of sessions, by the local hour of each visit's first hit): visits,
 --     pageviews of those visits, total duration and bounces — visit numbers belong to the
@@ -28,6 +33,8 @@ FROM
     WHERE site IN {sites:Array(String)}
       AND hour >= toDateTime({from:Date}, 'UTC')
       AND hour < toDateTime({to:Date} + 1, 'UTC')
+      AND (empty({ends:Array(Int64)}) OR hour < toDateTime(
+          arrayElement({ends:Array(Int64)}, indexOf({sites:Array(String)}, toString(site))), 'UTC'))
 ) AS v
 CROSS JOIN
 (
@@ -36,6 +43,8 @@ CROSS JOIN
     WHERE site IN {sites:Array(String)}
       AND hour >= toDateTime({from:Date}, 'UTC')
       AND hour < toDateTime({to:Date} + 1, 'UTC')
+      AND (empty({ends:Array(Int64)}) OR hour < toDateTime(
+          arrayElement({ends:Array(Int64)}, indexOf({sites:Array(String)}, toString(site))), 'UTC'))
 ) AS h
 CROSS JOIN
 (
@@ -44,4 +53,6 @@ CROSS JOIN
     WHERE site IN {sites:Array(String)}
       AND hour >= toDateTime({from:Date}, 'UTC')
       AND hour < toDateTime({to:Date} + 1, 'UTC')
+      AND (empty({ends:Array(Int64)}) OR hour < toDateTime(
+          arrayElement({ends:Array(Int64)}, indexOf({sites:Array(String)}, toString(site))), 'UTC'))
 ) AS u

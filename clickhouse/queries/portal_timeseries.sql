@@ -2,6 +2,11 @@
 -- or hour (hourly = 1) of one or several sites. Only buckets with data come back; the API
 -- zero-fills the others.
 -- Params: sites Array(String), from Date, to Date, hourly UInt8.
+-- Optional: ends — per site (aligned with sites), where its numbers stop (issue 16: a period
+--   that contains now is compared with the same elapsed part of the comparison period): the
+--   exclusive end as the epoch seconds of a local wall-clock time read as UTC (the rollups'
+--   hour column is the site's local hour written as UTC), on the hour. Left out or empty: no
+--   cut, the whole period (the API passes it for periods that contain now).
 -- Reads:
 --   visits_hourly (rollup): visit numbers by the local hour/day of each visit's first hit;
 --   hits_hourly (rollup): pageviews by each hit's local hour/day;
@@ -28,6 +33,8 @@ FROM
     WHERE site IN {sites:Array(String)}
       AND hour >= toDateTime({from:Date}, 'UTC')
       AND hour < toDateTime({to:Date} + 1, 'UTC')
+      AND (empty({ends:Array(Int64)}) OR hour < toDateTime(
+          arrayElement({ends:Array(Int64)}, indexOf({sites:Array(String)}, toString(site))), 'UTC'))
     GROUP BY bucket
 ) AS v
 FULL OUTER JOIN
@@ -39,6 +46,8 @@ FULL OUTER JOIN
     WHERE site IN {sites:Array(String)}
       AND hour >= toDateTime({from:Date}, 'UTC')
       AND hour < toDateTime({to:Date} + 1, 'UTC')
+      AND (empty({ends:Array(Int64)}) OR hour < toDateTime(
+          arrayElement({ends:Array(Int64)}, indexOf({sites:Array(String)}, toString(site))), 'UTC'))
     GROUP BY bucket
 ) AS h USING (bucket)
 FULL OUTER JOIN
@@ -50,6 +59,8 @@ FULL OUTER JOIN
     WHERE site IN {sites:Array(String)}
       AND hour >= toDateTime({from:Date}, 'UTC')
       AND hour < toDateTime({to:Date} + 1, 'UTC')
+      AND (empty({ends:Array(Int64)}) OR hour < toDateTime(
+          arrayElement({ends:Array(Int64)}, indexOf({sites:Array(String)}, toString(site))), 'UTC'))
     GROUP BY bucket
 ) AS u USING (bucket)
 ORDER BY bucket

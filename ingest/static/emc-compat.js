@@ -2,7 +2,8 @@
    queue and sends Matomo tracking requests to the tracker URL, so existing pages only change
    the script URL. Commands: setTrackerUrl, setSiteId, setCustomUrl, setDocumentTitle,
    setReferrerUrl, setUserId, trackPageView, trackEvent, trackLink, enableLinkTracking,
-   trackDVC (a DVC usage event: service code, action); unknown commands are ignored. No cookies. */
+   trackDVC (a DVC usage event: service code, action, optional dossier code); unknown commands are
+   ignored. No cookies. */
 (function (w, d, n) {
   var url = "", site = "", custom = "", title = "", ref = d.referrer, uid = "", links = false;
   var downloads = /\.(pdf|docx?|xlsx?|pptx?|zip|rar|7z|csv|odt|ods)$/i;
@@ -37,7 +38,9 @@
       o[kind == "download" ? "download" : "link"] = href;
       send(o);
     },
-    trackDVC: function (code, action) { send({ e_c: "dvc", e_a: action || "view", e_n: code }); },
+    trackDVC: function (code, action, dossier) {
+      send({ e_c: "dvc", e_a: action || "view", e_n: dossier ? code + "/" + dossier : code });
+    },
     enableLinkTracking: function () {
       if (links) return;
       links = true;

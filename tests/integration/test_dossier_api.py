@@ -239,7 +239,11 @@ async def test_onestop_overview(env: tuple[httpx.AsyncClient, Database]) -> None
     m = answer["metrics"]
     # previous period: A4 + B1 submitted, A5 + B1 received (B1 online), B1 resolved on time,
     # and A5 overdue on 1 March
-    assert m["submitted"] == {"value": 3, "previous": 2, "change_pct": 50.0}
+    assert m["submitted"] == {
+        "value": 3, "previous": 2, "change_pct": 50.0,
+        # all three pushed with their submission time under mc itself; no DVC site links here
+        "sources": {"own": 3, "by_code": 0, "by_agency": 0},
+    }  # fmt: skip
     assert m["received_total"] == {"value": 9, "previous": 2, "change_pct": 350.0}
     assert m["online_rate_pct"] == {"value": 55.6, "previous": 50.0, "change_pp": 5.6}
     assert m["on_time_rate_pct"] == {"value": 50.0, "previous": 100.0, "change_pp": -50.0}
@@ -270,7 +274,11 @@ async def test_dvc_overview(env: tuple[httpx.AsyncClient, Database]) -> None:
         "l3_services_pct": 42.9,
     }
     assert m["pageviews"] == {"value": 40, "previous": 10, "change_pct": 300.0}
-    assert m["submissions"] == {"value": 5, "previous": 1, "change_pct": 400.0}
+    assert m["submissions"] == {
+        "value": 5, "previous": 1, "change_pct": 400.0,
+        # no tracker submission events here: every submission came from the push alone
+        "sources": {"both": 0, "pushed_only": 5, "tracker_only": 0},
+    }  # fmt: skip
     assert m["submissions_per_pageview_pct"] == {"value": 12.5, "previous": 10.0, "change_pp": 2.5}
     assert m["l4_services_pct"]["change_pp"] == 0.0  # the catalog ratio uses today's catalog
     assert answer["catalog"]["services"] == 7

@@ -234,6 +234,110 @@ async def test_timeseries_points_after_the_cut_are_null(portal: App) -> None:
     assert [p["visits"] for p in daily["compare_points"]] == [1, 0, 1]  # j; -; h (not i)
 
 
+# --- breakdowns and compare (daily rollups completed from the raw tables for the cut's day) ---
+
+TODAY = {"from": "2025-03-12", "to": "2025-03-12"}
+THREE_DAYS = {"from": "2025-03-10", "to": "2025-03-12"}
+
+
+def by_key(answer: dict[str, Any], measure: str = "visits") -> dict[Any, tuple[Any, Any]]:
+    prev = f"previous_{measure}"
+    return {r["key"]: (r[measure], r[prev]) for r in answer["rows"]}
+
+
+async def test_breakdown_by_country_is_cut_like_the_overview(portal: App) -> None:
+    """Visits by country (Phụ lục 2, I.9 "Danh sách quốc gia"), the 12th at 10:05: today until
+    10:00 (a) against the 11th until 10:00 (e, c); over the 10th-12th, the 10th and 11th come
+    whole from the daily rollup and the 12th until 10:00 from the raw sessions (g, e, c, d, a),
+    against the 7th-8th whole and the 9th until 10:00 (j, h; not i at 12:00)."""
+    async with portal(NOW) as api:
+        today = await get(api, "/api/v1/portal/breakdown", site="hcm", by="country", **TODAY)
+        three = await get(api, "/api/v1/portal/breakdown", site="hcm", by="country", **THREE_DAYS)
+    assert today["period_cut"] == cut("2025-03-12T10:00+07:00")
+    assert today["compare_cut"] == cut("2025-03-11T10:00+07:00")
+    assert by_key(today) == {"VN": (1, 2)} and today["total"] == {"visits": 1}
+    assert three["compare_cut"] == cut("2025-03-09T10:00+07:00")
+    assert by_key(three) == {"VN": (5, 2)}
+    assert three["rows"][0]["change_pct"] == 150.0
+
+
+async def test_breakdown_by_page_merges_rollup_and_raw_distinct_counts(portal: App) -> None:
+    """Most viewed pages (I.8), by each pageview's own local time. Over the 10th-12th cut at
+    10:00 on the 12th: /a viewed by g, e, c, d (rollup days) and a (raw, 09:10 on the 12th):
+    5 pageviews, 5 visits, 5 visitors (states of both merged); /b by c (10:10 on the 11th, a
+    whole day) and a (09:11): 2. Against the 7th-9th cut at 10:00 on the 9th: /a by j, h."""
+    async with portal(NOW) as api:
+        three = await get(api, "/api/v1/portal/breakdown", site="hcm", by="page", **THREE_DAYS)
+        today = await get(api, "/api/v1/portal/breakdown", site="hcm", by="page", **TODAY)
+    rows = {r["key"]: r for r in three["rows"]}
+    assert (rows["/a"]["pageviews"], rows["/a"]["visits"], rows["/a"]["unique_visitors"]) == (
+        5, 5, 5,
+    )  # fmt: skip
+    assert by_key(three, "pageviews") == {"/a": (5, 2), "/b": (2, 0)}
+    assert three["total"] == {"pageviews": 7}  # the overview's pageviews over the same cut
+    # today: a's /a and /b (b's 10:02 pageview is in the running hour); the 11th until 10:00:
+    # e's and c's /a (c's /b at 10:10 is after the comparison cut)
+    assert by_key(today, "pageviews") == {"/a": (1, 2), "/b": (1, 0)}
+
+
+async def test_breakdown_by_visit_keys_and_hours_are_cut(portal: App) -> None:
+    """Entry and exit pages (of the visit, by its first hit) from the 0012 dims completed from
+    raw sessions; the 24-hour profile (I.6 "Lượt truy cập trong 24 giờ") from hourly rollups:
+    today a at 09:xx only, against e at 00:00 and c at 09:50 (d at 15:00 is after the cut)."""
+    async with portal(NOW) as api:
+        entry = await get(api, "/api/v1/portal/breakdown", site="hcm", by="exit_page", **TODAY)
+        hours = await get(api, "/api/v1/portal/breakdown", site="hcm", by="hour_of_day", **TODAY)
+    assert by_key(entry) == {"/b": (1, 1)}  # a left on /b; c (yesterday 09:50) too, e on /a
+    visits = {r["key"]: (r["visits"], r["previous_visits"]) for r in hours["rows"]}
+    assert visits[9] == (1, 1) and visits[0] == (0, 1) and visits[10] == (0, 0)
+    assert visits[15] == (0, 0)
+    assert hours["period_cut"] == cut("2025-03-12T10:00+07:00")
+
+
+async def test_breakdown_at_midnight_is_nothing_against_nothing(portal: App) -> None:
+    """The first instant of the 12th: both sides are empty, not today's nothing against all
+    of the 11th (the empty comparison period: no rows, no change)."""
+    async with portal(L(12, 0)) as api:
+        answer = await get(api, "/api/v1/portal/breakdown", site="hcm", by="country", **TODAY)
+    assert answer["period_cut"] == cut("2025-03-12T00:00+07:00")
+    assert answer["rows"] == [] and answer["total"] == {"visits": 0}
+
+
+async def test_a_breakdown_of_a_period_ended_before_today_is_whole(portal: App) -> None:
+    async with portal(NOW) as api:
+        answer = await get(
+            api, "/api/v1/portal/breakdown", site="hcm", by="page",
+            **{"from": "2025-03-11", "to": "2025-03-11"},
+        )  # fmt: skip
+    assert answer["period_cut"] == WHOLE and answer["compare_cut"] == WHOLE
+    # e, c, d each viewed /a; c's /b at 10:10 counts (the 11th is whole); the 10th: g
+    assert by_key(answer, "pageviews") == {"/a": (3, 1), "/b": (1, 0)}
+
+
+async def test_compare_cuts_each_site_at_its_own_local_hour(portal: App) -> None:
+    """I.12 "So sánh các trang": two sites side by side over the same period; each is cut at
+    its own local now (Hồ Chí Minh City 10:00, Tokyo 12:00) and compared with the same part of
+    the 11th: hcm a against e, c; tk k against m (n at 13:00 is after Tokyo's cut)."""
+    async with portal(NOW) as api:
+        answer = await get(api, "/api/v1/portal/compare", sites="hcm,tk", **TODAY)
+    assert answer["period_cut"]["cuts"] == {
+        "hcm": "2025-03-12T10:00+07:00",
+        "tk": "2025-03-12T12:00+09:00",
+    }
+    assert answer["compare_cut"]["cuts"]["tk"] == "2025-03-11T12:00+09:00"
+    sites = {s["site"]: s for s in answer["sites"]}
+    assert counts(sites["hcm"])["visits"] == (1, 2, -50.0)
+    assert counts(sites["tk"])["visits"] == (1, 1, 0.0)
+    country = sites["tk"]["breakdowns"]["country"]
+    assert [(r["key"], r["visits"], r["previous_visits"]) for r in country] == [("VN", 1, 1)]
+
+
+async def test_breakdown_by_site_in_two_timezones(portal: App) -> None:
+    async with portal(NOW) as api:
+        answer = await get(api, "/api/v1/portal/breakdown", site="hcm,tk", by="site", **TODAY)
+    assert by_key(answer) == {"hcm": (1, 2), "tk": (1, 1)}
+
+
 # --- DVC and one-stop -----------------------------------------------------------------------
 
 D = dossier_test.Dossier

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -56,3 +58,38 @@ def test_cli_params() -> None:
         parse_params(["oops"])
     args = build_parser().parse_args(["sql", "--query", "portal_overview", "--param", "sites=a"])
     assert (args.named, args.param, args.query) == ("portal_overview", ["sites=a"], None)
+
+
+def test_the_cut_is_an_optional_parameter_bound_empty_when_left_out() -> None:
+    """Issue 16: one query per indicator takes the cut (``ends``) as a parameter; analysts'
+    calls without it keep working and mean the whole period."""
+    query = named.load("portal_overview")
+    assert query.optional == frozenset({"ends"})
+    assert query.params["ends"] == "Array(Int64)"
+    plain = {"sites": ["a"], "from": date(2025, 1, 1), "to": date(2025, 1, 2)}
+    assert named.bind("portal_overview", plain)[1] == {**plain, "ends": []}
+    given = {**plain, "ends": [1_741_773_600]}
+    assert named.bind("portal_overview", given)[1] == given
+    with pytest.raises(named.BadParameters, match=r"missing to \(Date\)"):
+        named.bind("portal_overview", {"sites": ["a"], "from": date(2025, 1, 1)})
+    assert not any(name.endswith("_cut") for name in named.names())
+    cut = {n for n in named.names() if "ends" in named.load(n).optional}
+    assert cut >= {
+        "portal_overview", "portal_timeseries", "dvc_pageviews", "portal_breakdown_dim",
+        "portal_breakdown_pages", "portal_breakdown_hours",
+        "portal_breakdown_sites",
+    }  # fmt: skip
+
+
+def test_only_array_parameters_may_be_optional(tmp_path: Path, monkeypatch: Any) -> None:
+    (tmp_path / "bad.sql").write_text(
+        "-- bad: x\n-- Params: sites Array(String)\n-- Optional: n\n-- Reads: nothing\n"
+        "SELECT {n:UInt8} FROM system.one WHERE 1 IN {sites:Array(String)}\n"
+    )
+    monkeypatch.setattr(named, "QUERIES_DIR", tmp_path)
+    named.load.cache_clear()
+    try:
+        with pytest.raises(ValueError, match="optional parameter n must be a declared Array"):
+            named.load("bad")
+    finally:
+        named.load.cache_clear()

@@ -10,11 +10,13 @@ from indicators.dossiers import (
     _onestop_parts,
     _onestop_values,
     bounds,
+    portal_links,
     totals,
     unknown_procedures,
 )
 from indicators.periods import Period
 from indicators.quarterly import quarter_period
+from schemas.sites import Site, SiteType
 
 
 def _ms(text: str) -> int:
@@ -120,4 +122,21 @@ def test_l4_l3_services_online_pct_divide_by_every_service_with_dossiers() -> No
     assert _onestop_parts(numbers) == {
         "l4_services_online_pct": {"numerator": 2, "denominator": 10},
         "l3_services_online_pct": {"numerator": 1, "denominator": 10},
+    }
+
+
+def test_portal_links_attribute_only_an_agency_with_one_onestop_site() -> None:
+    """III.1 "Tổng số HS nộp trên cổng": a DVC submission that no one-stop dossier's code
+    matches goes to the one-stop site of the DVC site's agency, only when it is the only one
+    there (agency x has two: nobody's; a DVC site without an agency: nobody's)."""
+    sites = [
+        ("dvc-hn", "dvc", "hn"), ("mc-hn", "onestop", "hn"), ("dvc-x", "dvc", "x"),
+        ("mc-x1", "onestop", "x"), ("mc-x2", "onestop", "x"), ("mc-y", "onestop", "y"),
+        ("dvc-none", "dvc", ""), ("portal-hn", "portal", "hn"),
+    ]  # fmt: skip
+    registry = [Site(id=s, name=s, type=SiteType(kind), agency_id=a) for s, kind, a in sites]
+    assert portal_links(registry) == {
+        "dvc_sites": ["dvc-hn", "dvc-none", "dvc-x"],
+        "dvc_owner": ["mc-hn", "", ""],
+        "onestop_sites": ["mc-hn", "mc-x1", "mc-x2", "mc-y"],
     }
