@@ -807,6 +807,8 @@ def test_official_forms_download_from_the_onestop_and_dvc_screens(
     ).content
     assert _docx_cells(body) == _docx_cells(want)
     screen.shot("forms")
+
+
 def test_onestop_screen_shows_the_provisional_766_scorecard(screen: Screen, stack: Stack) -> None:
     """Issue 16, item 3: the scorecard card shows the API's points, Vietnamese first, and
     "Chưa đo được" (not measured) — never 0 — where the data cannot compute a group (openness
