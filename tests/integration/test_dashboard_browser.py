@@ -449,7 +449,9 @@ def test_portal_numbers_equal_the_api_and_the_known_answers(screen: Screen, stac
 
     # the world map: every country drawn, the ones with visits coloured
     countries = {r["key"] for r in stack.get("/api/v1/portal/breakdown", **q, by="country")["rows"]}
-    assert countries == {"VN", "US"}
+    # the only US visit (u3) starts at 23:45 on the 12th, after the cut (10:00): since
+    # breakdowns are cut like the overview (issue 16), it is not in them
+    assert countries == {"VN"}
     mapped = '[data-chart="map"]'
     page.wait_for_function(f"document.querySelector('{mapped}').dataset.countries > 0")
     assert int(page.get_attribute(mapped, "data-countries") or 0) >= 170
@@ -458,7 +460,7 @@ def test_portal_numbers_equal_the_api_and_the_known_answers(screen: Screen, stac
     fills = page.eval_on_selector_all(
         f"{mapped} svg path", "ps => [...new Set(ps.map(p => p.getAttribute('fill')))]"
     )
-    assert len(fills) >= 3  # empty countries, and two shades for 7 and 1 visits
+    assert len(fills) >= 2  # empty countries, and the shade of Vietnam's visits
 
     live = stack.get("/api/v1/portal/realtime", site="hcm")
     page.wait_for_function(
@@ -568,7 +570,8 @@ def test_two_sites_side_by_side(screen: Screen, stack: Stack) -> None:
             row = by_label[VI_LABELS[name]]
             assert row[f"v{i}"] == fmt(m["value"]), (site["site"], name)
             assert row[f"c{i}"] == change(m["change_pp"] if points else m["change_pct"], points)
-    assert by_label["Lượt truy cập"]["v0"] == vi_int(8)  # hcm, known
+    # compare is cut like the overview (issue 16): hcm's 8 visits, 6 of them before 10:00
+    assert by_label["Lượt truy cập"]["v0"] == vi_int(6)  # hcm, known
     assert by_label["Lượt truy cập"]["v1"] == vi_int(2)  # hn, known
     for by, measure in (("country", "visits"), ("device", "visits"), ("page", "pageviews")):
         per_site = [{r["key"]: r[measure] for r in s["breakdowns"][by]} for s in answer["sites"]]
@@ -578,7 +581,8 @@ def test_two_sites_side_by_side(screen: Screen, stack: Stack) -> None:
         assert [[r["v0"], r["v1"]] for r in shown] == [
             [vi_int(one.get(k, 0)) for one in per_site] for k in keys
         ], by
-    assert screen.table("two-sites-device")[0] == {"key": "Máy tính", "v0": "6", "v1": "1"}
+    # hcm's desktop visits before the cut (12th 10:00): u4's of 10:00 is not among them
+    assert screen.table("two-sites-device")[0] == {"key": "Máy tính", "v0": "5", "v1": "1"}
     headers = screen.page.eval_on_selector_all(
         '[data-card="two-sites"] th', "ths => ths.map(t => t.textContent)"
     )
