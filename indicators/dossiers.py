@@ -349,7 +349,7 @@ def _onestop_values(n: Mapping[str, Any]) -> dict[str, Any]:
         ),  # III.12
         "resolved": int(g.get("resolved", 0)),
         "returned_on_time": int(g.get("resolved_on_time", 0)),
-        "on_time_rate_pct": percent(g.get("resolved_on_time", 0), g.get("resolved_with_due", 0)),
+        "on_time_rate_pct": percent(g.get("resolved_on_time", 0), g.get("resolved", 0)),
         "overdue_open": int(g.get("overdue_open", 0)),
     }
 
@@ -494,7 +494,7 @@ def by_level(
                 "received": int(r.get("received", 0)),
                 "resolved": int(r.get("resolved", 0)),
                 "resolved_on_time": on_time,
-                "on_time_rate_pct": percent(on_time, r.get("resolved_with_due", 0), 1),
+                "on_time_rate_pct": percent(on_time, r.get("resolved", 0), 1),
             }
         )
     return out

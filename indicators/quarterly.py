@@ -91,6 +91,6 @@ def quarterly(
         "procedures_with_online_payment_pct": percent(
             n.get("services_paid_online", 0), n.get("services_with_fees", 0), 1
         ),
-        "on_time_rate_pct": percent(n.get("resolved_on_time", 0), n.get("resolved_with_due", 0), 1),
+        "on_time_rate_pct": percent(n.get("resolved_on_time", 0), n.get("resolved", 0), 1),
         "by_admin_level": levels,
     }

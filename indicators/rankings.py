@@ -4,10 +4,10 @@ Each top-level agency's value is computed over the union of its subtree's sites:
 pageviews are counts over disjoint sites, so an agency's value is the sum of its sites' values
 (``rankings_site_totals.sql``). The dossier rates are the one-stop indicators' own
 (``api/dossier_data.onestop_overview`` over the agency's sites: online dossier rate = received
-online / received, on-time rate = resolved on or before the due time / resolved with a due
-time), so an agency's rate is recomputed from its summed numerators and denominators, never an
-average of its sites' rates; their change is in percentage points. Ranks are competition ranks
-(1, 2, 2, 4) in the requested order; an agency without any site is listed apart
+online / received, on-time rate = resolved on or before the due time / all resolved (seed 004,
+footnote 5)), so an agency's rate is recomputed from its summed numerators and denominators,
+never an average of its sites' rates; their change is in percentage points. Ranks are
+competition ranks (1, 2, 2, 4) in the requested order; an agency without any site is listed apart
 (``without_sites``), one whose rate has no denominator apart too (``without_data``).
 """
 

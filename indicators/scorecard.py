@@ -62,7 +62,7 @@ def measures(
         t["overdue_open"],
     )
     return {
-        "on_time_rate": Measure(on_time, with_due),
+        "on_time_rate": Measure(on_time, t["resolved"]),  # seed 004, footnote 5
         "overdue_rate": Measure(with_due - on_time + overdue_open, with_due + overdue_open),
         "online_rate": Measure(t["received_online"], t["received"]),
         "full_process_rate": Measure(t["received_online_l4"], t["received_l4"]),

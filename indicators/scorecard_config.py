@@ -35,8 +35,8 @@ GROUP_POINTS: dict[str, float] = {
 #: Metrics the data supports: what is counted (numerator / denominator), and the noun of the
 #: denominator for "not measured" reasons. Rates are fractions; satisfaction is a mean 1-5.
 METRICS: dict[str, tuple[str, str]] = {
-    "on_time_rate": ("resolved on or before the due time / resolved with a due time",
-                     "resolved dossiers with a due time"),
+    "on_time_rate": ("resolved on or before the due time / all resolved (seed 004, footnote 5)",
+                     "resolved dossiers"),
     "overdue_rate": ("(resolved late + open past the due time) / (resolved with a due time + "
                      "open past the due time)", "dossiers resolved or due"),
     "online_rate": ("received online / received", "dossiers received"),

@@ -140,3 +140,23 @@ def test_portal_links_attribute_only_an_agency_with_one_onestop_site() -> None:
         "dvc_owner": ["mc-hn", "", ""],
         "onestop_sites": ["mc-hn", "mc-x1", "mc-x2", "mc-y"],
     }
+
+
+def test_on_time_rate_divides_by_every_resolved_dossier() -> None:
+    """Seed 004, footnote 5: "Cấp tỉnh tiếp nhận 45827 hồ sơ, đã giải quyết 41426 hồ sơ, trong đó
+    giải quyết trước và đúng hạn 31264 hồ sơ (tỷ lệ 75,47%)" — the rate is resolved before or on
+    time ÷ all resolved. Dossiers resolved without a due time stay in the denominator (they are
+    not known to be on time), so 9,426 of them do not lift the rate to 31264 / 32000 = 97.7 %."""
+    got = _onestop_values(
+        {
+            "received": 45827,
+            "resolved": 41426,
+            "resolved_on_time": 31264,
+            "resolved_with_due": 32000,
+        }
+    )
+    assert got["on_time_rate_pct"] == pytest.approx(75.47, abs=0.01)
+    assert got["resolved"] == 41426
+    assert got["returned_on_time"] == 31264
+    nothing = _onestop_values({"received": 3})
+    assert nothing["on_time_rate_pct"] is None  # nothing resolved: no rate, never 0

@@ -18,7 +18,7 @@ from indicators.scorecard_config import DEFAULT_PATH, GROUP_POINTS, ConfigError,
 CONFIG = load()
 
 ZERO_TOTALS: dict[str, int] = {
-    "resolved_with_due": 0, "resolved_on_time": 0, "overdue_open": 0, "received": 0,
+    "resolved": 0, "resolved_with_due": 0, "resolved_on_time": 0, "overdue_open": 0, "received": 0,
     "received_online": 0, "received_l4": 0, "received_online_l4": 0,
 }  # fmt: skip
 
@@ -41,6 +41,7 @@ def test_known_answer() -> None:
         {
             # on time 9 / 10 = 0.9 → 12 × 0.9 = 10.8; overdue (10 − 9 + 0) / 10 = 0.1 →
             # 8 × (0.1 − 0.2) / (0 − 0.2) = 4.0: progress 14.8 of 20
+            "resolved": 10,
             "resolved_with_due": 10,
             "resolved_on_time": 9,
             "overdue_open": 0,
@@ -89,7 +90,7 @@ def test_no_data_is_not_measured_never_zero() -> None:
 
 def test_thresholds_clamp_and_lower_is_better() -> None:
     worst = {
-        **ZERO_TOTALS, "resolved_with_due": 4, "resolved_on_time": 0, "overdue_open": 1,
+        **ZERO_TOTALS, "resolved": 4, "resolved_with_due": 4, "resolved_on_time": 0, "overdue_open": 1,
         "received": 5, "received_online": 5, "received_l4": 1, "received_online_l4": 1,
     }  # fmt: skip
     answer = score(CONFIG, measures(worst, {"fee_reported": 1, "paid_online": 1}, {}, {1: 2}))
