@@ -99,6 +99,12 @@ class Settings(BaseSettings):
         description="ClickHouse server URL (http://user:pass@host:8123); unset = embedded chDB.",
     )
     clickhouse_database: str = Field("emc", description="Database that holds the OpenEMC tables.")
+    clickhouse_cluster: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="ClickHouse cluster name (remote_servers): migrations run ON CLUSTER with "
+        "Replicated* tables and Distributed tables under the original names; unset = one node.",
+    )
 
     # --- free SQL (indicators/sql_pool.py, indicators/sql.py Limits)
     sql_workers: int = Field(
