@@ -46,8 +46,10 @@ Sharding keys (``SHARDING`` below, one entry per table, a table missing from it 
   event of a dossier must reach the same shard.
 * Rollups of hits and visits, ``site_receipts_hourly``, ``sink_offsets``: ``rand()``. Their
   rows are written by materialized views on the shard of the source rows; the Distributed
-  key is used only by backfills and ``emc rebuild``, and readers always aggregate across
+  key is used only by the backfills in migrations, and readers always aggregate across
   shards (sum, max, ``uniqCombined64Merge``), so spreading evenly is all that matters.
+  (``emc rebuild`` swaps partitions with ``REPLACE PARTITION``, which a Distributed table
+  does not take: on a cluster it is not supported yet, see ARCHITECTURE "ClickHouse cluster".)
 """
 
 from __future__ import annotations
