@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
             state = f"applied {item.applied_at}" if item.applied else "pending"
             print(f"{item.version:04d} {item.name}: {state}")
         return 0
-    done = migrate(client, database, dry_run=args.dry_run)
+    done = migrate(client, database, dry_run=args.dry_run, cluster=settings.clickhouse_cluster)
     verb = "would apply" if args.dry_run else "applied"
     for migration in done:
         print(f"{verb} {migration.version:04d} {migration.name}")

@@ -12,7 +12,7 @@ import secrets
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schemas.topics import TopicNames
@@ -217,6 +217,22 @@ class Settings(BaseSettings):
         if value == "" or (isinstance(value, SecretStr) and not value.get_secret_value()):
             return None
         return value
+
+    @field_validator("clickhouse_cluster", mode="before")
+    @classmethod
+    def _empty_cluster_is_unset(cls, value: object) -> object:
+        """``EMC_CLICKHOUSE_CLUSTER=`` (an empty compose variable) means one node."""
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _cluster_needs_server(self) -> Settings:
+        """A cluster is a ClickHouse server's remote_servers; embedded chDB is one node."""
+        if self.clickhouse_cluster is not None and self.clickhouse_url is None:
+            raise ValueError(
+                "EMC_CLICKHOUSE_CLUSTER needs EMC_CLICKHOUSE_URL (a server of that cluster); "
+                "embedded chDB is a single node"
+            )
+        return self
 
     @field_validator("trusted_proxies")
     @classmethod

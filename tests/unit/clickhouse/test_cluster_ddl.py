@@ -167,6 +167,19 @@ def test_emc_migrate_cluster_without_a_server_is_refused(
     from emc.cli import main
 
     monkeypatch.delenv("EMC_CLICKHOUSE_URL", raising=False)
-    monkeypatch.setenv("EMC_CLICKHOUSE_CLUSTER", "prod")
-    assert main(["migrate"]) == 2
+    assert main(["migrate", "--cluster", "prod"]) == 2
     assert "EMC_CLICKHOUSE_URL" in capsys.readouterr().err
+
+
+def test_the_cluster_setting_needs_a_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.settings import Settings
+
+    monkeypatch.delenv("EMC_CLICKHOUSE_URL", raising=False)
+    monkeypatch.setenv("EMC_CLICKHOUSE_CLUSTER", "prod")
+    with pytest.raises(ValueError, match="EMC_CLICKHOUSE_CLUSTER needs EMC_CLICKHOUSE_URL"):
+        Settings()
+    monkeypatch.setenv("EMC_CLICKHOUSE_CLUSTER", "")
+    assert Settings().clickhouse_cluster is None
+    monkeypatch.setenv("EMC_CLICKHOUSE_URL", "http://u:p@ch:8123")
+    monkeypatch.setenv("EMC_CLICKHOUSE_CLUSTER", "prod")
+    assert Settings().clickhouse_cluster == "prod"
