@@ -17,7 +17,7 @@ from core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[3] / "deploy" / "cluster"
 SETTINGS = {f"EMC_{name.upper()}" for name in Settings.model_fields}
-_IMAGE = re.compile(r"^[\w./-]+:(?:\$\{\w+:-)?v?\d+(?:\.\d+)+\}?$")
+_IMAGE = re.compile(r"^[\w./-]+:(?:\$\{\w+:-)?v?\d+(?:\.\d+)+\}?(?:-[a-z]+)?$")
 
 
 def _docs(path: Path) -> list[dict[str, Any]]:
