@@ -33,6 +33,8 @@ CLUSTER_XML = """<clickhouse>
   </remote_servers>
 </clickhouse>
 """
+pytestmark = pytest.mark.integration
+
 _COLUMN = re.compile(r"^\s*ColumnDeclaration (\S+)", re.MULTILINE)
 
 
