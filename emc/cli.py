@@ -195,7 +195,8 @@ def _cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from emc.demo import DEMO_SITES, run_demo
+    from emc.demo import DEMO_SITES
+    from emc.demo_run import run_demo
     from emc.warehouse_client import WarehouseClient
 
     if not args.no_register:
@@ -209,6 +210,12 @@ def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             settings.admin_token.get_secret_value(),
             rate_per_s=args.rate or settings.demo_rate,
             duration_s=args.duration,
+            history_days=settings.demo_history_days
+            if args.history_days is None
+            else args.history_days,
+            history_visits_per_day=settings.demo_history_visits_per_day,
+            state_path=settings.data_dir / "demo-history.json",
+            warehouse_url=settings.warehouse_url,
         )
     )
     print(f"demo accepted {hits} hits and {dossiers} dossier events")
@@ -349,6 +356,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--collector", help="collector URL (default from settings)")
     demo.add_argument(
         "--no-register", action="store_true", help="do not register the demo sites first"
+    )
+    demo.add_argument(
+        "--history-days",
+        type=int,
+        help="days of history posted once first (default EMC_DEMO_HISTORY_DAYS; 0: none)",
     )
     demo.set_defaults(handler=_cmd_demo)
 

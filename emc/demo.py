@@ -1,475 +1,364 @@
-"""Demo traffic: realistic portal visits and dossier events posted through the real HTTP path.
+"""Demo traffic: realistic portal visits and dossier lifecycles, as lines for the collector.
 
-Several Vietnamese ministry and province portals, a day/night rhythm in Vietnam time, a
-Vietnam-heavy IP mix, real browser user agents (Chrome, Safari, Cốc Cốc, Zalo, Samsung, bots),
-multi-page visits with pauses, custom events and dossiers that move through their lifecycle.
+Several Vietnamese ministry and province portals (``emc.demo_data``), a day/night and weekday
+rhythm in Vietnam time, a Vietnam-heavy IP mix, real browser user agents (Chrome, Safari,
+Cốc Cốc, Zalo, Samsung, bots), returning visitors, search/social/referral traffic and tagged
+campaigns (utm_* on landing URLs), custom events with properties, outbound-link and download
+clicks, satisfaction ratings, and on the public-service portal the path procedure page → form
+→ confirmation with the tracker's ``dvc/start`` and ``dvc/submit`` events, each submission
+becoming a dossier that the one-stop system receives, processes and resolves on time or late.
 
-The simulation is a pure generator (``DemoTraffic.tick``) driven by a clock, so it is testable
-without a network; ``run_demo`` posts what it yields to the collector's ``/v1/hits`` and
-``/v1/dossiers`` endpoints with the admin token.
+``DemoTraffic`` is pure: a seeded ``random.Random`` and times passed in, no clock and no I/O,
+so the same seed gives the same lines (event ids included). Two ways to use it:
+
+- ``history(end_ms, days, visits_per_day)``: every line of ``days`` days before ``end_ms``,
+  sorted by event time, with realistic durations (a dossier takes days). Lines at or after
+  ``end_ms`` are left out: they have not happened yet.
+- ``tick(now_ms, dt_s)``: live traffic. New visits and dossiers start at ``now_ms``; their later
+  hits and lifecycle steps wait in a queue until their time comes (a live dossier's "day" lasts
+  ``live_day_ms``, 20 s, so its whole life is seen within minutes).
+
+Posting (``emc.demo_run``) is the thin I/O around this.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
+import heapq
 import random
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
-import httpx
-
-from schemas.sites import Site, SiteType
-
-log = logging.getLogger("emc.demo")
-
-DEMO_SITES: tuple[Site, ...] = (
-    Site(
-        id="demo-mic",
-        name="Cổng TTĐT Bộ Thông tin và Truyền thông (demo)",
-        type=SiteType.PORTAL,
-        domains=("mic.gov.vn", "*.mic.gov.vn"),
-    ),
-    Site(
-        id="demo-hanoi",
-        name="Cổng TTĐT thành phố Hà Nội (demo)",
-        type=SiteType.PORTAL,
-        domains=("hanoi.gov.vn", "*.hanoi.gov.vn"),
-    ),
-    Site(
-        id="demo-hcm",
-        name="Cổng TTĐT Thành phố Hồ Chí Minh (demo)",
-        type=SiteType.PORTAL,
-        domains=("hochiminhcity.gov.vn", "*.hochiminhcity.gov.vn"),
-    ),
-    Site(
-        id="demo-danang",
-        name="Cổng TTĐT thành phố Đà Nẵng (demo)",
-        type=SiteType.PORTAL,
-        domains=("danang.gov.vn",),
-    ),
-    Site(
-        id="demo-dvc-hanoi",
-        name="Cổng Dịch vụ công Hà Nội (demo)",
-        type=SiteType.DVC,
-        domains=("dichvucong.hanoi.gov.vn",),
-    ),
-    Site(
-        id="demo-mcdt-hanoi",
-        name="Hệ thống một cửa điện tử Hà Nội (demo)",
-        type=SiteType.ONESTOP,
-        domains=("motcua.hanoi.gov.vn",),
-    ),
+from emc.demo_data import (
+    CAMPAIGNS,
+    CUSTOM_EVENTS,
+    DEMO_SITES,
+    DOWNLOADS,
+    DVC_SITE,
+    HOURLY_SHAPE,
+    IP_PREFIXES,
+    OUTBOUND,
+    PAGES,
+    PROCEDURES,
+    SITE_WEIGHTS,
+    SOURCES,
+    UNKNOWN_PROCEDURE,
+    USER_AGENTS,
+    WEEKDAY_SHAPE,
+    Procedure,
+    Source,
 )
+from emc.demo_dossiers import dossier_lines
 
-#: Relative traffic weight of each portal.
-_SITE_WEIGHTS = {
-    "demo-mic": 3,
-    "demo-hanoi": 5,
-    "demo-hcm": 6,
-    "demo-danang": 2,
-    "demo-dvc-hanoi": 4,
-}
+__all__ = ["DEMO_SITES", "USER_AGENTS", "DemoTraffic", "History", "expected_visit_share"]
 
-_PAGES: dict[str, tuple[str, ...]] = {
-    "demo-mic": (
-        "/",
-        "/tin-tuc",
-        "/tin-tuc/chuyen-doi-so-quoc-gia",
-        "/van-ban-phap-luat",
-        "/thu-tuc-hanh-chinh",
-        "/lien-he",
-        "/chinh-phu-so",
-        "/bao-chi-xuat-ban",
-    ),
-    "demo-hanoi": (
-        "/",
-        "/tin-tuc-su-kien",
-        "/chinh-quyen",
-        "/du-lich",
-        "/quy-hoach",
-        "/van-ban",
-        "/hoi-dap",
-        "/thong-bao",
-    ),
-    "demo-hcm": (
-        "/",
-        "/tin-tuc",
-        "/gioi-thieu",
-        "/thu-tuc-hanh-chinh",
-        "/quy-hoach-do-thi",
-        "/dau-tu",
-        "/lich-cong-tac",
-        "/english",
-    ),
-    "demo-danang": ("/", "/tin-tuc", "/du-lich-da-nang", "/dau-tu", "/van-ban", "/lien-he"),
-    "demo-dvc-hanoi": (
-        "/",
-        "/dich-vu-cong-truc-tuyen",
-        "/tra-cuu-ho-so",
-        "/thanh-toan",
-        "/huong-dan",
-        "/dang-nhap",
-        "/thu-tuc/1.004227",
-        "/thu-tuc/2.000889",
-    ),
-}
-
-_REFERRERS = (
-    "",
-    "",
-    "",
-    "https://www.google.com/",
-    "https://www.google.com.vn/",
-    "https://www.facebook.com/",
-    "https://coccoc.com/search",
-    "https://zalo.me/",
-    "https://dichvucong.gov.vn/",
-)
-
-#: (user agent, weight). Real strings from current browsers; bots at the end.
-USER_AGENTS: tuple[tuple[str, int], ...] = (
-    (
-        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-        "Chrome/131.0.0.0 Safari/537.36",
-        26,
-    ),
-    (
-        "Mozilla/5.0 (Linux; Android 14; SM-A546E) AppleWebKit/537.36 (KHTML, like Gecko) "
-        "Chrome/131.0.6778.104 Mobile Safari/537.36",
-        18,
-    ),
-    (
-        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
-        "Gecko) Version/17.6 Mobile/15E148 Safari/604.1",
-        14,
-    ),
-    (
-        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-        "coc_coc_browser/135.0.202 Chrome/129.0.6668.202 Safari/537.36",
-        9,
-    ),
-    (
-        "Mozilla/5.0 (Linux; Android 13; CPH2211 Build/TP1A.220905.001; wv) AppleWebKit/537.36 "
-        "(KHTML, like Gecko) Version/4.0 Chrome/130.0.6723.102 Mobile Safari/537.36 Zalo android/"
-        "12100623 ZaloTheme/light ZaloLanguage/vn",
-        7,
-    ),
-    (
-        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
-        "Gecko) Mobile/15E148 Zalo iOS/24.10.1 ZaloTheme/light ZaloLanguage/vn",
-        5,
-    ),
-    (
-        "Mozilla/5.0 (Linux; Android 14; SAMSUNG SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) "
-        "SamsungBrowser/26.0 Chrome/122.0.0.0 Mobile Safari/537.36",
-        5,
-    ),
-    (
-        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-        "Version/17.6 Safari/605.1.15",
-        5,
-    ),
-    (
-        "Mozilla/5.0 (iPad; CPU OS 17_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-        "Version/17.6 Mobile/15E148 Safari/604.1",
-        3,
-    ),
-    (
-        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-        "Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0",
-        4,
-    ),
-    ("Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0", 2),
-    ("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", 2),
-    ("curl/8.5.0", 1),
-    ("python-requests/2.32.3", 1),
-    (
-        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-        "HeadlessChrome/131.0.0.0 Safari/537.36",
-        1,
-    ),
-)
-
-#: (first octets, weight): Vietnamese ISPs dominate; a few foreign networks.
-_IP_PREFIXES: tuple[tuple[str, int], ...] = (
-    ("14.160", 12),
-    ("14.161", 6),
-    ("113.160", 8),
-    ("113.190", 5),  # VNPT
-    ("27.64", 8),
-    ("171.224", 8),
-    ("116.96", 5),
-    ("125.235", 4),  # Viettel
-    ("42.112", 6),
-    ("118.69", 6),
-    ("1.52", 4),  # FPT
-    ("123.20", 3),
-    ("183.80", 2),  # other VN
-    ("8.8", 2),
-    ("23.20", 2),
-    ("126.15", 2),
-    ("121.130", 1),
-    ("175.45", 1),  # US, JP, KR, SG
-    ("81.2", 1),
-    ("5.10", 1),  # Europe
-)
-
-#: Visits-per-hour shape over the local (Vietnam) day, 0 = midnight.
-_HOURLY_SHAPE = (
-    0.15,
-    0.08,
-    0.05,
-    0.05,
-    0.08,
-    0.2,
-    0.45,
-    0.8,
-    1.0,
-    1.0,
-    0.95,
-    0.85,
-    0.6,
-    0.7,
-    0.95,
-    1.0,
-    0.95,
-    0.8,
-    0.6,
-    0.7,
-    0.8,
-    0.7,
-    0.5,
-    0.3,
-)
-
-_PROCEDURES = (
-    ("1.004227", "Cấp giấy phép xây dựng", 4),
-    ("2.000889", "Đăng ký kinh doanh hộ cá thể", 4),
-    ("1.001612", "Cấp bản sao trích lục hộ tịch", 3),
-    ("2.001193", "Chứng thực bản sao", 3),
-    ("1.000656", "Đăng ký khai sinh", 4),
-    ("1.010726", "Cấp đổi giấy phép lái xe", 3),
-)
-_DOSSIER_FLOW = ("submitted", "received", "processing", "resolved", "returned")
+DAY_MS = 86_400_000
+HOUR_MS = 3_600_000
 _VN = timedelta(hours=7)
+#: Mean page views per visit (used to turn a page-view rate into a visit rate).
+_PAGES_PER_VISIT = 2.6
+_ONLINE_PROCEDURES = tuple(p for p in PROCEDURES if p.level >= 3)
+_REGULARS_PER_SITE = 300
 
 
-@dataclass
-class _Visit:
-    site: str
-    ip: str
-    ua: str
-    referrer: str
-    pages_left: int
-    next_ms: int
-    last_url: str = ""
+def _local(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC) + _VN
 
 
-@dataclass
-class _Dossier:
-    code: str
-    procedure: tuple[str, str, int]
-    channel: str
-    step: int
-    next_ms: int
-    received_ms: int = 0
-
-
-@dataclass
-class DemoTraffic:
-    """Pure traffic simulation. ``tick(now_ms, dt_s)`` returns the hit and dossier lines due."""
-
-    rate_per_s: float = 20.0
-    seed: int = 7
-    visits: list[_Visit] = field(default_factory=list)
-    dossiers: list[_Dossier] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self._rng = random.Random(self.seed)
-        self._ua_pop = [ua for ua, _ in USER_AGENTS]
-        self._ua_w = [w for _, w in USER_AGENTS]
-        self._ip_pop = [p for p, _ in _IP_PREFIXES]
-        self._ip_w = [w for _, w in _IP_PREFIXES]
-        self._sites = list(_SITE_WEIGHTS)
-        self._site_w = list(_SITE_WEIGHTS.values())
-        self._hosts = {s.id: s.domains[0] for s in DEMO_SITES}
-
-    def _rhythm(self, now_ms: int) -> float:
-        local = datetime.fromtimestamp(now_ms / 1000, tz=UTC) + _VN
-        a, b = _HOURLY_SHAPE[local.hour], _HOURLY_SHAPE[(local.hour + 1) % 24]
-        return a + (b - a) * local.minute / 60
-
-    def _ip(self) -> str:
-        prefix = self._rng.choices(self._ip_pop, self._ip_w)[0]
-        return f"{prefix}.{self._rng.randint(0, 255)}.{self._rng.randint(1, 254)}"
-
-    def _start_visit(self, now_ms: int) -> None:
-        site = self._rng.choices(self._sites, self._site_w)[0]
-        pages = 1 if self._rng.random() < 0.4 else min(12, 1 + int(self._rng.expovariate(1 / 3)))
-        self.visits.append(
-            _Visit(
-                site=site,
-                ip=self._ip(),
-                ua=self._rng.choices(self._ua_pop, self._ua_w)[0],
-                referrer=self._rng.choice(_REFERRERS),
-                pages_left=pages,
-                next_ms=now_ms,
-            )
-        )
-
-    def tick(self, now_ms: int, dt_s: float) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """Advance by ``dt_s`` seconds ending at ``now_ms``; return (hits, dossier events)."""
-        # Visits start at rate / mean pageviews per visit (~2.6), shaped by the local hour.
-        expected = self.rate_per_s / 2.6 * self._rhythm(now_ms) * dt_s
-        starts = int(expected) + (1 if self._rng.random() < expected - int(expected) else 0)
-        for _ in range(starts):
-            self._start_visit(now_ms)
-        hits: list[dict[str, Any]] = []
-        still: list[_Visit] = []
-        for visit in self.visits:
-            if visit.next_ms <= now_ms:
-                hits.extend(self._visit_hits(visit, now_ms))
-            if visit.pages_left > 0:
-                still.append(visit)
-        self.visits = still
-        return hits, self._dossier_events(now_ms, dt_s)
-
-    def _visit_hits(self, visit: _Visit, now_ms: int) -> list[dict[str, Any]]:
-        host = self._hosts[visit.site]
-        url = f"https://{host}{self._rng.choice(_PAGES[visit.site])}"
-        referrer = visit.last_url or visit.referrer
-        out = [
-            {
-                "site": visit.site,
-                "url": url,
-                "referrer": referrer,
-                "type": "pageview",
-                "ts": now_ms,
-                "ip": visit.ip,
-                "ua": visit.ua,
-                "event_id": uuid.uuid4().hex,
-            }
-        ]
-        if self._rng.random() < 0.06:
-            out.append(
-                {
-                    "site": visit.site,
-                    "url": url,
-                    "type": "event",
-                    "name": self._rng.choice(("download", "outbound", "search")),
-                    "ts": now_ms + 1500,
-                    "ip": visit.ip,
-                    "ua": visit.ua,
-                    "event_id": uuid.uuid4().hex,
-                }
-            )
-        visit.last_url = url
-        visit.pages_left -= 1
-        visit.next_ms = now_ms + int(self._rng.uniform(8, 150) * 1000)
-        return out
-
-    def _dossier_events(self, now_ms: int, dt_s: float) -> list[dict[str, Any]]:
-        if self._rng.random() < min(1.0, self.rate_per_s / 40 * self._rhythm(now_ms) * dt_s):
-            proc = self._rng.choice(_PROCEDURES)
-            channel = "online" if self._rng.random() < (0.8 if proc[2] == 4 else 0.45) else "direct"
-            day = datetime.fromtimestamp(now_ms / 1000, tz=UTC)
-            code = f"H{day:%y%m%d}-{self._rng.randint(0, 999999):06d}"
-            self.dossiers.append(
-                _Dossier(code=code, procedure=proc, channel=channel, step=0, next_ms=now_ms)
-            )
-        events: list[dict[str, Any]] = []
-        still: list[_Dossier] = []
-        for dossier in self.dossiers:
-            if dossier.next_ms <= now_ms:
-                events.append(self._dossier_event(dossier, now_ms))
-                dossier.step += 1
-                dossier.next_ms = now_ms + int(self._rng.uniform(5, 60) * 1000)
-            if dossier.step < len(_DOSSIER_FLOW):
-                still.append(dossier)
-        self.dossiers = still
-        return events
-
-    def _dossier_event(self, dossier: _Dossier, now_ms: int) -> dict[str, Any]:
-        status = _DOSSIER_FLOW[dossier.step]
-        if status == "received":
-            dossier.received_ms = now_ms
-        event: dict[str, Any] = {
-            "event_id": uuid.uuid4().hex,
-            "site": "demo-mcdt-hanoi",
-            "dossier_code": dossier.code,
-            "procedure_code": dossier.procedure[0],
-            "procedure_name": dossier.procedure[1],
-            "status": status,
-            "ts": now_ms,
-            "channel": dossier.channel,
-            "source": "dvc_portal" if dossier.channel == "online" else "other",
-            "submitted_by": "citizen" if self._rng.random() < 0.85 else "officer",
-            "admin_level": self._rng.choice(("province", "district", "commune")),
-        }
-        if dossier.received_ms:
-            event["received_at"] = dossier.received_ms
-            event["due_at"] = dossier.received_ms + 3 * 60_000
-        if status == "received":
-            # three dossiers in four digitised (Decision 766 "số hóa hồ sơ"), from the code's
-            # last digit so that the demo's random sequence stays as it was
-            event["digitized"] = int(dossier.code[-1]) % 4 != 0
-        if status == "resolved":
-            event["resolved_at"] = now_ms
-        if status == "returned":
-            event["returned_at"] = now_ms
-            event["fee_paid_online"] = dossier.channel == "online"
-        return event
-
-
-async def _post(client: httpx.AsyncClient, path: str, lines: list[dict[str, Any]]) -> int:
-    if not lines:
-        return 0
-    try:
-        response = await client.post(path, json=lines)
-    except httpx.HTTPError as exc:
-        log.warning("demo: %s unreachable (%s); will retry with the next tick", path, exc)
-        return 0
-    if response.status_code >= 400 and response.status_code != 422:
-        log.warning("demo: %s answered %s: %s", path, response.status_code, response.text[:300])
-        return 0
-    body = response.json()
-    for rejected in body.get("rejected", [])[:3]:
-        log.warning("demo: %s rejected a line: %s", path, rejected)
-    return int(body.get("accepted", 0))
-
-
-async def run_demo(
-    collector_url: str,
-    token: str,
-    *,
-    rate_per_s: float,
-    duration_s: float | None = None,
-    tick_s: float = 1.0,
-    stop: asyncio.Event | None = None,
-) -> tuple[int, int]:
-    """Post demo traffic until ``duration_s`` passes or ``stop`` is set; returns (hits, dossier
-    events) accepted by the collector."""
-    stop = stop or asyncio.Event()
-    traffic = DemoTraffic(rate_per_s=rate_per_s, seed=random.randrange(1 << 30))
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    hits_total = dossiers_total = 0
-    headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(base_url=collector_url, headers=headers, timeout=30) as client:
-        while not stop.is_set() and (duration_s is None or loop.time() - started < duration_s):
-            now_ms = int(datetime.now(tz=UTC).timestamp() * 1000)
-            hits, dossiers = traffic.tick(now_ms, tick_s)
-            hits_total += await _post(client, "/v1/hits", hits)
-            dossiers_total += await _post(client, "/v1/dossiers", dossiers)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=tick_s)
-    return hits_total, dossiers_total
+def rhythm(ms: int) -> float:
+    """Relative traffic at an instant: the local hour (interpolated) times the weekday."""
+    local = _local(ms)
+    a, b = HOURLY_SHAPE[local.hour], HOURLY_SHAPE[(local.hour + 1) % 24]
+    return (a + (b - a) * local.minute / 60) * WEEKDAY_SHAPE[local.weekday()]
 
 
 def expected_visit_share(hour: int) -> float:
     """The demo's relative visit rate for a local hour (used by tests and docs)."""
-    return _HOURLY_SHAPE[hour % 24] / max(_HOURLY_SHAPE)
+    return HOURLY_SHAPE[hour % 24] / max(HOURLY_SHAPE)
+
+
+@dataclass
+class History:
+    """The lines of a history, each list sorted by ``ts``."""
+
+    hits: list[dict[str, Any]]
+    dossiers: list[dict[str, Any]]
+
+
+@dataclass
+class DemoTraffic:
+    """Pure traffic simulation; see the module docstring."""
+
+    rate_per_s: float = 20.0
+    seed: int = 7
+    live_day_ms: int = 20_000
+    _queue: list[tuple[int, int, str, dict[str, Any]]] = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+        self._tag = f"{self.seed & 0xFFFFFF:06x}"
+        self._count = 0
+        self._dossier_count = 0
+        self._seq = 0
+        self._anchor_ms: int | None = None
+        self._hosts = {s.id: s.domains[0] for s in DEMO_SITES}
+        self._regulars: dict[str, list[tuple[str, str]]] = {s: [] for s in SITE_WEIGHTS}
+
+    # --- small draws
+    def _id(self) -> str:
+        self._count += 1
+        return f"demo-{self._tag}-{self._count:x}"
+
+    def _pick(self, pairs: tuple[tuple[Any, int], ...]) -> Any:
+        return self._rng.choices([p for p, _ in pairs], [w for _, w in pairs])[0]
+
+    def _visitor(self, site: str) -> tuple[str, str]:
+        """(ip, ua): a returning visitor three times in ten, else a new one."""
+        regulars = self._regulars[site]
+        if regulars and self._rng.random() < 0.3:
+            return self._rng.choice(regulars)
+        prefix = self._pick(IP_PREFIXES)
+        ip = f"{prefix}.{self._rng.randint(0, 255)}.{self._rng.randint(1, 254)}"
+        visitor = (ip, self._pick(USER_AGENTS))
+        if len(regulars) < _REGULARS_PER_SITE:
+            regulars.append(visitor)
+        else:
+            regulars[self._rng.randrange(_REGULARS_PER_SITE)] = visitor
+        return visitor
+
+    def _source(self, site: str, start_ms: int) -> Source:
+        days_ago = ((self._anchor_ms or start_ms) - start_ms) // DAY_MS
+        for campaign in CAMPAIGNS:
+            running = campaign.ends_days_ago <= days_ago < campaign.ends_days_ago + campaign.days
+            if site in campaign.sites and running and self._rng.random() < campaign.share:
+                return campaign.source
+        source: Source = self._pick(SOURCES)
+        if self._hosts[site] in source.referrer:  # a site is not its own referrer
+            return Source()
+        return source
+
+    def _procedure(self, online_only: bool = False) -> Procedure:
+        pool = _ONLINE_PROCEDURES if online_only else PROCEDURES
+        if not online_only and self._rng.random() < 0.01:
+            return UNKNOWN_PROCEDURE
+        return self._rng.choices(pool, [p.weight for p in pool])[0]
+
+    # --- one visit
+    def visit(self, site: str, start_ms: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Every hit of one visit starting at ``start_ms``, and the dossier events of the online
+        submission it ends with, if any."""
+        ip, ua = self._visitor(site)
+        source = self._source(site, start_ms)
+        host = self._hosts[site]
+        pages = list(PAGES[site])
+        rng = self._rng
+        count = 1 if rng.random() < 0.4 else min(12, 2 + int(rng.expovariate(1 / 2.5)))
+        path = [pages[0] if rng.random() < 0.45 else rng.choice(pages)]
+        path += [rng.choice(pages) for _ in range(count - 1)]
+        procedure: Procedure | None = None
+        if site == DVC_SITE and rng.random() < 0.45:
+            procedure = self._procedure(online_only=True)
+            path = [f"/thu-tuc/{procedure.code}"]
+            if rng.random() < 0.55:
+                path.append(f"/nop-ho-so/{procedure.code}")
+                if rng.random() < 0.7:
+                    path.append(f"/nop-ho-so/{procedure.code}/hoan-thanh")
+        hits: list[dict[str, Any]] = []
+        dossiers: list[dict[str, Any]] = []
+        referrer = source.referrer
+        ts = start_ms
+        for index, page in enumerate(path):
+            url = f"https://{host}{page}"
+            if index == 0 and source.utm:
+                url += "?" + urlencode(source.utm)
+            hits.append(self._hit(site, url, referrer, ts, ip, ua))
+            later = ts + int(rng.uniform(3, 40) * 1000)
+            if procedure is not None and page.startswith("/nop-ho-so/"):
+                if page.endswith("/hoan-thanh"):
+                    code = self._dossier_code(ts)
+                    name = f"dvc/submit/{procedure.code}/{code}"
+                    hits.append(self._hit(site, url, "", later, ip, ua, name))
+                    dossiers = self.dossier(ts, DAY_MS, procedure, code=code, via_dvc=True)
+                    if rng.random() < 0.35:
+                        hits.append(self._rating(site, url, later + 5000, ip, ua, procedure))
+                else:
+                    name = f"dvc/start/{procedure.code}"
+                    hits.append(self._hit(site, url, "", later, ip, ua, name))
+            else:
+                hits.extend(self._page_events(site, url, page, later, ip, ua))
+            referrer = url
+            ts += int(rng.uniform(8, 150) * 1000)
+        return hits, dossiers
+
+    def _hit(
+        self,
+        site: str,
+        url: str,
+        referrer: str,
+        ts: int,
+        ip: str,
+        ua: str,
+        event: str = "",
+        props: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        hit: dict[str, Any] = {
+            "site": site,
+            "url": url,
+            "referrer": referrer,
+            "type": "event" if event else "pageview",
+            "ts": ts,
+            "ip": ip,
+            "ua": ua,
+            "event_id": self._id(),
+        }
+        if event:
+            hit["name"] = event
+        if props:
+            hit["props"] = props
+        return hit
+
+    def _rating(
+        self, site: str, url: str, ts: int, ip: str, ua: str, procedure: Procedure
+    ) -> dict[str, Any]:
+        score = self._rng.choices((1, 2, 3, 4, 5), (3, 4, 10, 35, 48))[0]
+        props = {"score": score, "procedure": procedure.code}
+        return self._hit(site, url, "", ts, ip, ua, "rating", props)
+
+    def _page_events(
+        self, site: str, url: str, page: str, ts: int, ip: str, ua: str
+    ) -> list[dict[str, Any]]:
+        rng = self._rng
+        out: list[dict[str, Any]] = []
+        if page in ("/tim-kiem",) or rng.random() < 0.05:
+            name, prop, values = (
+                CUSTOM_EVENTS[0] if page == "/tim-kiem" else rng.choice(CUSTOM_EVENTS)
+            )
+            out.append(self._hit(site, url, "", ts, ip, ua, name, {prop: rng.choice(values)}))
+        if rng.random() < (0.12 if "van-ban" in page else 0.03):
+            out.append(
+                self._hit(site, url, "", ts + 700, ip, ua, "download:" + rng.choice(DOWNLOADS))
+            )
+        if rng.random() < 0.03:
+            out.append(
+                self._hit(site, url, "", ts + 900, ip, ua, "outbound:" + rng.choice(OUTBOUND))
+            )
+        if site == DVC_SITE and rng.random() < 0.02:
+            procedure = self._procedure(online_only=True)
+            out.append(self._rating(site, url, ts + 1100, ip, ua, procedure))
+        return out
+
+    # --- dossiers
+    def _dossier_code(self, ts: int) -> str:
+        """A one-stop style code, unique per seed (the seed's tag keeps runs apart)."""
+        self._dossier_count += 1
+        return f"000.00.01.H26-{_local(ts):%y%m%d}-{self._tag}{self._dossier_count:05d}"
+
+    def dossier(
+        self,
+        start_ms: int,
+        day_ms: int,
+        procedure: Procedure | None = None,
+        *,
+        code: str | None = None,
+        via_dvc: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Every event of one dossier (``emc.demo_dossiers``), starting at ``start_ms``."""
+        return dossier_lines(
+            self._rng,
+            self._id,
+            code=code or self._dossier_code(start_ms),
+            procedure=procedure or self._procedure(),
+            start_ms=start_ms,
+            day_ms=day_ms,
+            via_dvc=via_dvc,
+        )
+
+    def _office_dossiers(self, hour_ms: int, per_day: float) -> list[dict[str, Any]]:
+        """Dossiers brought to the one-stop desk (or sent from the national portal) in the
+        local hour starting at ``hour_ms``: office hours on working days, a few online ones at
+        any time."""
+        local = _local(hour_ms)
+        desk = local.weekday() < 5 and (7 <= local.hour < 12 or 13 <= local.hour < 17)
+        expected = per_day * ((0.85 / 9 if desk else 0) + 0.15 * rhythm(hour_ms) / 14)
+        out: list[dict[str, Any]] = []
+        for _ in range(self._count_of(expected)):
+            out += self.dossier(hour_ms + self._rng.randrange(HOUR_MS), DAY_MS)
+        return out
+
+    def _count_of(self, expected: float) -> int:
+        whole = int(expected)
+        return whole + (1 if self._rng.random() < expected - whole else 0)
+
+    # --- history
+    def history(self, end_ms: int, days: int, visits_per_day: float) -> History:
+        """Every line of the ``days`` days before ``end_ms`` (see the module docstring).
+
+        Visits per hour follow ``rhythm`` and a gentle growth (the older half of the period
+        has about 15 % fewer visits than the newer half, so comparisons show a change);
+        dossiers come from the portal's submissions and from the desk (about one for every
+        fifteen visits of a working day)."""
+        self._anchor_ms = end_ms
+        start = (end_ms - days * DAY_MS) // HOUR_MS * HOUR_MS
+        mean_rhythm = sum(HOURLY_SHAPE) / 24 * sum(WEEKDAY_SHAPE) / 7
+        sites = list(SITE_WEIGHTS)
+        weights = list(SITE_WEIGHTS.values())
+        hits: list[dict[str, Any]] = []
+        dossiers: list[dict[str, Any]] = []
+        for hour_ms in range(start, end_ms, HOUR_MS):
+            growth = 0.85 + 0.3 * (hour_ms - start) / max(1, end_ms - start)
+            expected = visits_per_day / 24 * rhythm(hour_ms) / mean_rhythm * growth
+            for _ in range(self._count_of(expected)):
+                site = self._rng.choices(sites, weights)[0]
+                h, d = self.visit(site, hour_ms + self._rng.randrange(HOUR_MS))
+                hits += h
+                dossiers += d
+            dossiers += self._office_dossiers(hour_ms, visits_per_day / 15 * growth)
+        hits = sorted((h for h in hits if h["ts"] < end_ms), key=lambda h: int(h["ts"]))
+        dossiers = sorted((d for d in dossiers if d["ts"] < end_ms), key=lambda d: int(d["ts"]))
+        return History(hits, dossiers)
+
+    # --- live
+    def tick(self, now_ms: int, dt_s: float) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Advance by ``dt_s`` seconds ending at ``now_ms``; return the (hits, dossier events)
+        whose time has come."""
+        if self._anchor_ms is None:
+            self._anchor_ms = now_ms
+        rate = rhythm(now_ms)
+        sites = list(SITE_WEIGHTS)
+        weights = list(SITE_WEIGHTS.values())
+        for _ in range(self._count_of(self.rate_per_s / _PAGES_PER_VISIT * rate * dt_s)):
+            hits, dossiers = self.visit(self._rng.choices(sites, weights)[0], now_ms)
+            self._schedule(hits, "h")
+            # a live dossier's "day" is short, so its whole life is seen within minutes
+            self._schedule(_rescale(dossiers, now_ms, self.live_day_ms), "d")
+        for _ in range(self._count_of(self.rate_per_s / 40 * rate * dt_s)):
+            self._schedule(self.dossier(now_ms, self.live_day_ms), "d")
+        due: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])
+        while self._queue and self._queue[0][0] <= now_ms:
+            _, _, kind, line = heapq.heappop(self._queue)
+            due[0 if kind == "h" else 1].append(line)
+        return due
+
+    def _schedule(self, lines: list[dict[str, Any]], kind: str) -> None:
+        for line in lines:
+            heapq.heappush(self._queue, (int(line["ts"]), self._next_seq(), kind, line))
+
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+
+_TIME_FIELDS = ("ts", "submitted_at", "received_at", "due_at", "resolved_at", "returned_at")
+
+
+def _rescale(lines: list[dict[str, Any]], origin_ms: int, day_ms: int) -> list[dict[str, Any]]:
+    """Dossier lines made with real days, squeezed so that a day lasts ``day_ms``."""
+    out = []
+    for line in lines:
+        copy = dict(line)
+        for name in _TIME_FIELDS:
+            if name in copy:
+                copy[name] = origin_ms + (int(copy[name]) - origin_ms) * day_ms // DAY_MS
+        out.append(copy)
+    return out
