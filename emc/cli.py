@@ -195,14 +195,10 @@ def _cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from emc.demo import DEMO_SITES
-    from emc.demo_run import run_demo
-    from emc.warehouse_client import WarehouseClient
+    from emc.demo_run import register_demo, run_demo
 
     if not args.no_register:
-        client = WarehouseClient(settings)
-        for site in DEMO_SITES:
-            client.put_site(site)
+        register_demo(settings)
     url = args.collector or settings.collector_url
     hits, dossiers = asyncio.run(
         run_demo(

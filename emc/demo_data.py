@@ -15,45 +15,61 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from schemas.agencies import Agency, AgencyKind
 from schemas.sites import Site, SiteType
 
 #: The one-stop system and the public-service portal whose numbers the official forms read.
 ONESTOP_SITE = "demo-mcdt-hanoi"
 DVC_SITE = "demo-dvc-hanoi"
 
+#: The agencies the demo sites belong to: a ministry and three provinces, so rankings, agency
+#: reports and "another site of the same agency" (the Internal channel) have data.
+DEMO_AGENCIES: tuple[Agency, ...] = (
+    Agency(id="demo-bo-tttt", name="Bộ Thông tin và Truyền thông (demo)", kind=AgencyKind.MINISTRY),
+    Agency(id="demo-tp-ha-noi", name="UBND thành phố Hà Nội (demo)", kind=AgencyKind.PROVINCE),
+    Agency(id="demo-tp-hcm", name="UBND Thành phố Hồ Chí Minh (demo)", kind=AgencyKind.PROVINCE),
+    Agency(id="demo-tp-da-nang", name="UBND thành phố Đà Nẵng (demo)", kind=AgencyKind.PROVINCE),
+)
+
 DEMO_SITES: tuple[Site, ...] = (
     Site(
         id="demo-mic",
+        agency_id="demo-bo-tttt",
         name="Cổng TTĐT Bộ Thông tin và Truyền thông (demo)",
         type=SiteType.PORTAL,
         domains=("mic.gov.vn", "*.mic.gov.vn"),
     ),
     Site(
         id="demo-hanoi",
+        agency_id="demo-tp-ha-noi",
         name="Cổng TTĐT thành phố Hà Nội (demo)",
         type=SiteType.PORTAL,
         domains=("hanoi.gov.vn", "*.hanoi.gov.vn"),
     ),
     Site(
         id="demo-hcm",
+        agency_id="demo-tp-hcm",
         name="Cổng TTĐT Thành phố Hồ Chí Minh (demo)",
         type=SiteType.PORTAL,
         domains=("hochiminhcity.gov.vn", "*.hochiminhcity.gov.vn"),
     ),
     Site(
         id="demo-danang",
+        agency_id="demo-tp-da-nang",
         name="Cổng TTĐT thành phố Đà Nẵng (demo)",
         type=SiteType.PORTAL,
         domains=("danang.gov.vn",),
     ),
     Site(
         id=DVC_SITE,
+        agency_id="demo-tp-ha-noi",
         name="Cổng Dịch vụ công Hà Nội (demo)",
         type=SiteType.DVC,
         domains=("dichvucong.hanoi.gov.vn",),
     ),
     Site(
         id=ONESTOP_SITE,
+        agency_id="demo-tp-ha-noi",
         name="Hệ thống một cửa điện tử Hà Nội (demo)",
         type=SiteType.ONESTOP,
         domains=("motcua.hanoi.gov.vn",),

@@ -18,7 +18,7 @@ import random
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -33,11 +33,33 @@ from emc.demo_setup import (
     save_state,
 )
 
+if TYPE_CHECKING:
+    from core.settings import Settings
+
 log = logging.getLogger("emc.demo")
 
 #: Lines per history request (the collector takes up to EMC_MAX_BATCH_LINES, 10,000).
 HISTORY_BATCH = 2000
 _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def register_demo(settings: Settings) -> None:
+    """Register the demo agencies, then the demo sites in them (the warehouse's API when it
+    runs, else the database directly). Saving what is already there changes nothing."""
+    from clickhouse import agencies
+    from emc.demo_data import DEMO_AGENCIES, DEMO_SITES
+    from emc.registry_cli import RegistryClient
+
+    client = RegistryClient(settings)
+    for agency in DEMO_AGENCIES:
+        client.call(
+            "PUT",
+            f"/api/v1/agencies/{agency.id}",
+            agency.model_dump(mode="json"),
+            lambda db, agency=agency: agencies.upsert_agency(db, agency, None),  # type: ignore[misc]
+        )
+    for site in DEMO_SITES:
+        client.put_site(site)
 
 
 def _now_ms() -> int:

@@ -269,12 +269,9 @@ def run_stack(
         collector_url = settings.collector_url
         _wait_http(f"{collector_url}/healthz", 60, started, stop)
         if demo and not stop.requested:
-            from emc.demo import DEMO_SITES
-            from emc.warehouse_client import WarehouseClient
+            from emc.demo_run import register_demo
 
-            client = WarehouseClient(settings)
-            for site in DEMO_SITES:
-                client.put_site(site)
+            register_demo(settings)
             demo_child.start(env)
             started.append(demo_child)
             print(f"[emc] demo traffic at {settings.demo_rate:g} pageviews/s", flush=True)
