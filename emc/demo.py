@@ -51,7 +51,14 @@ from emc.demo_data import (
 )
 from emc.demo_dossiers import dossier_lines
 
-__all__ = ["DEMO_SITES", "USER_AGENTS", "DemoTraffic", "History", "expected_visit_share"]
+__all__ = [
+    "DEMO_SITES",
+    "USER_AGENTS",
+    "DemoTraffic",
+    "History",
+    "expected_visit_share",
+    "matomo_request",
+]
 
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
@@ -350,6 +357,24 @@ class DemoTraffic:
 
 
 _TIME_FIELDS = ("ts", "submitted_at", "received_at", "due_at", "resolved_at", "returned_at")
+
+
+def matomo_request(hit: dict[str, Any], idsite: int) -> str | None:
+    """The Matomo tracking request (a bulk ``requests`` line) that ``emc-compat.js`` sends for
+    a page view or a ``trackDVC(code, action[, dossier])`` event of ``hit``, with the visitor's
+    IP, UA and time as a trusted sender gives them (``cip``, ``ua``, ``cdt``; the bulk request's
+    ``token_auth`` makes them count); None for any other hit. The collector names the event
+    ``dvc/ACTION/CODE[/DOSSIER]`` again."""
+    q: dict[str, Any] = {"idsite": idsite, "rec": 1, "url": hit["url"]}
+    if hit["type"] == "pageview":
+        q["urlref"] = hit.get("referrer", "")
+    elif hit.get("name", "").startswith("dvc/"):
+        _, action, rest = hit["name"].split("/", 2)
+        q.update(e_c="dvc", e_a=action, e_n=rest)
+    else:
+        return None
+    q.update(cip=hit["ip"], ua=hit["ua"], cdt=f"{int(hit['ts']) / 1000:.3f}")
+    return "?" + urlencode(q)
 
 
 def _rescale(lines: list[dict[str, Any]], origin_ms: int, day_ms: int) -> list[dict[str, Any]]:

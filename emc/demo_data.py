@@ -21,6 +21,9 @@ from schemas.sites import Site, SiteType
 #: The one-stop system and the public-service portal whose numbers the official forms read.
 ONESTOP_SITE = "demo-mcdt-hanoi"
 DVC_SITE = "demo-dvc-hanoi"
+#: The Matomo ``idsite`` of the public-service portal: its live page views and ``trackDVC``
+#: events go through the EMC-compatible tracker endpoint, as ``_govaq`` sends them.
+DVC_MATOMO_ID = 9001
 
 #: The agencies the demo sites belong to: a ministry and three provinces, so rankings, agency
 #: reports and "another site of the same agency" (the Internal channel) have data.
@@ -66,6 +69,7 @@ DEMO_SITES: tuple[Site, ...] = (
         name="Cổng Dịch vụ công Hà Nội (demo)",
         type=SiteType.DVC,
         domains=("dichvucong.hanoi.gov.vn",),
+        matomo_id=DVC_MATOMO_ID,
     ),
     Site(
         id=ONESTOP_SITE,

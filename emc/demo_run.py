@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from emc.demo import DemoTraffic
+from emc.demo import DemoTraffic, matomo_request
+from emc.demo_data import DVC_MATOMO_ID, DVC_SITE
 from emc.demo_setup import (
     ACCOUNT_SITES,
     CATALOG_SITES,
@@ -85,6 +86,27 @@ async def _post(client: httpx.AsyncClient, path: str, lines: list[dict[str, Any]
     for rejected in body.get("rejected", [])[:3]:
         log.warning("demo: %s rejected a line: %s", path, rejected)
     return int(body.get("accepted", 0))
+
+
+async def _post_matomo(client: httpx.AsyncClient, requests: list[str], token: str) -> int:
+    """Post Matomo tracking requests as one bulk request; the number tracked."""
+    if not requests:
+        return 0
+    try:
+        response = await client.post(
+            "/matomo.php", json={"requests": requests, "token_auth": token}
+        )
+    except httpx.HTTPError as exc:
+        log.warning("demo: /matomo.php unreachable (%s)", exc)
+        return 0
+    body = (
+        response.json()
+        if response.headers.get("content-type", "").startswith("application/json")
+        else {}
+    )
+    for invalid in body.get("invalid_requests", [])[:3]:
+        log.warning("demo: /matomo.php refused a request: %s", invalid)
+    return int(body.get("tracked", 0))
 
 
 async def import_catalogs(warehouse_url: str, token: str, end_ms: int) -> None:
@@ -204,7 +226,12 @@ async def run_demo(
         print(f"demo: live traffic at {rate_per_s:g} pageviews/s", flush=True)
         while not stop.is_set() and (duration_s is None or loop.time() - started < duration_s):
             hits, dossiers = traffic.tick(_now_ms(), tick_s)
-            hits_total += await _post(client, "/v1/hits", hits) or 0
+            tracker = [(h, matomo_request(h, DVC_MATOMO_ID)) for h in hits if h["site"] == DVC_SITE]
+            requests = [q for _, q in tracker if q is not None]
+            server = [h for h in hits if h["site"] != DVC_SITE]
+            server += [h for h, q in tracker if q is None]
+            hits_total += await _post(client, "/v1/hits", server) or 0
+            hits_total += await _post_matomo(client, requests, token)
             dossiers_total += await _post(client, "/v1/dossiers", dossiers) or 0
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=tick_s)

@@ -12,8 +12,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from core.settings import Settings
-from emc.demo import DemoTraffic
-from emc.demo_data import DEMO_SITES
+from emc.demo import DemoTraffic, matomo_request
+from emc.demo_data import DEMO_SITES, DVC_MATOMO_ID, DVC_SITE
 from ingest.app import create_app
 from ingest.sites import SiteCache
 
@@ -80,3 +80,27 @@ def test_every_history_and_live_line_is_accepted(
     assert len(producer.sent) == sum(
         map(len, (history.hits, live_hits, history.dossiers, live_dossiers))
     )
+
+
+def test_live_dvc_hits_go_through_the_emc_compatible_tracker(
+    collector: tuple[TestClient, _Producer],
+) -> None:
+    """``_govaq``'s ``trackDVC(code, 'submit', dossier)`` arrives as ``dvc/submit/CODE/DOSSIER``
+    at the hit's own time (``cdt`` with the bulk request's token)."""
+    client, producer = collector
+    live = DemoTraffic(rate_per_s=40, seed=8)
+    hits = [h for s in range(300) for h in live.tick(END_MS + s * 1000, 1.0)[0]]
+    dvc = [(h, matomo_request(h, DVC_MATOMO_ID)) for h in hits if h["site"] == DVC_SITE]
+    sent = [(h, q) for h, q in dvc if q is not None]
+    assert any(h["name"].startswith("dvc/submit/") for h, _ in sent if h["type"] == "event")
+    response = client.post(
+        "/matomo.php",
+        content=orjson.dumps({"requests": [q for _, q in sent], "token_auth": "adm"}),
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["tracked"] == len(sent)
+    got = [orjson.loads(value) for _, value in producer.sent]
+    assert [(m["site"], m["ts"], m.get("name", "")) for m in got] == [
+        (DVC_SITE, h["ts"], h.get("name", "")) for h, _ in sent
+    ]
