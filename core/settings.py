@@ -206,6 +206,16 @@ class Settings(BaseSettings):
     demo_rate: float = Field(
         20.0, gt=0, description="Demo traffic: pageviews per second (emc demo / make run)."
     )
+    demo_history_days: int = Field(
+        90,
+        ge=0,
+        le=366,
+        description="Demo: days of history posted once at start (0: none; state in "
+        "EMC_DATA_DIR/demo-history.json).",
+    )
+    demo_history_visits_per_day: float = Field(
+        400.0, gt=0, description="Demo: visits per day of that history (all demo sites)."
+    )
 
     log_level: str = Field("INFO", description="Python log level of every process.")
 

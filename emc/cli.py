@@ -236,13 +236,10 @@ def _cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from emc.demo import DEMO_SITES, run_demo
-    from emc.warehouse_client import WarehouseClient
+    from emc.demo_run import register_demo, run_demo
 
     if not args.no_register:
-        client = WarehouseClient(settings)
-        for site in DEMO_SITES:
-            client.put_site(site)
+        register_demo(settings)
     url = args.collector or settings.collector_url
     hits, dossiers = asyncio.run(
         run_demo(
@@ -250,6 +247,12 @@ def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             settings.admin_token.get_secret_value(),
             rate_per_s=args.rate or settings.demo_rate,
             duration_s=args.duration,
+            history_days=settings.demo_history_days
+            if args.history_days is None
+            else args.history_days,
+            history_visits_per_day=settings.demo_history_visits_per_day,
+            state_path=settings.data_dir / "demo-history.json",
+            warehouse_url=settings.warehouse_url,
         )
     )
     print(f"demo accepted {hits} hits and {dossiers} dossier events")
@@ -396,6 +399,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--collector", help="collector URL (default from settings)")
     demo.add_argument(
         "--no-register", action="store_true", help="do not register the demo sites first"
+    )
+    demo.add_argument(
+        "--history-days",
+        type=int,
+        help="days of history posted once first (default EMC_DEMO_HISTORY_DAYS; 0: none)",
     )
     demo.set_defaults(handler=_cmd_demo)
 
