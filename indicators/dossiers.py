@@ -91,8 +91,8 @@ def procedure_rows(
 
 
 _SUMMED = (
-    "submitted", "received", "received_online", "finished", "processing_s_total", "resolved",
-    "resolved_on_time", "resolved_with_due", "overdue_open",
+    "submitted", "received", "received_online", "received_online_sources", "finished",
+    "processing_s_total", "resolved", "resolved_on_time", "resolved_with_due", "overdue_open",
 )  # fmt: skip
 
 
@@ -322,12 +322,22 @@ def portal_submissions(
 
 
 def _onestop_values(n: Mapping[str, Any]) -> dict[str, Any]:
-    """The one-stop numbers of one period from ``dossier_period``."""
+    """The one-stop numbers of one period from ``dossier_period``.
+
+    III.3 ``received_total`` (seed 000, Phụ lục 2, III.3): "Tổng số hồ sơ mà Hệ thống thông tin
+    một cửa điện tử tiếp nhận từ tất cả các nguồn trực tuyến (Cổng dịch vụ công trực tuyến, Cổng
+    dịch vụ công quốc gia, và các Hệ thống thông tin khác)": the dossiers received in the period
+    online (from any of these sources) or with ``source`` dvc_portal / national_portal whatever
+    their reception channel; a dossier received at the counter or by post from no portal is not
+    counted (issue 16: the seed won over DESIGN §3.III "from all channels"). Every dossier
+    received, any channel, is ``received_all_channels``, the base of III.5 ``online_rate_pct``.
+    """
     g = {k: (v or 0) for k, v in n.items()}
     return {
         "submitted": int(g.get("submitted", 0)),  # III.1
         "received_online": int(g.get("received_online", 0)),  # III.2
-        "received_total": int(g.get("received", 0)),  # III.3
+        "received_total": int(g.get("received_online_sources", 0)),  # III.3 (online sources)
+        "received_all_channels": int(g.get("received", 0)),  # III.5's denominator
         "services_online_pct": percent(
             g.get("services_received_online", 0), g.get("services_received", 0)
         ),  # III.4
@@ -357,6 +367,13 @@ def _onestop_values(n: Mapping[str, Any]) -> dict[str, Any]:
 def _onestop_parts(n: Mapping[str, Any]) -> dict[str, dict[str, int]]:
     """The numerator and denominator of the one-stop rates whose parts the answer shows (pure).
 
+    III.5 (seed 000, Phụ lục 2, III): "Tỷ lệ HS xử lý trực tuyến" = (Tổng số HS nhận trực
+    tuyến) / (Tổng số hồ sơ tiếp nhận): III.2 over every dossier received, whatever its
+    channel (online, direct, postal), as seed 004 (6.3.1: "gồm hồ sơ nộp trực tuyến + trực
+    tiếp") and seed 003 ("Tổng số hồ sơ đã tiếp nhận dưới cả hình thức trực tuyến và không
+    trực tuyến") count the base of an online rate; not over III.3, which since issue 16 counts
+    the online sources only (a share of online dossiers among online dossiers says nothing).
+
     III.9 / III.10 (seed 000, Phụ lục 2, III): "Tỷ lệ DVC mức 4 (3) phát sinh HS trực tuyến"
     = (Tổng số DVC mức 4 (3) có phát sinh HS trực tuyến) / (tổng số DVC có phát sinh hồ sơ):
     the level-4 (level-3) services with an online dossier received in the period over every
@@ -366,6 +383,9 @@ def _onestop_parts(n: Mapping[str, Any]) -> dict[str, dict[str, int]]:
     g = {k: int(v or 0) for k, v in n.items()}
     every = g.get("services_received", 0)
     return {
+        "online_rate_pct": {
+            "numerator": g.get("received_online", 0), "denominator": g.get("received", 0),
+        },
         "l4_services_online_pct": {
             "numerator": g.get("l4_services_received_online", 0), "denominator": every,
         },

@@ -222,7 +222,11 @@ async def test_onestop_overview(env: tuple[httpx.AsyncClient, Database]) -> None
     assert _values(answer["metrics"]) == {
         "submitted": 3,  # A1, A3, A8 (A4 was submitted in February)
         "received_online": 5,  # A1, A3, A4, A8, A10
-        "received_total": 9,  # A1-A4, A6, A8-A11 (not A5: February; not A7: 8 March local)
+        # III.3 (seed 000): received "từ tất cả các nguồn trực tuyến" — online or from a named
+        # online source: A1, A3, A4, A8, A10 (not the direct A2, A9, A11 nor the postal A6)
+        "received_total": 5,
+        # every channel, III.5's base: A1-A4, A6, A8-A11 (not A5: February; not A7: 8 March local)
+        "received_all_channels": 9,
         "services_online_pct": 66.7,  # online {P4a,P4b,P3a,PX} / any {+P3b,P0}
         "online_rate_pct": 55.6,  # 5 / 9
         "avg_processing_time_s": 271800.0,  # (54 + 96 + 120 + 32) h / 4: A1, A2, A5, A9
@@ -244,8 +248,11 @@ async def test_onestop_overview(env: tuple[httpx.AsyncClient, Database]) -> None
         # all three pushed with their submission time under mc itself; no DVC site links here
         "sources": {"own": 3, "by_code": 0, "by_agency": 0},
     }  # fmt: skip
-    assert m["received_total"] == {"value": 9, "previous": 2, "change_pct": 350.0}
-    assert m["online_rate_pct"] == {"value": 55.6, "previous": 50.0, "change_pp": 5.6}
+    assert m["received_total"] == {"value": 5, "previous": 1, "change_pct": 400.0}  # B1
+    assert m["received_all_channels"] == {"value": 9, "previous": 2, "change_pct": 350.0}
+    assert m["online_rate_pct"] == {
+        "value": 55.6, "previous": 50.0, "change_pp": 5.6, "numerator": 5, "denominator": 9,
+    }  # fmt: skip
     assert m["on_time_rate_pct"] == {"value": 50.0, "previous": 100.0, "change_pp": -50.0}
     assert m["avg_processing_time_s"]["previous"] == 86400.0
     assert m["l3_online_rate_pct"]["previous"] == 0.0  # A5 direct / A5

@@ -41,7 +41,7 @@ const STRINGS = {
     m_l3_services_with_dossiers_pct: 'Tỷ lệ DVC một phần có phát sinh hồ sơ', m_l3_services_pct: 'Tỷ lệ DVC một phần / tổng số thủ tục',
     // one-stop (DESIGN §3.III)
     m_submitted: 'Hồ sơ nộp trên Cổng DVC', m_received_online: 'Hồ sơ tiếp nhận trực tuyến',
-    m_received_total: 'Hồ sơ tiếp nhận (mọi kênh)', m_services_online_pct: 'Tỷ lệ thủ tục có hồ sơ trực tuyến',
+    m_received_total: 'Hồ sơ tiếp nhận từ các nguồn trực tuyến', m_received_all_channels: 'Hồ sơ tiếp nhận (mọi hình thức)', m_services_online_pct: 'Tỷ lệ thủ tục có hồ sơ trực tuyến',
     m_online_rate_pct: 'Tỷ lệ xử lý hồ sơ trực tuyến', m_avg_processing_time_s: 'Thời gian xử lý trung bình',
     m_l4_services_online_pct: 'Tỷ lệ DVC toàn trình (mức 4) phát sinh HS trực tuyến / DVC có phát sinh HS', m_l3_services_online_pct: 'Tỷ lệ DVC một phần (mức 3) phát sinh HS trực tuyến / DVC có phát sinh HS',
     m_l4_online_rate_pct: 'Tỷ lệ hồ sơ trực tuyến – DVC toàn trình', m_l3_online_rate_pct: 'Tỷ lệ hồ sơ trực tuyến – DVC một phần',
@@ -126,7 +126,7 @@ const STRINGS = {
     m_l4_services_with_dossiers_pct: 'Full-process services with dossiers (share)', m_l4_services_pct: 'Full-process services / all services',
     m_l3_services_with_dossiers_pct: 'Partial services with dossiers (share)', m_l3_services_pct: 'Partial services / all services',
     m_submitted: 'Submitted on the portal', m_received_online: 'Received online',
-    m_received_total: 'Received (all channels)', m_services_online_pct: 'Services with online dossiers',
+    m_received_total: 'Received from online sources', m_received_all_channels: 'Received (all channels)', m_services_online_pct: 'Services with online dossiers',
     m_online_rate_pct: 'Online processing rate', m_avg_processing_time_s: 'Average processing time',
     m_l4_services_online_pct: 'Full-process (level 4) services with online dossiers / all services with dossiers', m_l3_services_online_pct: 'Partial (level 3) services with online dossiers / all services with dossiers',
     m_l4_online_rate_pct: 'Online rate – full-process services', m_l3_online_rate_pct: 'Online rate – partial services',
