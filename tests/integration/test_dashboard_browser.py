@@ -331,11 +331,11 @@ def signed_in(screen: Screen, stack: Stack, hash_: str) -> Screen:
 def assert_kpis_match(screen: Screen, answer: dict[str, Any]) -> None:
     for name, fmt in KPI_FORMATS.items():
         m = answer["metrics"][name]
-        points = name == "bounce_rate"
         shown = screen.kpi(name)
         assert shown == {
             "value": fmt(m["value"]),
-            "change": change(m["change_pp"] if points else m["change_pct"], points),
+            # every change in percent, the bounce rate's too (seed 000 I.4: "theo tỷ lệ %")
+            "change": change(m["change_pct"]),
             "previous": f"Kỳ so sánh: {fmt(m['previous'])}",
         }, name
 
@@ -392,10 +392,15 @@ def test_portal_numbers_equal_the_api_and_the_known_answers(screen: Screen, stac
     assert overview["metrics"] == expected_metrics({"hcm"}, PERIOD, PREVIOUS, cut)
     assert_kpis_match(screen, overview)
     assert screen.kpi("visits")["value"] == vi_int(6)  # known: 8 visits on hcm, 6 before 10:00
-    assert screen.kpi("pages_per_visit")["value"] == "1,5"
-    assert screen.kpi("bounce_rate")["value"] == f"50,0{NBSP}%"
-    assert screen.kpi("bounce_rate")["change"] == f"▲ 50,0{NBSP}điểm %"
-    assert "bad" in (page.get_attribute('[data-kpi="bounce_rate"] .change', "class") or "")
+    # I.2 (seed 000): every pageview before the cut / visits = 10 / 6 (u5's /b at 00:10 on the
+    # 10th counts, its visit does not: it started on the 9th)
+    assert screen.kpi("pages_per_visit")["value"] == "1,67"
+    # I.4 over users (seed 000): u1, u2, u7, u9, u10 started visits before the cut; u7 and u10
+    # only bounced (u1 bounced on the 11th but saw two pages on the 10th): 2 / 5. The 9th until
+    # 10:00 and the 7th-8th: u6 only, no bounce (0 %): a change in percent from 0 is not defined
+    assert screen.kpi("bounce_rate")["value"] == f"40,0{NBSP}%"
+    assert screen.kpi("bounce_rate")["change"] == "—"
+    assert overview["metrics"]["bounce_rate"]["change_pp"] == 40.0
 
     days = stack.get("/api/v1/portal/timeseries", **q, interval="day")
     assert screen.table("per-day") == [
@@ -566,10 +571,9 @@ def test_two_sites_side_by_side(screen: Screen, stack: Stack) -> None:
     for i, site in enumerate(answer["sites"]):
         for name, fmt in KPI_FORMATS.items():
             m = site["metrics"][name]
-            points = name == "bounce_rate"
             row = by_label[VI_LABELS[name]]
             assert row[f"v{i}"] == fmt(m["value"]), (site["site"], name)
-            assert row[f"c{i}"] == change(m["change_pp"] if points else m["change_pct"], points)
+            assert row[f"c{i}"] == change(m["change_pct"])  # bounce too: seed 000 I.4, in %
     # compare is cut like the overview (issue 16): hcm's 8 visits, 6 of them before 10:00
     assert by_label["Lượt truy cập"]["v0"] == vi_int(6)  # hcm, known
     assert by_label["Lượt truy cập"]["v1"] == vi_int(2)  # hn, known
