@@ -20,13 +20,13 @@ that II.5 divides numbers of one span, and the answer says so (``period_cut``,
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from clickhouse import named, registry
 from clickhouse.client import Database
-from indicators import submissions
+from indicators import portal, submissions
 from indicators.change import count_metric, percent, rate_metric, ratio
 from indicators.periods import Cut, Period
 from indicators.tables import Table
@@ -269,6 +269,56 @@ def dvc_overview(
         "catalog": catalog,
         "unknown_procedures": unknown_procedures(rows),
     }
+
+
+def dvc_people(
+    db: Database, sites: Sequence[str], period: Period, cut: Cut | None = None
+) -> dict[str, Any]:
+    """``GET /api/v1/dvc/timeseries``: II.8 per local day, zero-filled.
+
+    Seed 000, Phụ lục 2, II.8 "Biểu đồ lượt xem và lượt truy cập theo khoảng thời gian": "Hiện
+    thị biểu đồ dạng cột trình diễn tổng số người xem và người truy cập theo từng ngày" — people:
+    ``viewers`` (distinct visitors with a pageview that day) and ``visitors`` (with any hit), the
+    official numbers (issue 16: the seed won over DESIGN §3.II's pageviews and visits); the
+    portal timeseries' ``pageviews`` and ``visits`` of the same days come along as extra fields.
+    With ``cut`` (a period that contains now) the numbers stop there and the days from the cut
+    on are ``null``, as in the portal timeseries."""
+    params: dict[str, Any] = {"sites": list(sites), "from": period.start, "to": period.end}
+    if cut is not None and cut.partial:
+        params["ends"] = [int(end.replace(tzinfo=UTC).timestamp()) for end in cut.ends]
+    people = {
+        (r["day"].date() if isinstance(r["day"], datetime) else r["day"]): (
+            int(r["viewers"] or 0),
+            int(r["visitors"] or 0),
+        )
+        for r in named.rows(db, "dvc_people_daily", params)
+    }
+    points = []
+    for point in portal.series(db, sites, period, False, cut):
+        day = date.fromisoformat(point["t"])
+        viewers, visitors = people.get(day, (0, 0))
+        counted = point["visits"] is not None
+        points.append(
+            {
+                "t": point["t"],
+                "viewers": viewers if counted else None,
+                "visitors": visitors if counted else None,
+                "pageviews": point["pageviews"],
+                "visits": point["visits"],
+            }
+        )
+    return {
+        "sites": list(sites),
+        "period": period.as_json(),
+        **({} if cut is None else {"period_cut": cut.as_json()}),
+        "interval": "day",
+        "points": points,
+    }
+
+
+def people_table(answer: Mapping[str, Any]) -> Table:
+    columns = ["t", "viewers", "visitors", "pageviews", "visits"]
+    return Table(columns, [[p[c] for c in columns] for p in answer["points"]])
 
 
 # --------------------------------------------------------------------------- one-stop (§3.III)

@@ -182,6 +182,12 @@ def _pageviews(db: Database) -> None:
             type=HitType.PAGEVIEW, url="https://dvc.gov.vn/", visitor_id=f"v{n}",
         )  # fmt: skip
         rows.append(hit_row(hit, Origin("t", 0, n))[1])
+    # a visitor with an event and no pageview on 2 March: a visitor (II.8), not a viewer
+    event = EnrichedHit(
+        event_id="ev1", site="dvc", ts=L(2, 11), local_ms=L(2, 11) + 7 * H, received_ms=L(2, 11),
+        type=HitType.EVENT, name="click", url="https://dvc.gov.vn/", visitor_id="e1",
+    )  # fmt: skip
+    rows.append(hit_row(event, Origin("t", 0, len(PAGEVIEWS)))[1])
     db.insert("pageviews", rows, COLUMNS["pageviews"])
 
 
@@ -296,6 +302,30 @@ async def test_dvc_overview(env: tuple[httpx.AsyncClient, Database]) -> None:
                       headers=AUTH)
     ).content.decode("utf-8-sig")  # fmt: skip
     assert "submissions,5,1,400.0," in csv_text
+
+
+async def test_dvc_viewers_and_visitors_per_day(env: tuple[httpx.AsyncClient, Database]) -> None:
+    """Seed 000, Phụ lục 2, II.8 "Biểu đồ lượt xem và lượt truy cập theo khoảng thời gian":
+    "Hiện thị biểu đồ dạng cột trình diễn tổng số người xem và người truy cập theo từng ngày" —
+    people, not pageviews. By construction: 38 pageviews at 10:00 on days 1 + i % 7 (6 on the
+    1st-3rd, 5 on the 4th-7th) and 2 at 23:50 on the 7th, each by its own visitor; visitor e1
+    only sends an event on the 2nd (a visitor, not a viewer); the pageview of 8 March 00:10 is
+    after the period."""
+    api, _ = env
+    answer = await _get(api, "/api/v1/dvc/timeseries", site="dvc", **PERIOD)
+    points = answer["points"]
+    assert [p["t"] for p in points] == [f"2026-03-0{d}" for d in range(1, 8)]
+    assert [p["viewers"] for p in points] == [6, 6, 6, 5, 5, 5, 7]
+    assert [p["visitors"] for p in points] == [6, 7, 6, 5, 5, 5, 7]
+    assert [p["pageviews"] for p in points] == [6, 6, 6, 5, 5, 5, 7]  # extra: the portal's
+    assert answer["period_cut"] == {"partial": False, "cut": None}
+    csv_text = (
+        await api.get("/api/v1/dvc/timeseries", params={"site": "dvc", **PERIOD, "format": "csv"},
+                      headers=AUTH)
+    ).content.decode("utf-8-sig")  # fmt: skip
+    assert csv_text.splitlines()[:3] == [
+        "t,viewers,visitors,pageviews,visits", "2026-03-01,6,6,6,0", "2026-03-02,6,7,6,0",
+    ]  # fmt: skip
 
 
 async def test_empty_denominators_are_null(env: tuple[httpx.AsyncClient, Database]) -> None:
