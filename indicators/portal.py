@@ -26,8 +26,8 @@ counted), not 0.
 Seed 000 over DESIGN §2 (issue 16): pages per visit (I.2) = every pageview of the period /
 visits; the bounce rate (I.4) = bounced users / users (query ``portal_bounce_users``, raw
 ``sessions``: a visitor every one of whose visits in the period bounced), its change in percent
-(``change_pct``) as well as in points (``change_pp``). The rows of breakdowns keep the bounced
-share of their visits (a per-row user count is not kept).
+(``change_pct``) as well as in points (``change_pp``); the rows of the visit breakdowns and of
+the hours of the day too, row by row (``portal_bounce_users_by``).
 
 Filters (issue 17 item 1, ``indicators.filters``): every function takes ``filters`` (default:
 none). Unfiltered answers keep reading the rollups; filtered ones run the ``*_filtered`` named
@@ -73,8 +73,8 @@ class Totals:
     pageviews: int = 0
     unique_visitors: int = 0
     #: I.4's base: visitors with a visit started in the period, and those of them whose every
-    #: visit bounced (query ``portal_bounce_users``); None where not computed (the rows of
-    #: breakdowns), whose bounce rate is then the visits' (``visit_bounce_rate``).
+    #: visit bounced (queries ``portal_bounce_users``, ``portal_bounce_users_by``); None where
+    #: not computed, whose bounce rate is then the visits' (``visit_bounce_rate``).
     users: int | None = None
     bounced_users: int = 0
 
@@ -178,6 +178,27 @@ def _bounce_users(
         params = {**_cut_params(sites, period, cut), "interval": interval}
         rows = named.rows(db, "portal_bounce_users", params)
     return {_naive(r["bucket"]): (_int(r["users"]), _int(r["bounced_users"])) for r in rows}
+
+
+def _row_users(
+    db: Database,
+    by: str,
+    sites: Sequence[str],
+    period: Period,
+    cut: Cut | None,
+    keys: list[str],
+    filters: Filters = NO_FILTERS,
+) -> dict[str, tuple[int, int]]:
+    """I.4's users and bounced users per row of the breakdown ``by`` (a visit dimension,
+    ``site`` or ``hour_of_day``), only ``keys`` when given (query ``portal_bounce_users_by``;
+    filtered: ``portal_bounce_users_by_filtered``)."""
+    if filters:
+        params = {**_filtered_params(sites, period, filters, cut), "by": by, "keys": keys}
+        rows = _filtered_rows(db, "portal_bounce_users_by_filtered", params)
+    else:
+        params = {**_cut_params(sites, period, cut), "by": by, "keys": keys}
+        rows = named.rows(db, "portal_bounce_users_by", params)
+    return {str(r["key"]): (_int(r["users"]), _int(r["bounced_users"])) for r in rows}
 
 
 def _with_users(t: Totals, found: tuple[int, int] | None) -> Totals:
@@ -483,9 +504,11 @@ def _dim_rows(
             str(r["key"]): _int(r["visits"])
             for r in _visit_rows(db, by, sites, compare, cuts[1], keys, len(keys), filters)
         }
+    keys = [str(r["key"]) for r in current]
+    users = _row_users(db, by, sites, period, cuts[0], keys, filters) if current else {}
     rows = []
     for r in current:
-        t = _totals(r)
+        t = _with_users(_totals(r), users.get(str(r["key"])))
         prev = previous.get(str(r["key"]), 0) if compare else None
         rows.append(
             {
@@ -564,9 +587,10 @@ def _hour_breakdown(
     current = _hour_rows(db, sites, period, cuts[0], filters)
     previous = _hour_rows(db, sites, compare, cuts[1], filters) if compare else {}
     total = sum(_int(r["visits"]) for r in current.values())
+    users = _row_users(db, "hour_of_day", sites, period, cuts[0], [], filters)
     rows = []
     for hour in range(24):
-        t = _totals(current.get(hour, {}))
+        t = _with_users(_totals(current.get(hour, {})), users.get(str(hour)))
         prev = _int(previous.get(hour, {}).get("visits")) if compare else None
         rows.append(
             {

@@ -539,7 +539,7 @@ def expected_visit_rows(
             "share_pct": round(100 * n / len(vs), 1),
             "pages_per_visit": round(sum(pv(v) for v in group) / n, 2),
             "avg_visit_duration_s": round(sum(duration(v) for v in group) / n, 1),
-            "bounce_rate": round(100 * sum(bounce(v) for v in group) / n, 1),
+            "bounce_rate": r(user_bounce_rate(group), 1),  # I.4 over users, row by row
             "previous_visits": before, "change_pct": pct(n, before),
         })  # fmt: skip
     return rows
@@ -613,7 +613,7 @@ async def test_hour_of_day_profile(api: httpx.AsyncClient) -> None:
             "share_pct": round(100 * n / len(vs), 1),
             "pages_per_visit": round(views / n, 2) if n else None,  # I.2, I.6: every pageview
             "avg_visit_duration_s": round(sum(duration(v) for v in group) / n, 1) if n else None,
-            "bounce_rate": round(100 * sum(bounce(v) for v in group) / n, 1) if n else None,
+            "bounce_rate": r(user_bounce_rate(group), 1),  # I.4 over users, row by row
             "previous_visits": before, "change_pct": pct(n, before),
         })  # fmt: skip
     assert answer["rows"] == expected
