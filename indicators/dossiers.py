@@ -20,13 +20,13 @@ that II.5 divides numbers of one span, and the answer says so (``period_cut``,
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from clickhouse import named, registry
 from clickhouse.client import Database
-from indicators import submissions
+from indicators import portal, submissions
 from indicators.change import count_metric, percent, rate_metric, ratio
 from indicators.periods import Cut, Period
 from indicators.tables import Table
@@ -91,8 +91,8 @@ def procedure_rows(
 
 
 _SUMMED = (
-    "submitted", "received", "received_online", "finished", "processing_s_total", "resolved",
-    "resolved_on_time", "resolved_with_due", "overdue_open",
+    "submitted", "received", "received_online", "received_online_sources", "finished",
+    "processing_s_total", "resolved", "resolved_on_time", "resolved_with_due", "overdue_open",
 )  # fmt: skip
 
 
@@ -271,6 +271,56 @@ def dvc_overview(
     }
 
 
+def dvc_people(
+    db: Database, sites: Sequence[str], period: Period, cut: Cut | None = None
+) -> dict[str, Any]:
+    """``GET /api/v1/dvc/timeseries``: II.8 per local day, zero-filled.
+
+    Seed 000, Phụ lục 2, II.8 "Biểu đồ lượt xem và lượt truy cập theo khoảng thời gian": "Hiện
+    thị biểu đồ dạng cột trình diễn tổng số người xem và người truy cập theo từng ngày" — people:
+    ``viewers`` (distinct visitors with a pageview that day) and ``visitors`` (with any hit), the
+    official numbers (issue 16: the seed won over DESIGN §3.II's pageviews and visits); the
+    portal timeseries' ``pageviews`` and ``visits`` of the same days come along as extra fields.
+    With ``cut`` (a period that contains now) the numbers stop there and the days from the cut
+    on are ``null``, as in the portal timeseries."""
+    params: dict[str, Any] = {"sites": list(sites), "from": period.start, "to": period.end}
+    if cut is not None and cut.partial:
+        params["ends"] = [int(end.replace(tzinfo=UTC).timestamp()) for end in cut.ends]
+    people = {
+        (r["day"].date() if isinstance(r["day"], datetime) else r["day"]): (
+            int(r["viewers"] or 0),
+            int(r["visitors"] or 0),
+        )
+        for r in named.rows(db, "dvc_people_daily", params)
+    }
+    points = []
+    for point in portal.series(db, sites, period, False, cut):
+        day = date.fromisoformat(point["t"])
+        viewers, visitors = people.get(day, (0, 0))
+        counted = point["visits"] is not None
+        points.append(
+            {
+                "t": point["t"],
+                "viewers": viewers if counted else None,
+                "visitors": visitors if counted else None,
+                "pageviews": point["pageviews"],
+                "visits": point["visits"],
+            }
+        )
+    return {
+        "sites": list(sites),
+        "period": period.as_json(),
+        **({} if cut is None else {"period_cut": cut.as_json()}),
+        "interval": "day",
+        "points": points,
+    }
+
+
+def people_table(answer: Mapping[str, Any]) -> Table:
+    columns = ["t", "viewers", "visitors", "pageviews", "visits"]
+    return Table(columns, [[p[c] for c in columns] for p in answer["points"]])
+
+
 # --------------------------------------------------------------------------- one-stop (§3.III)
 
 
@@ -322,12 +372,22 @@ def portal_submissions(
 
 
 def _onestop_values(n: Mapping[str, Any]) -> dict[str, Any]:
-    """The one-stop numbers of one period from ``dossier_period``."""
+    """The one-stop numbers of one period from ``dossier_period``.
+
+    III.3 ``received_total`` (seed 000, Phụ lục 2, III.3): "Tổng số hồ sơ mà Hệ thống thông tin
+    một cửa điện tử tiếp nhận từ tất cả các nguồn trực tuyến (Cổng dịch vụ công trực tuyến, Cổng
+    dịch vụ công quốc gia, và các Hệ thống thông tin khác)": the dossiers received in the period
+    online (from any of these sources) or with ``source`` dvc_portal / national_portal whatever
+    their reception channel; a dossier received at the counter or by post from no portal is not
+    counted (issue 16: the seed won over DESIGN §3.III "from all channels"). Every dossier
+    received, any channel, is ``received_all_channels``, the base of III.5 ``online_rate_pct``.
+    """
     g = {k: (v or 0) for k, v in n.items()}
     return {
         "submitted": int(g.get("submitted", 0)),  # III.1
         "received_online": int(g.get("received_online", 0)),  # III.2
-        "received_total": int(g.get("received", 0)),  # III.3
+        "received_total": int(g.get("received_online_sources", 0)),  # III.3 (online sources)
+        "received_all_channels": int(g.get("received", 0)),  # III.5's denominator
         "services_online_pct": percent(
             g.get("services_received_online", 0), g.get("services_received", 0)
         ),  # III.4
@@ -357,6 +417,13 @@ def _onestop_values(n: Mapping[str, Any]) -> dict[str, Any]:
 def _onestop_parts(n: Mapping[str, Any]) -> dict[str, dict[str, int]]:
     """The numerator and denominator of the one-stop rates whose parts the answer shows (pure).
 
+    III.5 (seed 000, Phụ lục 2, III): "Tỷ lệ HS xử lý trực tuyến" = (Tổng số HS nhận trực
+    tuyến) / (Tổng số hồ sơ tiếp nhận): III.2 over every dossier received, whatever its
+    channel (online, direct, postal), as seed 004 (6.3.1: "gồm hồ sơ nộp trực tuyến + trực
+    tiếp") and seed 003 ("Tổng số hồ sơ đã tiếp nhận dưới cả hình thức trực tuyến và không
+    trực tuyến") count the base of an online rate; not over III.3, which since issue 16 counts
+    the online sources only (a share of online dossiers among online dossiers says nothing).
+
     III.9 / III.10 (seed 000, Phụ lục 2, III): "Tỷ lệ DVC mức 4 (3) phát sinh HS trực tuyến"
     = (Tổng số DVC mức 4 (3) có phát sinh HS trực tuyến) / (tổng số DVC có phát sinh hồ sơ):
     the level-4 (level-3) services with an online dossier received in the period over every
@@ -366,6 +433,9 @@ def _onestop_parts(n: Mapping[str, Any]) -> dict[str, dict[str, int]]:
     g = {k: int(v or 0) for k, v in n.items()}
     every = g.get("services_received", 0)
     return {
+        "online_rate_pct": {
+            "numerator": g.get("received_online", 0), "denominator": g.get("received", 0),
+        },
         "l4_services_online_pct": {
             "numerator": g.get("l4_services_received_online", 0), "denominator": every,
         },

@@ -28,7 +28,8 @@ SOURCE_VI = {
     "national_portal": "Cổng dịch vụ công quốc gia",
     "other": "Hệ thống thông tin khác (trực tiếp, bưu chính…)",
     "unknown": "Không rõ nguồn (hệ thống gửi không ghi)",
-    "total": "Tổng số hồ sơ tiếp nhận",
+    "online_sources": "Tiếp nhận từ các nguồn trực tuyến (chỉ tiêu III.3)",
+    "total": "Tổng số hồ sơ tiếp nhận (mọi hình thức: trực tuyến, trực tiếp, bưu chính)",
 }
 _ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
 
@@ -183,7 +184,7 @@ def sources_form(answer: Mapping[str, Any], unit: str) -> Form:
               "Tỷ lệ trên tổng số (%)"]  # fmt: skip
     rows = []
     for i, r in enumerate(answer["sources"], start=1):
-        total = r["source"] == "total"
+        total = r["source"] in ("total", "online_sources")
         rows.append([None if total else i, SOURCE_VI[r["source"]], r["received"],
                      r["received_online"], r["share_pct"]])  # fmt: skip
     return Form(

@@ -23,6 +23,12 @@ until it ends (``/portal/realtime`` covers it) and the answer says so (``period_
 raw tables, up to the same hour. Timeseries points at or after the cut are ``null`` (not
 counted), not 0.
 
+Seed 000 over DESIGN §2 (issue 16): pages per visit (I.2) = every pageview of the period /
+visits; the bounce rate (I.4) = bounced users / users (query ``portal_bounce_users``, raw
+``sessions``: a visitor every one of whose visits in the period bounced), its change in percent
+(``change_pct``) as well as in points (``change_pp``); the rows of the visit breakdowns and of
+the hours of the day too, row by row (``portal_bounce_users_by``).
+
 Filters (issue 17 item 1, ``indicators.filters``): every function takes ``filters`` (default:
 none). Unfiltered answers keep reading the rollups; filtered ones run the ``*_filtered`` named
 queries on the raw ``sessions`` and ``pageviews`` tables (the rollups do not hold the filtered
@@ -33,7 +39,7 @@ and the same shapes, plus ``filters`` echoing what was applied.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -66,18 +72,40 @@ class Totals:
     bounces: int = 0
     pageviews: int = 0
     unique_visitors: int = 0
+    #: I.4's base: visitors with a visit started in the period, and those of them whose every
+    #: visit bounced (queries ``portal_bounce_users``, ``portal_bounce_users_by``); None where
+    #: not computed, whose bounce rate is then the visits' (``visit_bounce_rate``).
+    users: int | None = None
+    bounced_users: int = 0
 
     @property
     def pages_per_visit(self) -> float | None:
-        return ratio(self.visit_pageviews, self.visits)
+        """I.2 (seed 000, Phụ lục 2, I.2) "Số trang xem trung bình/lượt truy cập": "Tính bằng
+        tổng số lượt xem trang (pageview) / lượt truy cập (visit)" — every pageview of the
+        period (by each hit's own time), not only those of the visits that started in it
+        (issue 16: the seed won over DESIGN §2). A row of a visit breakdown (country, device …)
+        has no pageviews apart from its visits', and uses those (``_totals``)."""
+        return ratio(self.pageviews, self.visits)
 
     @property
     def avg_visit_duration_s(self) -> float | None:
         return ratio(self.duration_ms / 1000, self.visits)
 
     @property
-    def bounce_rate(self) -> float | None:
+    def visit_bounce_rate(self) -> float | None:
+        """Bounced visits / visits × 100 (DESIGN §2): the share of visits."""
         return percent(self.bounces, self.visits)
+
+    @property
+    def bounce_rate(self) -> float | None:
+        """I.4 (seed 000, Phụ lục 2, I.4) "Tỷ lệ thoát trang": "Tỷ lệ thoát là phần trăm người
+        dùng rời khỏi Cổng/ Trang thông tin điện tử sau khi chỉ truy cập vào một trang thành
+        phần (người dùng vào xem một trang thành phần và rời đi ngay mà không truy cập bất kỳ
+        trang nào khác)": bounced users / users × 100 (issue 16: the seed won over DESIGN §2's
+        share of visits). Where users were not counted, the share of visits."""
+        if self.users is None:
+            return self.visit_bounce_rate
+        return percent(self.bounced_users, self.users)
 
 
 def _params(sites: Sequence[str], period: Period) -> dict[str, Any]:
@@ -126,9 +154,56 @@ def _totals(row: dict[str, Any]) -> Totals:
         visit_pageviews=_int(row.get("visit_pageviews")),
         duration_ms=_int(row.get("duration_ms")),
         bounces=_int(row.get("bounces")),
-        pageviews=_int(row.get("pageviews")),
+        # a visit breakdown row (by country, device …) counts only its visits' pageviews
+        pageviews=_int(row["pageviews"] if "pageviews" in row else row.get("visit_pageviews")),
         unique_visitors=_int(row.get("unique_visitors")),
     )
+
+
+def _bounce_users(
+    db: Database,
+    sites: Sequence[str],
+    period: Period,
+    cut: Cut | None,
+    interval: str,
+    filters: Filters = NO_FILTERS,
+) -> dict[datetime, tuple[int, int]]:
+    """I.4's users and bounced users per bucket (``interval`` all | day | hour; 'all' = one
+    bucket, the period's first midnight), up to ``cut`` (query ``portal_bounce_users``;
+    filtered: ``portal_bounce_users_filtered``)."""
+    if filters:
+        params = {**_filtered_params(sites, period, filters, cut), "interval": interval}
+        rows = _filtered_rows(db, "portal_bounce_users_filtered", params)
+    else:
+        params = {**_cut_params(sites, period, cut), "interval": interval}
+        rows = named.rows(db, "portal_bounce_users", params)
+    return {_naive(r["bucket"]): (_int(r["users"]), _int(r["bounced_users"])) for r in rows}
+
+
+def _row_users(
+    db: Database,
+    by: str,
+    sites: Sequence[str],
+    period: Period,
+    cut: Cut | None,
+    keys: list[str],
+    filters: Filters = NO_FILTERS,
+) -> dict[str, tuple[int, int]]:
+    """I.4's users and bounced users per row of the breakdown ``by`` (a visit dimension,
+    ``site`` or ``hour_of_day``), only ``keys`` when given (query ``portal_bounce_users_by``;
+    filtered: ``portal_bounce_users_by_filtered``)."""
+    if filters:
+        params = {**_filtered_params(sites, period, filters, cut), "by": by, "keys": keys}
+        rows = _filtered_rows(db, "portal_bounce_users_by_filtered", params)
+    else:
+        params = {**_cut_params(sites, period, cut), "by": by, "keys": keys}
+        rows = named.rows(db, "portal_bounce_users_by", params)
+    return {str(r["key"]): (_int(r["users"]), _int(r["bounced_users"])) for r in rows}
+
+
+def _with_users(t: Totals, found: tuple[int, int] | None) -> Totals:
+    users, bounced = found or (0, 0)
+    return replace(t, users=users, bounced_users=bounced)
 
 
 def _visit_fields(t: Totals) -> dict[str, Any]:
@@ -159,7 +234,8 @@ def totals(
         )
     else:
         rows = named.rows(db, "portal_overview", _cut_params(sites, period, cut))
-    return _totals(rows[0]) if rows else Totals()
+    users = _bounce_users(db, sites, period, cut, "all", filters)
+    return _with_users(_totals(rows[0]) if rows else Totals(), next(iter(users.values()), None))
 
 
 def metrics(current: Totals, previous: Totals | None) -> dict[str, Any]:
@@ -177,7 +253,11 @@ def metrics(current: Totals, previous: Totals | None) -> dict[str, Any]:
         "avg_visit_duration_s": count_metric(
             c.avg_visit_duration_s, prev("avg_visit_duration_s"), digits=1
         ),
-        "bounce_rate": rate_metric(c.bounce_rate, prev("bounce_rate")),
+        # I.4: its change in percent, "theo tỷ lệ %" (seed 000), and in points as before
+        "bounce_rate": {
+            **rate_metric(c.bounce_rate, prev("bounce_rate")),
+            "change_pct": change_pct(c.bounce_rate, prev("bounce_rate")),
+        },
     }
 
 
@@ -219,7 +299,7 @@ def overview(
 def overview_table(answer: dict[str, Any]) -> Table:
     rows = []
     for name, metric in answer["metrics"].items():
-        unit = "change_pp" if "change_pp" in metric else "change_pct"
+        unit = "change_pct" if "change_pct" in metric else "change_pp"
         rows.append([name, metric["value"], metric["previous"], metric[unit], unit])
     return Table(["metric", "value", "previous", "change", "change_unit"], rows)
 
@@ -260,6 +340,8 @@ def series(
         name, params = "portal_timeseries", _cut_params(sites, period, cut)
     params = {**params, "hourly": int(hourly)}
     found = {_naive(r["bucket"]): _totals(r) for r in _filtered_rows(db, name, params)}
+    users = _bounce_users(db, sites, period, cut, "hour" if hourly else "day", filters)
+    found = {b: _with_users(found.get(b, Totals()), users.get(b)) for b in {*found, *users}}
     points: list[dict[str, Any]] = []
     for bucket in _buckets(period, hourly):
         t = found.get(bucket, Totals())
@@ -422,9 +504,11 @@ def _dim_rows(
             str(r["key"]): _int(r["visits"])
             for r in _visit_rows(db, by, sites, compare, cuts[1], keys, len(keys), filters)
         }
+    keys = [str(r["key"]) for r in current]
+    users = _row_users(db, by, sites, period, cuts[0], keys, filters) if current else {}
     rows = []
     for r in current:
-        t = _totals(r)
+        t = _with_users(_totals(r), users.get(str(r["key"])))
         prev = previous.get(str(r["key"]), 0) if compare else None
         rows.append(
             {
@@ -503,9 +587,10 @@ def _hour_breakdown(
     current = _hour_rows(db, sites, period, cuts[0], filters)
     previous = _hour_rows(db, sites, compare, cuts[1], filters) if compare else {}
     total = sum(_int(r["visits"]) for r in current.values())
+    users = _row_users(db, "hour_of_day", sites, period, cuts[0], [], filters)
     rows = []
     for hour in range(24):
-        t = _totals(current.get(hour, {}))
+        t = _with_users(_totals(current.get(hour, {})), users.get(str(hour)))
         prev = _int(previous.get(hour, {}).get("visits")) if compare else None
         rows.append(
             {

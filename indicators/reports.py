@@ -273,7 +273,9 @@ def resolution(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 def by_source(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """III.3 broken down by source: dossiers received from the provincial (or ministerial) DVC
     portal, the national portal, other systems, and those whose sender named no source; each
-    with its online ones and its share of everything received (sums over every row)."""
+    with its online ones and its share of everything received (sums over every row); then
+    ``online_sources`` = III.3 (the online sources only, issue 16) and ``total`` = every
+    dossier received, any channel."""
     received = dict.fromkeys(SOURCES, 0)
     online = dict.fromkeys(SOURCES, 0)
     for r in rows:
@@ -285,6 +287,19 @@ def by_source(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
          "share_pct": percent(received[s], total, 1)}
         for s in SOURCES
     ]  # fmt: skip
+    # III.3 itself (seed 000: "từ tất cả các nguồn trực tuyến"), as the one-stop overview's
+    # received_total counts it: every dossier from the DVC or national portal, and the online
+    # ones of other systems or of no named source
+    portals = received["dvc_portal"] + received["national_portal"]
+    iii3 = portals + online["other"] + online["unknown"]
+    out.append(
+        {
+            "source": "online_sources",
+            "received": iii3,
+            "received_online": sum(online.values()),
+            "share_pct": percent(iii3, total, 1),
+        }
+    )
     out.append({"source": "total", "received": total, "received_online": sum(online.values()),
                 "share_pct": percent(total, total, 1)})  # fmt: skip
     return out

@@ -38,7 +38,8 @@ SOURCES = ("both", "pushed_only", "tracker_only")
 
 #: Columns of a ``dossier_procedures`` row that a tracker-only procedure row holds as 0.
 _ZERO = (
-    "submitted", "submitted_or_received", "received", "received_online", "fee_reported",
+    "submitted", "submitted_or_received", "received", "received_online",
+    "received_online_sources", "fee_reported",
     "paid_online", "finished", "processing_s_total", "resolved", "resolved_on_time",
     "resolved_with_due", "overdue_open",
 )  # fmt: skip

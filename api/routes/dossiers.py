@@ -34,7 +34,7 @@ from api.params import (
 )
 from indicators import dossiers as dossier_data
 from indicators.access import Principal, check_sites_known, resolve_sites
-from indicators.periods import comparison_period, cuts
+from indicators.periods import CompareMode, comparison_period, cuts
 from indicators.tables import Table
 
 MAX_LIMIT = 1000
@@ -58,6 +58,20 @@ def overview(kind: str) -> Build:
         return work
 
     return build
+
+
+def dvc_timeseries(ctx: Context, query: Mapping[str, str], who: Principal) -> Callable[[], Built]:
+    """II.8: viewers and visitors (people) per day, with pageviews and visits (issue 16)."""
+    selection, period = parse_selection(query), parse_period(query, ctx.max_days)
+
+    def work() -> Built:
+        sites = resolve_sites(ctx.db, selection, who)
+        tzs = check_sites_known(ctx.db, sites)
+        cut, _ = cuts(period, None, CompareMode.NONE, sites, tzs, ctx.clock())
+        answer = dossier_data.dvc_people(ctx.db, sites, period, cut)
+        return answer, dossier_data.people_table(answer)
+
+    return work
 
 
 def top_services(ctx: Context, query: Mapping[str, str], who: Principal) -> Callable[[], Built]:
@@ -117,6 +131,7 @@ def _indicator(path: str, name: str, build: Build) -> Route:
 
 ROUTES: list[Route] = [
     _indicator("/api/v1/dvc/overview", "dvc-overview", overview("dvc")),
+    _indicator("/api/v1/dvc/timeseries", "dvc-timeseries", dvc_timeseries),
     _indicator("/api/v1/onestop/overview", "onestop-overview", overview("onestop")),
     _indicator("/api/v1/onestop/top-services", "top-services", top_services),
     _indicator("/api/v1/onestop/by-level", "by-level", by_level),

@@ -31,6 +31,7 @@ SELECT
     g.submitted_or_received AS submitted_or_received,
     g.received AS received,
     g.received_online AS received_online,
+    g.received_online_sources AS received_online_sources,
     g.fee_reported AS fee_reported,
     g.paid_online AS paid_online,
     g.finished AS finished,
@@ -50,6 +51,12 @@ FROM
         countIf(sub OR rec) AS submitted_or_received,
         countIf(rec) AS received,
         countIf(rec AND channel = 'online') AS received_online,
+        -- III.3 (seed 000): received "từ tất cả các nguồn trực tuyến" = received online (from
+        -- the DVC portal, the national portal or another system), or from the DVC portal or
+        -- the national portal whatever the reception channel says ('other' alone is not an
+        -- online source: senders use it for counters and post too)
+        countIf(rec AND (channel = 'online' OR source IN ('dvc_portal', 'national_portal')))
+            AS received_online_sources,
         countIf(rec AND (fee_paid_online IS NOT NULL OR bitTest(statuses_seen, 6))) AS fee_reported,
         countIf(rec AND fee_paid_online = 1) AS paid_online,
         countIf(fin AND processing_s IS NOT NULL) AS finished,
@@ -65,7 +72,7 @@ FROM
     FROM
     (
         SELECT
-            site, procedure_code, procedure_name, channel, statuses_seen, on_time,
+            site, procedure_code, procedure_name, channel, source, statuses_seen, on_time,
             processing_s, fee_paid_online,
             toUnixTimestamp64Milli(submitted_at) AS submitted_ms,
             toUnixTimestamp64Milli(received_at) AS received_ms,

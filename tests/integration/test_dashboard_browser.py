@@ -331,11 +331,11 @@ def signed_in(screen: Screen, stack: Stack, hash_: str) -> Screen:
 def assert_kpis_match(screen: Screen, answer: dict[str, Any]) -> None:
     for name, fmt in KPI_FORMATS.items():
         m = answer["metrics"][name]
-        points = name == "bounce_rate"
         shown = screen.kpi(name)
         assert shown == {
             "value": fmt(m["value"]),
-            "change": change(m["change_pp"] if points else m["change_pct"], points),
+            # every change in percent, the bounce rate's too (seed 000 I.4: "theo tỷ lệ %")
+            "change": change(m["change_pct"]),
             "previous": f"Kỳ so sánh: {fmt(m['previous'])}",
         }, name
 
@@ -392,10 +392,15 @@ def test_portal_numbers_equal_the_api_and_the_known_answers(screen: Screen, stac
     assert overview["metrics"] == expected_metrics({"hcm"}, PERIOD, PREVIOUS, cut)
     assert_kpis_match(screen, overview)
     assert screen.kpi("visits")["value"] == vi_int(6)  # known: 8 visits on hcm, 6 before 10:00
-    assert screen.kpi("pages_per_visit")["value"] == "1,5"
-    assert screen.kpi("bounce_rate")["value"] == f"50,0{NBSP}%"
-    assert screen.kpi("bounce_rate")["change"] == f"▲ 50,0{NBSP}điểm %"
-    assert "bad" in (page.get_attribute('[data-kpi="bounce_rate"] .change', "class") or "")
+    # I.2 (seed 000): every pageview before the cut / visits = 10 / 6 (u5's /b at 00:10 on the
+    # 10th counts, its visit does not: it started on the 9th)
+    assert screen.kpi("pages_per_visit")["value"] == "1,67"
+    # I.4 over users (seed 000): u1, u2, u7, u9, u10 started visits before the cut; u7 and u10
+    # only bounced (u1 bounced on the 11th but saw two pages on the 10th): 2 / 5. The 9th until
+    # 10:00 and the 7th-8th: u6 only, no bounce (0 %): a change in percent from 0 is not defined
+    assert screen.kpi("bounce_rate")["value"] == f"40,0{NBSP}%"
+    assert screen.kpi("bounce_rate")["change"] == "—"
+    assert overview["metrics"]["bounce_rate"]["change_pp"] == 40.0
 
     days = stack.get("/api/v1/portal/timeseries", **q, interval="day")
     assert screen.table("per-day") == [
@@ -566,10 +571,9 @@ def test_two_sites_side_by_side(screen: Screen, stack: Stack) -> None:
     for i, site in enumerate(answer["sites"]):
         for name, fmt in KPI_FORMATS.items():
             m = site["metrics"][name]
-            points = name == "bounce_rate"
             row = by_label[VI_LABELS[name]]
             assert row[f"v{i}"] == fmt(m["value"]), (site["site"], name)
-            assert row[f"c{i}"] == change(m["change_pp"] if points else m["change_pct"], points)
+            assert row[f"c{i}"] == change(m["change_pct"])  # bounce too: seed 000 I.4, in %
     # compare is cut like the overview (issue 16): hcm's 8 visits, 6 of them before 10:00
     assert by_label["Lượt truy cập"]["v0"] == vi_int(6)  # hcm, known
     assert by_label["Lượt truy cập"]["v1"] == vi_int(2)  # hn, known
@@ -621,9 +625,10 @@ def test_english_on_a_phone(screen: Screen, stack: Stack) -> None:
     signed_in(screen, stack, "/portal?site=hcm&from=2025-03-10&to=2025-03-12&lang=en")
     page = screen.page
     assert screen.text("main h1") == "Web portal"
-    assert screen.kpi("pages_per_visit")["value"] == "1.5"
-    assert screen.kpi("bounce_rate")["value"] == "50.0%"
-    assert screen.kpi("bounce_rate")["change"] == "▲ 50.0\u00a0pp"
+    # seed 000 I.2 and I.4 (issue 16), as in test_portal_numbers_equal_the_api_and_the_known_answers
+    assert screen.kpi("pages_per_visit")["value"] == "1.67"
+    assert screen.kpi("bounce_rate")["value"] == "40.0%"
+    assert screen.kpi("bounce_rate")["change"] == "—"  # in percent, from 0 %: undefined
     assert page.evaluate("document.documentElement.lang") == "en"
     # nothing wider than the phone: tables scroll inside their own boxes
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
@@ -716,8 +721,10 @@ def test_onestop_screen_indicators_top_services_levels_and_report(
     answer = stack.get("/api/v1/onestop/overview", **q)
     for key, m in answer["metrics"].items():
         assert screen.kpi(key) == metric_text(key, m), key
-    # known answers: 9 received, 55,6 % online, (54 + 96 + 120 + 32) h / 4 = 3,1 days, 1 overdue
-    assert screen.kpi("received_total")["value"] == "9"
+    # known answers: 5 received from online sources (III.3), 9 in all, 55,6 % online (5 / 9),
+    # (54 + 96 + 120 + 32) h / 4 = 3,1 days, 1 overdue
+    assert screen.kpi("received_total")["value"] == "5"
+    assert screen.kpi("received_all_channels")["value"] == "9"
     assert screen.kpi("online_rate_pct")["value"] == f"55,6{NBSP}%"
     assert screen.kpi("avg_processing_time_s")["value"] == f"3,1{NBSP}ngày"
     assert screen.kpi("overdue_open")["value"] == "1"

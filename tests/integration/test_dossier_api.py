@@ -182,6 +182,12 @@ def _pageviews(db: Database) -> None:
             type=HitType.PAGEVIEW, url="https://dvc.gov.vn/", visitor_id=f"v{n}",
         )  # fmt: skip
         rows.append(hit_row(hit, Origin("t", 0, n))[1])
+    # a visitor with an event and no pageview on 2 March: a visitor (II.8), not a viewer
+    event = EnrichedHit(
+        event_id="ev1", site="dvc", ts=L(2, 11), local_ms=L(2, 11) + 7 * H, received_ms=L(2, 11),
+        type=HitType.EVENT, name="click", url="https://dvc.gov.vn/", visitor_id="e1",
+    )  # fmt: skip
+    rows.append(hit_row(event, Origin("t", 0, len(PAGEVIEWS)))[1])
     db.insert("pageviews", rows, COLUMNS["pageviews"])
 
 
@@ -222,7 +228,11 @@ async def test_onestop_overview(env: tuple[httpx.AsyncClient, Database]) -> None
     assert _values(answer["metrics"]) == {
         "submitted": 3,  # A1, A3, A8 (A4 was submitted in February)
         "received_online": 5,  # A1, A3, A4, A8, A10
-        "received_total": 9,  # A1-A4, A6, A8-A11 (not A5: February; not A7: 8 March local)
+        # III.3 (seed 000): received "từ tất cả các nguồn trực tuyến" — online or from a named
+        # online source: A1, A3, A4, A8, A10 (not the direct A2, A9, A11 nor the postal A6)
+        "received_total": 5,
+        # every channel, III.5's base: A1-A4, A6, A8-A11 (not A5: February; not A7: 8 March local)
+        "received_all_channels": 9,
         "services_online_pct": 66.7,  # online {P4a,P4b,P3a,PX} / any {+P3b,P0}
         "online_rate_pct": 55.6,  # 5 / 9
         "avg_processing_time_s": 271800.0,  # (54 + 96 + 120 + 32) h / 4: A1, A2, A5, A9
@@ -244,8 +254,11 @@ async def test_onestop_overview(env: tuple[httpx.AsyncClient, Database]) -> None
         # all three pushed with their submission time under mc itself; no DVC site links here
         "sources": {"own": 3, "by_code": 0, "by_agency": 0},
     }  # fmt: skip
-    assert m["received_total"] == {"value": 9, "previous": 2, "change_pct": 350.0}
-    assert m["online_rate_pct"] == {"value": 55.6, "previous": 50.0, "change_pp": 5.6}
+    assert m["received_total"] == {"value": 5, "previous": 1, "change_pct": 400.0}  # B1
+    assert m["received_all_channels"] == {"value": 9, "previous": 2, "change_pct": 350.0}
+    assert m["online_rate_pct"] == {
+        "value": 55.6, "previous": 50.0, "change_pp": 5.6, "numerator": 5, "denominator": 9,
+    }  # fmt: skip
     assert m["on_time_rate_pct"] == {"value": 50.0, "previous": 100.0, "change_pp": -50.0}
     assert m["avg_processing_time_s"]["previous"] == 86400.0
     assert m["l3_online_rate_pct"]["previous"] == 0.0  # A5 direct / A5
@@ -289,6 +302,30 @@ async def test_dvc_overview(env: tuple[httpx.AsyncClient, Database]) -> None:
                       headers=AUTH)
     ).content.decode("utf-8-sig")  # fmt: skip
     assert "submissions,5,1,400.0," in csv_text
+
+
+async def test_dvc_viewers_and_visitors_per_day(env: tuple[httpx.AsyncClient, Database]) -> None:
+    """Seed 000, Phụ lục 2, II.8 "Biểu đồ lượt xem và lượt truy cập theo khoảng thời gian":
+    "Hiện thị biểu đồ dạng cột trình diễn tổng số người xem và người truy cập theo từng ngày" —
+    people, not pageviews. By construction: 38 pageviews at 10:00 on days 1 + i % 7 (6 on the
+    1st-3rd, 5 on the 4th-7th) and 2 at 23:50 on the 7th, each by its own visitor; visitor e1
+    only sends an event on the 2nd (a visitor, not a viewer); the pageview of 8 March 00:10 is
+    after the period."""
+    api, _ = env
+    answer = await _get(api, "/api/v1/dvc/timeseries", site="dvc", **PERIOD)
+    points = answer["points"]
+    assert [p["t"] for p in points] == [f"2026-03-0{d}" for d in range(1, 8)]
+    assert [p["viewers"] for p in points] == [6, 6, 6, 5, 5, 5, 7]
+    assert [p["visitors"] for p in points] == [6, 7, 6, 5, 5, 5, 7]
+    assert [p["pageviews"] for p in points] == [6, 6, 6, 5, 5, 5, 7]  # extra: the portal's
+    assert answer["period_cut"] == {"partial": False, "cut": None}
+    csv_text = (
+        await api.get("/api/v1/dvc/timeseries", params={"site": "dvc", **PERIOD, "format": "csv"},
+                      headers=AUTH)
+    ).content.decode("utf-8-sig")  # fmt: skip
+    assert csv_text.splitlines()[:3] == [
+        "t,viewers,visitors,pageviews,visits", "2026-03-01,6,6,6,0", "2026-03-02,6,7,6,0",
+    ]  # fmt: skip
 
 
 async def test_empty_denominators_are_null(env: tuple[httpx.AsyncClient, Database]) -> None:

@@ -397,7 +397,8 @@ async def test_onestop_today_against_yesterday_until_the_same_hour(
         **{"from": "2026-03-03", "to": "2026-03-03"},
     )
     assert ended["period_cut"] == WHOLE and ended["compare_cut"] == WHOLE
-    assert ended["metrics"]["received_total"]["value"] == 2  # R3, R4: the whole day
+    assert ended["metrics"]["received_all_channels"]["value"] == 2  # R3, R4: the whole day
+    assert ended["metrics"]["received_total"]["value"] == 1  # III.3, online sources: R3
 
 
 async def test_dvc_today_against_yesterday_until_the_same_hour(dossiers: httpx.AsyncClient) -> None:

@@ -4,7 +4,8 @@ The traffic is written out below as explicit visits (site, visitor, local start,
 hits go through the project's own sessionizer (``streams.sessionize.advance``) and row builders
 (``sink.rows``) into ``pageviews`` / ``bot_hits`` / ``sessions`` exactly as the sink writes
 them, so the materialized views fill the rollups as in production. Every expected number is
-computed here from the visit list by the definitions of DESIGN §2, independently of the SQL.
+computed here from the visit list by the definitions of DESIGN §2 (seed 000 where it wins, issue 16: I.2 over every pageview,
+I.4 over users), independently of the SQL.
 """
 
 from __future__ import annotations
@@ -215,6 +216,18 @@ def bounce(v: Visit) -> bool:
     return pv(v) == 1 and not any(k is E for _, k, _ in v.local_hits)
 
 
+def user_bounce_rate(vs: list[Visit]) -> float | None:
+    """I.4 over users (seed 000, Phụ lục 2, I.4: "phần trăm người dùng rời khỏi Cổng/ Trang
+    thông tin điện tử sau khi chỉ truy cập vào một trang thành phần"): visitors every one of
+    whose visits ``vs`` bounced / visitors of ``vs`` × 100 (u1 bounces on the 11th but looked at
+    two pages on the 10th: over the 10th-12th u1 did not bounce)."""
+    users = {v.visitor for v in vs}
+    if not users:
+        return None
+    bounced = {u for u in users if all(bounce(v) for v in vs if v.visitor == u)}
+    return 100 * len(bounced) / len(users)
+
+
 def expected_totals(
     sites: set[str], period: tuple[date, date], until: datetime | None = None
 ) -> dict[str, Any]:
@@ -227,13 +240,15 @@ def expected_totals(
         for t, _, _ in v.local_hits
         if _in(t.date(), period) and _before(t, until)
     }
+    pageviews = len(page_hits(sites, period, until))
     return {
         "visits": n,
-        "pageviews": len(page_hits(sites, period, until)),
+        "pageviews": pageviews,
         "unique_visitors": len(visitors),
-        "pages_per_visit": sum(pv(v) for v in vs) / n if n else None,
+        # I.2 (seed 000): "tổng số lượt xem trang (pageview) / lượt truy cập (visit)"
+        "pages_per_visit": pageviews / n if n else None,
         "avg_visit_duration_s": sum(duration(v) for v in vs) / n if n else None,
-        "bounce_rate": 100 * sum(bounce(v) for v in vs) / n if n else None,
+        "bounce_rate": user_bounce_rate(vs),
     }
 
 
@@ -275,6 +290,7 @@ def expected_metrics(
         "value": r(b, 1),
         "previous": r(pb, 1),
         "change_pp": None if b is None or pb is None else round(b - pb, 1),
+        "change_pct": pct(b, pb),  # seed 000 I.4: "theo tỷ lệ %"
     }
     return out
 
@@ -324,6 +340,45 @@ async def get(api: httpx.AsyncClient, path: str, **params: str) -> Any:
 
 
 # --- tests ------------------------------------------------------------------------------
+
+
+async def test_seed_definitions_of_pages_per_visit_and_bounce(api: httpx.AsyncClient) -> None:
+    """Seed 000 (Phụ lục 2, I: Cổng thông tin điện tử) wins over DESIGN §2 (issue 16):
+
+    I.2 "Số trang xem trung bình/lượt truy cập": "Tính bằng tổng số lượt xem trang (pageview) /
+    lượt truy cập (visit)" — every pageview of the period. On the 11th at hcm one visit starts
+    (u1, one pageview) and u2's visit of the 10th shows /c at 00:10: 2 pageviews / 1 visit = 2.0
+    (the pageviews of the visits counted would give 1.0).
+
+    I.4 "Tỷ lệ thoát trang": "Tỷ lệ thoát là phần trăm người dùng rời khỏi Cổng/ Trang thông tin
+    điện tử sau khi chỉ truy cập vào một trang thành phần … Hiển thị mức độ tăng giảm tỷ lệ thoát
+    trang của người dùng so với cùng kỳ trước đó (theo tỷ lệ %)". The 10th-11th at hcm: users
+    u1 (two pages on the 10th, a bounce on the 11th), u2 (two pages), u7 (a bounce): 1 of 3
+    users bounced = 33.3 % (visits: 2 bounces of 4 = 50 %). The 8th-9th: u6 (three pages) and
+    u5 (two pages): 0 %, so the change in percent is undefined (null), 33.3 points."""
+    one = await get(
+        api, "overview", site="hcm", compare="none", **{"from": "2025-03-11", "to": "2025-03-11"}
+    )
+    m = one["metrics"]
+    assert (m["visits"]["value"], m["pageviews"]["value"], m["pages_per_visit"]["value"]) == (
+        1,
+        2,
+        2.0,
+    )
+    two = await get(api, "overview", site="hcm", **{"from": "2025-03-10", "to": "2025-03-11"})
+    assert two["compare_period"] == {"from": "2025-03-08", "to": "2025-03-09"}
+    assert two["metrics"]["bounce_rate"] == {
+        "value": 33.3,
+        "previous": 0.0,
+        "change_pp": 33.3,
+        "change_pct": None,
+    }
+    days = await get(
+        api, "timeseries", site="hcm", compare="none", **{"from": "2025-03-10", "to": "2025-03-11"}
+    )
+    # per day: the 10th u1, u2, u7 (u7 bounced) = 33.3 %; the 11th u1 (bounced) = 100 %
+    assert [p["bounce_rate"] for p in days["points"]] == [33.3, 100.0]
+    assert [p["pages_per_visit"] for p in days["points"]] == [round(5 / 3, 2), 2.0]
 
 
 async def test_bots_are_stored_apart_and_visits_as_built(api: httpx.AsyncClient) -> None:
@@ -402,14 +457,21 @@ def expected_points(
 
             vs = [v for v in VISITS if v.site in sites and within(v.start)]
             n = len(vs)
+            views = sum(
+                1
+                for v in VISITS
+                if v.site in sites
+                for t, k, _ in v.local_hits
+                if k is P and within(t)
+            )
             points.append({
                 "t": day.isoformat() if hour is None else f"{day.isoformat()}T{hour:02d}:00",
                 "visits": n,
-                "pageviews": sum(1 for v in VISITS if v.site in sites for t, k, _ in v.local_hits if k is P and within(t)),
+                "pageviews": views,
                 "unique_visitors": len({v.visitor for v in VISITS if v.site in sites for t, _, _ in v.local_hits if within(t)}),
-                "pages_per_visit": r(sum(pv(v) for v in vs) / n, 2) if n else None,
+                "pages_per_visit": r(views / n, 2) if n else None,
                 "avg_visit_duration_s": r(sum(duration(v) for v in vs) / n, 1) if n else None,
-                "bounce_rate": r(100 * sum(bounce(v) for v in vs) / n, 1) if n else None,
+                "bounce_rate": r(user_bounce_rate(vs), 1),
             })  # fmt: skip
         day += timedelta(days=1)
     return points
@@ -477,7 +539,7 @@ def expected_visit_rows(
             "share_pct": round(100 * n / len(vs), 1),
             "pages_per_visit": round(sum(pv(v) for v in group) / n, 2),
             "avg_visit_duration_s": round(sum(duration(v) for v in group) / n, 1),
-            "bounce_rate": round(100 * sum(bounce(v) for v in group) / n, 1),
+            "bounce_rate": r(user_bounce_rate(group), 1),  # I.4 over users, row by row
             "previous_visits": before, "change_pct": pct(n, before),
         })  # fmt: skip
     return rows
@@ -545,12 +607,13 @@ async def test_hour_of_day_profile(api: httpx.AsyncClient) -> None:
         group = [v for v in vs if v.start.hour == hour]
         n = len(group)
         before = sum(v.start.hour == hour for v in prev)
+        views = sum(t.hour == hour for _, t, _ in hits)
         expected.append({
-            "key": hour, "visits": n, "pageviews": sum(t.hour == hour for _, t, _ in hits),
+            "key": hour, "visits": n, "pageviews": views,
             "share_pct": round(100 * n / len(vs), 1),
-            "pages_per_visit": round(sum(pv(v) for v in group) / n, 2) if n else None,
+            "pages_per_visit": round(views / n, 2) if n else None,  # I.2, I.6: every pageview
             "avg_visit_duration_s": round(sum(duration(v) for v in group) / n, 1) if n else None,
-            "bounce_rate": round(100 * sum(bounce(v) for v in group) / n, 1) if n else None,
+            "bounce_rate": r(user_bounce_rate(group), 1),  # I.4 over users, row by row
             "previous_visits": before, "change_pct": pct(n, before),
         })  # fmt: skip
     assert answer["rows"] == expected

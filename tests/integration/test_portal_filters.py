@@ -41,6 +41,7 @@ from tests.integration.test_portal_api import (
     pct,
     pv,
     r,
+    user_bounce_rate,
     visit_key,
 )
 
@@ -109,9 +110,10 @@ def totals(
         "visits": n,
         "pageviews": sum(1 for h in hits if h[2] is P),
         "unique_visitors": len({h[0].visitor for h in hits}),
-        "pages_per_visit": sum(pv(v) for v in vs) / n if n else None,
+        # I.2 (seed 000): "tổng số lượt xem trang (pageview) / lượt truy cập (visit)"
+        "pages_per_visit": sum(1 for h in hits if h[2] is P) / n if n else None,
         "avg_visit_duration_s": sum(duration(v) for v in vs) / n if n else None,
-        "bounce_rate": 100 * sum(bounce(v) for v in vs) / n if n else None,
+        "bounce_rate": user_bounce_rate(vs),  # I.4 over users (seed 000)
     }
 
 
@@ -134,6 +136,7 @@ def metrics(
         "value": r(b, 1),
         "previous": r(pb, 1),
         "change_pp": None if b is None or pb is None else round(b - pb, 1),
+        "change_pct": pct(b, pb),  # seed 000 I.4: "theo tỷ lệ %"
     }
     return out
 
@@ -201,7 +204,8 @@ async def test_semantics_by_hand(api: httpx.AsyncClient) -> None:
     # (12th, /b at 00:10 on the 13th, outside the period); u5's /b is at 00:10 on the 10th but
     # u5 started on the 9th. Pageviews of /b in the period: u1's and u5's = 2, visitors u1, u5.
     assert (b["visits"], b["pageviews"], b["unique_visitors"]) == (2, 2, 2)
-    assert b["pages_per_visit"] == 2.0  # (2 + 2) / 2: the visits' own pageviews, all pages
+    # I.2 (seed 000, issue 16): the answer's pageviews / its visits = 2 / 2 (the /b pageviews)
+    assert b["pages_per_visit"] == 1.0
 
 
 async def test_a_filter_matching_everything_gives_the_rollup_numbers(

@@ -109,7 +109,9 @@ async def test_onestop_rollup_by_agency_is_a_ratio_of_sums(api: httpx.AsyncClien
     )
     assert response.status_code == 200, response.text
     metrics = response.json()["metrics"]
-    assert metrics["received_online"]["value"] == 1 and metrics["received_total"]["value"] == 4
+    assert (
+        metrics["received_online"]["value"] == 1 and metrics["received_all_channels"]["value"] == 4
+    )
     assert metrics["online_rate_pct"]["value"] == 25.0  # not (100 + 0) / 2
 
 

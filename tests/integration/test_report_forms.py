@@ -301,6 +301,8 @@ async def test_sources_and_section_vii_with_the_service_lists(
         ("national_portal", 3, 3, 10.0),  # T4-01 2, T3-02 1
         ("other", 14, 0, 46.7),  # T4-01 2, T4-02 3, T3-01 6, T3-03 3
         ("unknown", 3, 0, 10.0),  # T4-06 1, T0-01 2
+        # III.3 (issue 16: online sources only): both portals' 13, no online "other"/"unknown"
+        ("online_sources", 13, 13, 43.3),
         ("total", 30, 13, 100.0),
     ]  # fmt: skip
     answer = (await _get(api, "/api/v1/reports/online-services", site="bg", **Q1)).json()

@@ -61,8 +61,8 @@ def test_no_dossiers_give_zero_counts_and_null_rates() -> None:
 
 def _row(site: str, code: str, level: int | None, **counts: int) -> dict[str, object]:
     base = dict.fromkeys(
-        ("submitted", "submitted_or_received", "received", "received_online", "fee_reported",
-         "paid_online", "finished", "processing_s_total", "resolved", "resolved_on_time",
+        ("submitted", "submitted_or_received", "received", "received_online",
+         "received_online_sources", "fee_reported", "paid_online", "finished", "processing_s_total", "resolved", "resolved_on_time",
          "resolved_with_due", "overdue_open"), 0,
     )  # fmt: skip
     return {"site": site, "procedure_code": code, "level": level, "procedure_name": "",
@@ -120,6 +120,7 @@ def test_l4_l3_services_online_pct_divide_by_every_service_with_dossiers() -> No
     assert values["l4_services_online_pct"] == 20.0  # P4a, P4b / 10 services
     assert values["l3_services_online_pct"] == 10.0  # P3a of site a / 10
     assert _onestop_parts(numbers) == {
+        "online_rate_pct": {"numerator": 12, "denominator": 25},  # III.5: every channel
         "l4_services_online_pct": {"numerator": 2, "denominator": 10},
         "l3_services_online_pct": {"numerator": 1, "denominator": 10},
     }
@@ -160,3 +161,28 @@ def test_on_time_rate_divides_by_every_resolved_dossier() -> None:
     assert got["returned_on_time"] == 31264
     nothing = _onestop_values({"received": 3})
     assert nothing["on_time_rate_pct"] is None  # nothing resolved: no rate, never 0
+
+
+def test_iii3_counts_the_online_sources_and_iii5_divides_by_every_channel() -> None:
+    """Seed 000, Phụ lục 2, III.3 "Tổng số hồ sơ tiếp nhận": "Tổng số hồ sơ mà Hệ thống thông
+    tin một cửa điện tử tiếp nhận từ tất cả các nguồn trực tuyến (Cổng dịch vụ công trực tuyến,
+    Cổng dịch vụ công quốc gia, và các Hệ thống thông tin khác)". III.5 "Tỷ lệ HS xử lý trực
+    tuyến" = "(Tổng số HS nhận trực tuyến)/(Tổng số hồ sơ tiếp nhận)", whose base is every
+    dossier received, online or not (seed 004, 6.3.1: "gồm hồ sơ nộp trực tuyến + trực tiếp").
+
+    By construction: 10 dossiers received — 6 online (III.2), 1 more marked as coming from the
+    national portal but received as direct, 3 at the counter with no source. III.3 = 7 (the
+    online sources), III.5 = 6 / 10 = 60 % (not 6 / 7)."""
+    rows = [
+        _row("a", "P4", 4, received=4, received_online=4, received_online_sources=4),
+        _row("a", "P3", 3, received=6, received_online=2, received_online_sources=3),
+    ]
+    t = totals(rows)
+    assert (t["received"], t["received_online"], t["received_online_sources"]) == (10, 6, 7)
+    values = _onestop_values(t)
+    assert values["received_online"] == 6  # III.2
+    assert values["received_total"] == 7  # III.3: online sources only
+    assert values["received_all_channels"] == 10  # III.5's base
+    assert values["online_rate_pct"] == pytest.approx(60.0)
+    parts = _onestop_parts(t)["online_rate_pct"]
+    assert parts == {"numerator": 6, "denominator": 10}

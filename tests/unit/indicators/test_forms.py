@@ -59,11 +59,20 @@ def test_resolution_rate_divides_by_every_result_as_footnote_5() -> None:
 
 
 def test_sources_share_of_everything_received() -> None:
+    """Seed 000, Phụ lục 2, III.3: "Tổng số hồ sơ mà Hệ thống thông tin một cửa điện tử tiếp nhận
+    từ tất cả các nguồn trực tuyến (Cổng dịch vụ công trực tuyến, Cổng dịch vụ công quốc gia, và
+    các Hệ thống thông tin khác)". By construction: 3 from the DVC portal (online), 1 from the
+    national portal received at the counter, 2 online from another system, 1 from another system
+    at the counter, 1 with no source online and 1 with no source at the counter: III.3
+    (``online_sources``) = 3 + 1 + 2 + 1 = 7 of the 9 received."""
     rows = [{**_row("province", received=3, received_online=3), "source": "dvc_portal"},
-            {**_row("province", received=1), "source": "unknown"}]  # fmt: skip
+            {**_row("province", received=1), "source": "national_portal"},
+            {**_row("province", received=3, received_online=2), "source": "other"},
+            {**_row("province", received=2, received_online=1), "source": "unknown"}]  # fmt: skip
     shares = {s["source"]: (s["received"], s["share_pct"]) for s in by_source(rows)}
-    assert shares == {"dvc_portal": (3, 75.0), "national_portal": (0, 0.0), "other": (0, 0.0),
-                      "unknown": (1, 25.0), "total": (4, 100.0)}  # fmt: skip
+    assert shares == {"dvc_portal": (3, 33.3), "national_portal": (1, 11.1), "other": (3, 33.3),
+                      "unknown": (2, 22.2), "online_sources": (7, 77.8),
+                      "total": (9, 100.0)}  # fmt: skip
 
 
 def test_periods_and_vietnamese_numbers() -> None:

@@ -1,6 +1,7 @@
 // Public-service portal screen (Cổng dịch vụ công, DESIGN §3.II): all twelve indicators from
-// /api/v1/dvc/overview, pageviews and visits per day (II.8) from the portal time series of the
-// DVC site; the official forms' downloads (forms.js).
+// /api/v1/dvc/overview; II.8 from /api/v1/dvc/timeseries: viewers and visitors per day (people,
+// as seed 000 defines it, issue 16), with pageviews and visits; the official forms' downloads
+// (forms.js).
 
 import { getJson } from '../api.js';
 import { t, fmtInt, fmtDate } from '../i18n.js';
@@ -26,22 +27,24 @@ export async function render(main, ctx) {
   const q = { site: sel.site, from: sel.from, to: sel.to, compare: sel.compare };
   const [overview, days] = await Promise.all([
     getJson('/api/v1/dvc/overview', q),
-    getJson('/api/v1/portal/timeseries', { ...q, interval: 'day', compare: 'none' }),
+    getJson('/api/v1/dvc/timeseries', { site: q.site, from: q.from, to: q.to }),
   ]);
   if (!ctx.isCurrent()) return;
   const perDay = chartCard({
     id: 'dvc-per-day', title: t('dvc_per_day'), rows: days.points,
     columns: [
       { key: 't', label: t('date'), format: (r) => fmtDate(r.t) },
+      { key: 'viewers', label: t('viewers'), num: true, format: (r) => fmtInt(r.viewers) },
+      { key: 'visitors', label: t('visitors'), num: true, format: (r) => fmtInt(r.visitors) },
       { key: 'pageviews', label: t('pageviews'), num: true, format: (r) => fmtInt(r.pageviews) },
       { key: 'visits', label: t('visits'), num: true, format: (r) => fmtInt(r.visits) },
     ],
-    exportPath: '/api/v1/portal/timeseries', exportParams: { ...q, interval: 'day', compare: 'none' },
+    exportPath: '/api/v1/dvc/timeseries', exportParams: { site: q.site, from: q.from, to: q.to },
     draw: (el) => lineChart(el, {
       categories: days.points.map((p) => fmtDate(p.t)),
       series: [
-        { name: t('pageviews'), values: days.points.map((p) => p.pageviews) },
-        { name: t('visits'), values: days.points.map((p) => p.visits) },
+        { name: t('viewers'), values: days.points.map((p) => p.viewers) },
+        { name: t('visitors'), values: days.points.map((p) => p.visitors) },
       ],
     }),
   });

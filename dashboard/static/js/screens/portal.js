@@ -21,7 +21,8 @@ const KPIS = [
   { id: 'unique_visitors', fmt: fmtInt },
   { id: 'pages_per_visit', fmt: (v) => fmtDec(v, 2) },
   { id: 'avg_visit_duration_s', fmt: fmtDuration },
-  { id: 'bounce_rate', fmt: fmtPct, points: true, lowerIsBetter: true },
+  // I.4: its change in percent, as seed 000 shows it ("theo tỷ lệ %"); change_pp is also answered
+  { id: 'bounce_rate', fmt: fmtPct, lowerIsBetter: true },
 ];
 
 function kpis(overview) {

@@ -1,0 +1,124 @@
+-- portal_bounce_users_by_filtered: portal_bounce_users_by with filters (issue 17 item 1): I.4
+-- over users (seed 000, Phụ lục 2, I.4: "phần trăm người dùng rời khỏi Cổng/ Trang thông tin điện
+-- tử sau khi chỉ truy cập vào một trang thành phần") per row of a breakdown, among the matching
+-- visits started in the period. The visit conditions are those of portal_overview_filtered's
+-- visit numbers, so a filter that matches everything gives portal_bounce_users_by's numbers.
+-- Params: sites Array(String), from Date, to Date, ends Array(Int64), by String (country|device|
+--   browser|os|city|entry_page|exit_page|referrer|site|hour_of_day), keys Array(String) (only
+--   these keys; empty = all), the filter params below.
+-- Reads: sessions and pageviews (raw: a per-visitor condition cannot be kept in a rollup); their
+-- primary keys (site, local date) bound the scan to the selected sites and days.
+-- Filters (issue 17, indicators/filters.py): per dimension DIM, f_DIM_on UInt8 (1: an "is one
+--   of" filter applies), f_DIM_in Array(String) (the values it allows), f_DIM_out Array(String)
+--   (values excluded), f_DIM_has Array(String) (texts the value contains, case-insensitive);
+--   visit_filtered / page_filtered / event_filtered UInt8 (1: some visit (or event) / page /
+--   event filter applies). Unused conditions are constants ClickHouse folds away. The filter
+--   params, DIM by DIM:
+--   f_country_on, f_country_in, f_country_out, f_country_has;
+--   f_city_on, f_city_in, f_city_out, f_city_has;
+--   f_device_on, f_device_in, f_device_out, f_device_has;
+--   f_browser_on, f_browser_in, f_browser_out, f_browser_has;
+--   f_os_on, f_os_in, f_os_out, f_os_has;
+--   f_referrer_on, f_referrer_in, f_referrer_out, f_referrer_has;
+--   f_entry_page_on, f_entry_page_in, f_entry_page_out, f_entry_page_has;
+--   f_exit_page_on, f_exit_page_in, f_exit_page_out, f_exit_page_has;
+--   f_page_on, f_page_in, f_page_out, f_page_has;
+--   f_event_on, f_event_in, f_event_out, f_event_has;
+-- Semantics: a visit dimension (the sessions columns country, city, device, browser, os,
+--   referrer_host, entry_page, exit_page) selects visits and every hit of them; the page filter
+--   (pageviews.path) selects, for visit numbers, visits with at least one matching pageview, and
+--   for pageview numbers the matching pageviews; the event filter (pageviews.name of the hits of
+--   type 'event') selects the visits with at least one matching event, and all their hits, like
+--   a visit dimension. A visit's hits can follow its start by up to 24 h, hence the one-day
+--   margins of the session-id subqueries.
+-- ends Array(Int64), aligned with sites: the exclusive local end of each site (issue 16 cut) as
+--   epoch seconds of the local wall-clock time read as UTC; far in the future when not cut.
+SELECT
+    key,
+    countIf(visits > 0) AS users,
+    countIf(visits > 0 AND bounces = visits) AS bounced_users
+FROM
+(
+    SELECT
+        multiIf(
+            {by:String} = 'country', toString(country),
+            {by:String} = 'device', toString(device),
+            {by:String} = 'browser', toString(browser),
+            {by:String} = 'os', toString(os),
+            {by:String} = 'city', toString(city),
+            {by:String} = 'entry_page', entry_page,
+            {by:String} = 'exit_page', exit_page,
+            {by:String} = 'referrer', toString(referrer_host),
+            {by:String} = 'site', toString(site),
+            {by:String} = 'hour_of_day', toString(toHour(start_local)),
+            '') AS key,
+        visitor_id,
+        sum(toInt64(sign)) AS visits,
+        sum(sign * toInt64(is_bounce)) AS bounces
+    FROM sessions
+    WHERE site IN {sites:Array(String)}
+      AND toDate(start_local) BETWEEN {from:Date} AND {to:Date}
+      AND start_local < toDateTime64(arrayElement({ends:Array(Int64)}, indexOf({sites:Array(String)}, toString(site))), 3, 'UTC')
+      AND ({f_country_on:UInt8} = 0 OR country IN {f_country_in:Array(String)})
+      AND country NOT IN {f_country_out:Array(String)}
+      AND (empty({f_country_has:Array(String)})
+           OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(country, {f_country_has:Array(String)}), 0))
+      AND ({f_city_on:UInt8} = 0 OR city IN {f_city_in:Array(String)})
+      AND city NOT IN {f_city_out:Array(String)}
+      AND (empty({f_city_has:Array(String)})
+           OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(city, {f_city_has:Array(String)}), 0))
+      AND ({f_device_on:UInt8} = 0 OR device IN {f_device_in:Array(String)})
+      AND device NOT IN {f_device_out:Array(String)}
+      AND (empty({f_device_has:Array(String)})
+           OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(device, {f_device_has:Array(String)}), 0))
+      AND ({f_browser_on:UInt8} = 0 OR browser IN {f_browser_in:Array(String)})
+      AND browser NOT IN {f_browser_out:Array(String)}
+      AND (empty({f_browser_has:Array(String)})
+           OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(browser, {f_browser_has:Array(String)}), 0))
+      AND ({f_os_on:UInt8} = 0 OR os IN {f_os_in:Array(String)})
+      AND os NOT IN {f_os_out:Array(String)}
+      AND (empty({f_os_has:Array(String)})
+           OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(os, {f_os_has:Array(String)}), 0))
+      AND ({f_referrer_on:UInt8} = 0 OR referrer_host IN {f_referrer_in:Array(String)})
+      AND referrer_host NOT IN {f_referrer_out:Array(String)}
+      AND (empty({f_referrer_has:Array(String)})
+           OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(referrer_host, {f_referrer_has:Array(String)}), 0))
+      AND ({f_entry_page_on:UInt8} = 0 OR entry_page IN {f_entry_page_in:Array(String)})
+      AND entry_page NOT IN {f_entry_page_out:Array(String)}
+      AND (empty({f_entry_page_has:Array(String)})
+           OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(entry_page, {f_entry_page_has:Array(String)}), 0))
+      AND ({f_exit_page_on:UInt8} = 0 OR exit_page IN {f_exit_page_in:Array(String)})
+      AND exit_page NOT IN {f_exit_page_out:Array(String)}
+      AND (empty({f_exit_page_has:Array(String)})
+           OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(exit_page, {f_exit_page_has:Array(String)}), 0))
+      AND ({event_filtered:UInt8} = 0 OR session_id IN
+      (
+        SELECT session_id
+        FROM pageviews
+        WHERE {event_filtered:UInt8} = 1
+          AND site IN {sites:Array(String)}
+          AND toDate(local_ts) BETWEEN {from:Date} AND {to:Date} + 1
+          AND type = 'event'
+          AND ({f_event_on:UInt8} = 0 OR name IN {f_event_in:Array(String)})
+          AND name NOT IN {f_event_out:Array(String)}
+          AND (empty({f_event_has:Array(String)})
+               OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(name, {f_event_has:Array(String)}), 0))
+      ))
+      AND ({page_filtered:UInt8} = 0 OR session_id IN
+      (
+        SELECT session_id
+        FROM pageviews
+        WHERE {page_filtered:UInt8} = 1
+          AND site IN {sites:Array(String)}
+          AND toDate(local_ts) BETWEEN {from:Date} AND {to:Date} + 1
+          AND type = 'pageview'
+          AND ({f_page_on:UInt8} = 0 OR path IN {f_page_in:Array(String)})
+          AND path NOT IN {f_page_out:Array(String)}
+          AND (empty({f_page_has:Array(String)})
+               OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(path, {f_page_has:Array(String)}), 0))
+      ))
+    GROUP BY key, visitor_id
+)
+WHERE empty({keys:Array(String)}) OR has({keys:Array(String)}, key)
+GROUP BY key
+ORDER BY key
