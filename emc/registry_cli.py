@@ -200,13 +200,15 @@ def run_tokens(args: argparse.Namespace, settings: Settings) -> int:
 
         def direct(db: Any) -> dict[str, Any]:
             _need(agencies.get_agency(db, args.agency), args.agency)
-            info, token = tokens.create_token(db, args.agency, args.name or "")
+            info, token = tokens.create_token(db, args.agency, args.name or "", args.role)
             return {**info.as_json(), "token": token}
 
-        made = client.call(
-            "POST", "/api/v1/tokens", {"agency_id": args.agency, "name": args.name or ""}, direct
+        body = {"agency_id": args.agency, "name": args.name or "", "role": args.role}
+        made = client.call("POST", "/api/v1/tokens", body, direct)
+        role = made.get("role", args.role)
+        print(
+            f"{role} token {made['id']} for agency {made['agency_id']} (shown once, store it now):"
         )
-        print(f"token {made['id']} for agency {made['agency_id']} (shown once, store it now):")
         print(made["token"])
         return 0
     if args.tokens_cmd == "revoke":
@@ -224,7 +226,10 @@ def run_tokens(args: argparse.Namespace, settings: Settings) -> int:
     )
     for t in found:
         state = "revoked" if t["revoked"] else "active"
-        print(f"{t['id']}  {t['agency_id']:<30} {state:<8} {t['created_at']}  {t['name']}")
+        role = t.get("role", "viewer")
+        print(
+            f"{t['id']}  {t['agency_id']:<30} {role:<7} {state:<8} {t['created_at']}  {t['name']}"
+        )
     return 0
 
 
@@ -383,6 +388,13 @@ def register(sub: Any, sites_sub: Any, cmd_agencies: Any, cmd_tokens: Any) -> No
     cr = tk_sub.add_parser("create", help="a token that sees one agency's subtree")
     cr.add_argument("--agency", required=True)
     cr.add_argument("--name", help="who or what uses it")
+    cr.add_argument(
+        "--role",
+        choices=["viewer", "editor"],
+        default="viewer",
+        help="viewer reads the subtree; editor also manages it (catalogs, accounts, domains, "
+        "child agencies and sites, viewer tokens)",
+    )
     tk_sub.add_parser("list", help="tokens (never the tokens themselves)")
     rv = tk_sub.add_parser("revoke", help="revoke a token by id")
     rv.add_argument("id")
