@@ -32,7 +32,7 @@ from api.guard import Access, Handler, context, error, principal, route
 from clickhouse import agencies, agency_tree, registry, tokens
 from clickhouse.agencies import RegistryError
 from indicators.access import Principal, in_subtree
-from schemas.agencies import Agency, parse_agencies
+from schemas.agencies import TOP_KINDS, Agency, AgencyKind, parse_agencies
 from schemas.common import describe
 from schemas.sites import Site
 
@@ -259,6 +259,10 @@ async def add_child(request: Request) -> Any:
         agency = Agency.model_validate(body)
     except ValidationError as exc:
         return error(422, describe(exc))
+    if agency.kind in TOP_KINDS and not principal(request).is_admin:
+        # a "province" below a province would join the provinces' rankings and official tables
+        kinds = ", ".join(k.value for k in AgencyKind if k not in TOP_KINDS)
+        return error(422, f"kind: {agency.kind.value!r} sits at the top of the tree; use {kinds}")
     if await asyncio.to_thread(agencies.get_agency, db, agency.id) is not None:
         return error(409, f"id: agency {agency.id!r} is already registered")
     stored = await asyncio.to_thread(agencies.upsert_agency, db, agency, effective)

@@ -192,6 +192,11 @@ async def test_an_editor_edits_domains_and_adds_agencies_and_sites(world: dict[s
     moved = {**child, "id": "xa-b", "parent_id": "dept"}
     mismatch = await api.post("/api/v1/agencies/prov/children", json=moved, headers=editor)
     assert mismatch.status_code == 422 and mismatch.json()["error"].startswith("parent_id")
+    # a "province" under a province would join the provinces' rankings: not from an editor
+    top = {**child, "id": "xa-c", "kind": "province"}
+    refused = await api.post("/api/v1/agencies/prov/children", json=top, headers=editor)
+    assert refused.status_code == 422 and refused.json()["error"].startswith("kind")
+    assert agencies.get_agency(db, "xa-c") is None
 
     site = {"id": "xa-a-mc", "name": "Một cửa xã A", "type": "onestop", "domains": ["a.p.vn"]}
     added = await api.post("/api/v1/agencies/xa-a/sites", json=site, headers=editor)

@@ -21,7 +21,8 @@ that child (checked below for every ranked child), not a formula of its own.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -31,6 +32,7 @@ import pytest_asyncio
 from api.app import create_app
 from clickhouse import agencies, registry, tokens
 from clickhouse.client import Database
+from clickhouse.migrate import migrate
 from core.settings import Settings
 from schemas.agencies import Agency, AgencyKind
 from schemas.sites import Site, SiteType
@@ -65,14 +67,27 @@ DOSSIERS = [
 ]
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def world(clickhouse_engine: Any, ch_database: str) -> AsyncIterator[dict[str, Any]]:
-    db = Database(clickhouse_engine, ch_database)
+@pytest.fixture(scope="module")
+def levels_db(clickhouse_engine: Any) -> Iterator[Database]:
+    """One migrated database with the tree and dossiers above for the module (read only)."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    clickhouse_engine.command(f"CREATE DATABASE {name}")
+    migrate(clickhouse_engine, name)
+    db = Database(clickhouse_engine, name)
     agencies.load(db, TREE)
     for site, agency in SITES.items():
         registry.upsert_site(db, Site(id=site, name=site, type=SiteType.ONESTOP, agency_id=agency))
     _store(db, DOSSIERS)
-    settings = Settings(clickhouse_database=ch_database, admin_token=TOKEN)  # type: ignore[arg-type]
+    try:
+        yield db
+    finally:
+        clickhouse_engine.command(f"DROP DATABASE IF EXISTS {name} SYNC")
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def world(levels_db: Database) -> AsyncIterator[dict[str, Any]]:
+    db = levels_db
+    settings = Settings(clickhouse_database=db.database, admin_token=TOKEN)  # type: ignore[arg-type]
     made = {a: tokens.create_token(db, a, a)[1] for a in ("prov", "dept-b")}
     transport = httpx.ASGITransport(app=create_app(settings, db))
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
