@@ -9,6 +9,10 @@ test_routes_access.py`` lists every route of the app and fails on one without).
 - ``TOKEN``: any valid token — the admin's, or an agency token that then reads its own subtree
   only: the handler resolves ``site=``/``agency=`` through ``indicators.access``, where an id
   outside the subtree answers 404 exactly like an unknown one.
+- ``EDITOR``: the admin token or an agency token of role ``editor`` (issue 18); a viewer token
+  is answered 403. The handler then checks that the object (site, agency, token) lies in the
+  editor's subtree (``indicators.access.in_subtree``), answering 404 outside like for an unknown
+  id, so an editor manages its own subtree and learns nothing about others.
 - ``ADMIN``: the admin token only; a valid agency token is answered 403.
 - ``METRICS``: the operations token (``EMC_METRICS_TOKEN``, or the admin token); open when no
   metrics token is set (a warning is logged at start; ``core.metrics_auth``).
@@ -45,6 +49,7 @@ UNAUTHORIZED = "missing or wrong bearer token (Authorization: Bearer …)"
 class Access(StrEnum):
     PUBLIC = "public"
     TOKEN = "token"
+    EDITOR = "editor"
     ADMIN = "admin"
     METRICS = "metrics"
 
@@ -83,7 +88,8 @@ def context(request: Request) -> Context:
 
 
 def principal(request: Request) -> Principal:
-    """The caller of a ``TOKEN`` or ``ADMIN`` route (set by the guard before the handler)."""
+    """The caller of a ``TOKEN``, ``EDITOR`` or ``ADMIN`` route (set by the guard before the
+    handler)."""
     found: Principal = request.state.principal
     return found
 
@@ -112,6 +118,8 @@ async def check(request: Request, access: Access, reason: str = "") -> Response 
         return error(401, UNAUTHORIZED)
     if access is Access.ADMIN and not who.is_admin:
         return error(403, reason or f"{request.url.path} needs the admin token")
+    if access is Access.EDITOR and not who.can_edit:
+        return error(403, reason or f"{request.url.path} needs an editor token (or the admin's)")
     request.state.principal = who
     return None
 

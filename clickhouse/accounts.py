@@ -80,3 +80,17 @@ def import_accounts(
 def _utc(local: datetime | None) -> datetime | None:
     """A local wall-clock time written as if UTC (aware, so the client converts nothing)."""
     return None if local is None else local.replace(tzinfo=UTC)
+
+
+def imports(db: Database, site: str) -> list[AccountImport]:
+    """The site's account imports, newest first (the first is the current list)."""
+    rows = db.query(
+        "SELECT import_id, imported_at, file_name, rows FROM account_imports"
+        " WHERE site = {site:String} ORDER BY import_id DESC",
+        parameters={"site": site},
+    ).result_rows
+    return [AccountImport(site, int(r[0]), _aware(r[1]), str(r[2]), int(r[3])) for r in rows]
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

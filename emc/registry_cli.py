@@ -1,5 +1,5 @@
-"""``emc agencies …``, ``emc tokens …`` and the extra ``emc sites`` actions (edit, move,
-remove, snippet).
+"""``emc agencies …``, ``emc tokens …``, ``emc rankings`` and the extra ``emc sites`` actions
+(edit, move, remove, snippet).
 
 Like the rest of the CLI, each action goes through the warehouse's HTTP API while it runs and
 opens the database directly otherwise (embedded chDB allows one process per folder).
@@ -200,13 +200,15 @@ def run_tokens(args: argparse.Namespace, settings: Settings) -> int:
 
         def direct(db: Any) -> dict[str, Any]:
             _need(agencies.get_agency(db, args.agency), args.agency)
-            info, token = tokens.create_token(db, args.agency, args.name or "")
+            info, token = tokens.create_token(db, args.agency, args.name or "", args.role)
             return {**info.as_json(), "token": token}
 
-        made = client.call(
-            "POST", "/api/v1/tokens", {"agency_id": args.agency, "name": args.name or ""}, direct
+        body = {"agency_id": args.agency, "name": args.name or "", "role": args.role}
+        made = client.call("POST", "/api/v1/tokens", body, direct)
+        role = made.get("role", args.role)
+        print(
+            f"{role} token {made['id']} for agency {made['agency_id']} (shown once, store it now):"
         )
-        print(f"token {made['id']} for agency {made['agency_id']} (shown once, store it now):")
         print(made["token"])
         return 0
     if args.tokens_cmd == "revoke":
@@ -224,7 +226,10 @@ def run_tokens(args: argparse.Namespace, settings: Settings) -> int:
     )
     for t in found:
         state = "revoked" if t["revoked"] else "active"
-        print(f"{t['id']}  {t['agency_id']:<30} {state:<8} {t['created_at']}  {t['name']}")
+        role = t.get("role", "viewer")
+        print(
+            f"{t['id']}  {t['agency_id']:<30} {role:<7} {state:<8} {t['created_at']}  {t['name']}"
+        )
     return 0
 
 
@@ -348,6 +353,84 @@ def run_connections(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _ranking_query(args: argparse.Namespace) -> dict[str, str]:
+    pairs = {
+        "metric": args.metric, "group": args.group, "agency": args.agency, "kind": args.kind,
+        "from": args.start, "to": args.end, "order": args.order, "compare": args.compare,
+        "limit": str(args.limit),
+    }  # fmt: skip
+    return {k: v for k, v in pairs.items() if v}
+
+
+def run_rankings(args: argparse.Namespace, settings: Settings) -> int:
+    """``emc rankings --metric M (--group G | --agency ID [--kind K]) --from --to``: a line per
+    ranked agency; ``--own`` places ``--agency`` among its peers (issue 18)."""
+    from clickhouse import agencies
+    from indicators import rankings
+    from indicators.periods import CompareMode, Period, comparison_period
+    from schemas.agencies import AgencyKind
+
+    if args.metric not in rankings.METRICS:
+        raise UserError(f"--metric: {args.metric!r} is not one of {', '.join(rankings.METRICS)}")
+    query = _ranking_query(args)
+    if args.own and not args.agency:
+        raise UserError("--own: give --agency, the agency to place among its peers")
+    if not args.own and bool(args.group) == bool(args.agency):
+        raise UserError("give either --group (ministries, provinces) or --agency (its children)")
+    try:
+        period = Period(date.fromisoformat(args.start), date.fromisoformat(args.end))
+    except ValueError as exc:
+        raise UserError(f"--from/--to: {exc}") from exc
+    previous = comparison_period(period, CompareMode(args.compare))
+    descending = args.order == "desc"
+
+    def direct(db: Any) -> dict[str, Any]:
+        if args.group:
+            return rankings.rankings(
+                db, args.metric, args.group, period, previous, descending, args.limit
+            )
+        agency = agencies.get_agency(db, args.agency)
+        if agency is None:
+            raise UserError(f"agency {args.agency!r} is not registered")
+        if args.own:
+            return rankings.own_rank(db, args.metric, agency, period, previous, descending)
+        kind = AgencyKind(args.kind) if args.kind else None
+        return rankings.children_rankings(
+            db, args.metric, agency, kind, period, previous, descending, args.limit
+        )
+
+    path = "/api/v1/rankings/own" if args.own else "/api/v1/rankings"
+    if args.own:
+        query = {k: v for k, v in query.items() if k not in ("group", "kind", "limit")}
+    qs = "&".join(f"{k}={v}" for k, v in query.items())
+    answer = RegistryClient(settings).call("GET", f"{path}?{qs}", None, direct)
+    if args.format == "json":
+        print(json.dumps(answer, ensure_ascii=False, indent=2))
+        return 0
+    change = "change_pp" if rankings.is_rate(args.metric) else "change_pct"
+    unit = " pp" if change == "change_pp" else " %"
+
+    def shown(value: Any, suffix: str = "") -> str:
+        return "-" if value is None else f"{value}{suffix}"
+
+    if args.own:
+        rank = "-" if answer["rank"] is None else f"{answer['rank']} of {answer['of']}"
+        print(
+            f"{answer['agency']}  {answer['name']}: rank {rank} among {answer['peers']}"
+            f" ({args.metric} {shown(answer['value'])}, change {shown(answer.get(change), unit)})"
+        )
+        return 0
+    for row in answer["rows"]:
+        print(
+            f"{row['rank']:>4}  {row['agency']:<24} {row['name']:<40} {shown(row['value']):>10}"
+            f"  {shown(row.get(change), unit):>9}"
+        )
+    for key, words in (("without_sites", "no site"), ("without_data", "no data")):
+        if answer[key]:
+            print(f"{words}: {', '.join(answer[key])}")
+    return 0
+
+
 def register(sub: Any, sites_sub: Any, cmd_agencies: Any, cmd_tokens: Any) -> None:
     """Add the parsers: ``agencies``, ``tokens`` and the extra ``sites`` actions."""
     ag = sub.add_parser("agencies", help="manage the agency tree")
@@ -383,6 +466,13 @@ def register(sub: Any, sites_sub: Any, cmd_agencies: Any, cmd_tokens: Any) -> No
     cr = tk_sub.add_parser("create", help="a token that sees one agency's subtree")
     cr.add_argument("--agency", required=True)
     cr.add_argument("--name", help="who or what uses it")
+    cr.add_argument(
+        "--role",
+        choices=["viewer", "editor"],
+        default="viewer",
+        help="viewer reads the subtree; editor also manages it (catalogs, accounts, domains, "
+        "child agencies and sites, viewer tokens)",
+    )
     tk_sub.add_parser("list", help="tokens (never the tokens themselves)")
     rv = tk_sub.add_parser("revoke", help="revoke a token by id")
     rv.add_argument("id")
@@ -393,6 +483,20 @@ def register(sub: Any, sites_sub: Any, cmd_agencies: Any, cmd_tokens: Any) -> No
     cn.add_argument("--status", choices=["connected", "silent", "never_seen"])
     cn.add_argument("--format", choices=["table", "json"], default="table")
     cn.set_defaults(handler=run_connections)
+
+    rk = sub.add_parser("rankings", help="rank ministries, provinces or an agency's children")
+    rk.add_argument("--metric", required=True, help="visits, on_time_rate, … (any of the API's)")
+    rk.add_argument("--group", choices=["ministries", "provinces"])
+    rk.add_argument("--agency", help="rank this agency's children (or place it with --own)")
+    rk.add_argument("--kind", choices=AGENCY_KINDS, help="only children of this kind")
+    rk.add_argument("--from", dest="start", required=True, help="YYYY-MM-DD (local)")
+    rk.add_argument("--to", dest="end", required=True, help="YYYY-MM-DD (inclusive)")
+    rk.add_argument("--order", choices=["desc", "asc"], default="desc")
+    rk.add_argument("--compare", choices=["previous", "year", "none"], default="previous")
+    rk.add_argument("--limit", type=int, default=100)
+    rk.add_argument("--own", action="store_true", help="the agency's rank among its peers")
+    rk.add_argument("--format", choices=["table", "json"], default="table")
+    rk.set_defaults(handler=run_rankings)
 
     ed = sites_sub.add_parser("edit", help="change fields of a site")
     ed.add_argument("id")

@@ -1,7 +1,9 @@
 """Who is asking, and which sites they may read.
 
 Two kinds of bearer token: the admin token (``EMC_ADMIN_TOKEN``) sees everything; an
-agency-scoped token (``emc tokens create``) sees its agency's subtree and nothing else.
+agency-scoped token (``emc tokens create``) sees its agency's subtree and nothing else. An agency
+token is a ``viewer`` (reads) or an ``editor`` (also manages its subtree: ``api/guard.py``
+``Access.EDITOR``; whether an object is inside is ``in_subtree`` / ``site_in_subtree`` here).
 
 Every indicator endpoint resolves its ``site=`` / ``agency=`` parameters through
 ``resolve_sites`` here, so the restriction is applied where the site list is built, before any
@@ -27,13 +29,21 @@ class Principal:
     agency, whose subtree bounds every answer."""
 
     agency_id: str | None = None
+    #: ``viewer`` or ``editor`` for an agency token (``clickhouse.tokens.ROLES``); the admin's
+    #: is ``admin``.
+    role: str = "viewer"
 
     @property
     def is_admin(self) -> bool:
         return self.agency_id is None
 
+    @property
+    def can_edit(self) -> bool:
+        """The admin, or an editor token (inside its subtree)."""
+        return self.agency_id is None or self.role == tokens.EDITOR
 
-ADMIN = Principal(None)
+
+ADMIN = Principal(None, "admin")
 
 
 def authenticate(db: Database, token: str | None, admin_token: str) -> Principal | None:
@@ -43,8 +53,25 @@ def authenticate(db: Database, token: str | None, admin_token: str) -> Principal
         return None
     if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
         return ADMIN
-    agency_id = tokens.agency_of_token(db, token)
-    return Principal(agency_id) if agency_id else None
+    found = tokens.role_of_token(db, token)
+    return Principal(found[0], found[1]) if found and found[0] else None
+
+
+def in_subtree(db: Database, principal: Principal, agency_id: str) -> bool:
+    """True when ``agency_id`` is registered and inside ``principal``'s subtree (the admin:
+    registered at all)."""
+    all_agencies = agencies.list_agencies(db)
+    if principal.agency_id is None:
+        return any(a.id == agency_id for a in all_agencies)
+    return agency_id in agency_tree.subtree(all_agencies, principal.agency_id)
+
+
+def site_in_subtree(db: Database, principal: Principal, site_id: str) -> bool:
+    """True when site ``site_id`` is registered and visible to ``principal``."""
+    found = _site_agencies(db, "id = {id:String}", {"id": site_id})
+    if site_id not in found:
+        return False
+    return principal.agency_id is None or in_subtree(db, principal, found[site_id])
 
 
 @dataclass(frozen=True, slots=True)

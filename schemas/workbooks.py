@@ -6,7 +6,9 @@ Why whole-file validation: a catalog decides which dossiers count as level 3 or 
 numbers, so a file with one bad row must be refused whole, with a report naming every problem
 (row, column, what is wrong), never half-imported. Rows are numbered as the spreadsheet shows
 them (the header is row 1). Blank rows are skipped. Column names are matched without regard to
-letter case or surrounding spaces; other columns are ignored.
+letter case or surrounding spaces; other columns are ignored. Both ``.xlsx`` (openpyxl) and the
+legacy ``.xls`` that units still produce (xlrd, issue 18) are read, told apart by their first
+bytes, never by the file name.
 
 Catalog columns: ``Name`` (required), ``Level`` (0 no online service, 3 partial, 4 full
 process), ``Url``, ``ID CDVCQG`` (national portal code), ``ID MCDT`` (the procedure code the
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -105,24 +108,75 @@ class _Sheet:
     rows: list[tuple[int, tuple[Any, ...]]] = field(default_factory=list)
 
 
-def _read(data: bytes, what: str, wanted: tuple[str, ...]) -> _Sheet:
-    """The first worksheet of an xlsx file; ``ImportRefused`` for a wrong file type, a
-    missing or repeated column, or too many rows."""
+#: The first bytes of an OLE2 compound file: the legacy Excel 97-2003 ``.xls`` workbook.
+XLS_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def _xlsx_rows(data: bytes, what: str) -> tuple[list[tuple[Any, ...]], Callable[[], None]]:
+    """The rows of the first worksheet of an ``.xlsx`` file (lazily) and how to close it."""
     from openpyxl import load_workbook
 
-    if not data.startswith(b"PK\x03\x04"):
-        raise ImportRefused(
-            what, [Problem(0, "", "wrong file type: not an .xlsx workbook")], status=415
-        )
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise ImportRefused(
             what, [Problem(0, "", f"wrong file type: not a readable .xlsx workbook ({exc})")], 415
         ) from None
+    rows: Any = workbook.worksheets[0].iter_rows(values_only=True)
+    return rows, workbook.close
+
+
+def _xls_rows(data: bytes, what: str) -> list[tuple[Any, ...]]:
+    """The rows of the first worksheet of a legacy ``.xls`` file (units still produce them,
+    issue 18), with date cells as ``datetime`` and empty cells as None like openpyxl gives."""
+    import xlrd
+
     try:
-        sheet = workbook.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
+        book = xlrd.open_workbook(file_contents=data, on_demand=True)
+    except Exception as exc:  # a damaged file raises xlrd's, struct's, index errors … alike
+        raise ImportRefused(
+            what, [Problem(0, "", f"wrong file type: not a readable .xls workbook ({exc})")], 415
+        ) from None
+    try:
+        sheet = book.sheet_by_index(0)
+        out: list[tuple[Any, ...]] = []
+        for index in range(sheet.nrows):
+            values: list[Any] = []
+            for cell in sheet.row(index):
+                if cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
+                    values.append(None)
+                elif cell.ctype == xlrd.XL_CELL_DATE:
+                    values.append(xlrd.xldate_as_datetime(cell.value, book.datemode))
+                elif cell.ctype == xlrd.XL_CELL_BOOLEAN:
+                    values.append(bool(cell.value))
+                elif cell.ctype == xlrd.XL_CELL_ERROR:
+                    values.append(f"#ERROR {cell.value}")
+                else:
+                    values.append(cell.value)
+            out.append(tuple(values))
+        return out
+    finally:
+        book.release_resources()
+
+
+def _nothing() -> None:
+    return None
+
+
+def _read(data: bytes, what: str, wanted: tuple[str, ...]) -> _Sheet:
+    """The first worksheet of an ``.xlsx`` or ``.xls`` file; ``ImportRefused`` for a wrong
+    file type, a missing or repeated column, or too many rows."""
+    close: Callable[[], None] = _nothing
+    if data.startswith(XLS_MAGIC):
+        every: Any = _xls_rows(data, what)
+    elif data.startswith(b"PK\x03\x04"):
+        every, close = _xlsx_rows(data, what)
+    else:
+        raise ImportRefused(
+            what, [Problem(0, "", "wrong file type: not an .xlsx or .xls workbook")], status=415
+        )
+    try:
+        rows = iter(every)
         header = next(rows, None) or ()
         names = {_cell_text(v).lower(): i for i, v in reversed(list(enumerate(header)))}
         problems: list[Problem] = []
@@ -148,7 +202,7 @@ def _read(data: bytes, what: str, wanted: tuple[str, ...]) -> _Sheet:
                 raise ImportRefused(what, [Problem(number, "", f"more than {MAX_ROWS} rows")])
             out.rows.append((number, tuple(values)))
     finally:
-        workbook.close()
+        close()
     if not out.rows:
         raise ImportRefused(what, [Problem(2, "", "no data rows under the header")])
     return out

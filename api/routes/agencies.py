@@ -6,7 +6,13 @@ Routes: ``GET /api/v1/agencies`` (``?format=tree`` for an indented text tree),
 ``{"name", "effective"}``, ``POST /api/v1/agencies/{id}/merge`` ``{"into", "effective"}``,
 ``POST /api/v1/agencies/load`` (a JSON list, parents first or not), ``GET|POST /api/v1/tokens``,
 ``DELETE /api/v1/tokens/{id}``, ``GET /api/v1/sites/{id}/removal-check``.
-Every route is ``Access.ADMIN``; handlers return JSON-ready values (``_json``).
+Every route is ``Access.ADMIN`` except those an editor token also uses (issue 18), which are
+``Access.EDITOR``: ``POST /api/v1/agencies/{id}/children`` (a new agency under ``id``),
+``POST /api/v1/agencies/{id}/sites`` (a new site of ``id``, without ingest token), and the token
+routes, where an editor lists the tokens of its subtree and creates and revokes *viewer* tokens
+for agencies of its subtree. An id outside the editor's subtree answers 404 like an unknown one;
+a new agency or site id that is already registered anywhere answers 409 (ids are global).
+Handlers return JSON-ready values (``_json``).
 """
 
 from __future__ import annotations
@@ -22,11 +28,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from api.guard import Access, Handler, context, error, route
+from api.guard import Access, Handler, context, error, principal, route
 from clickhouse import agencies, agency_tree, registry, tokens
 from clickhouse.agencies import RegistryError
-from schemas.agencies import Agency, parse_agencies
+from indicators.access import Principal, in_subtree
+from schemas.agencies import TOP_KINDS, Agency, AgencyKind, parse_agencies
 from schemas.common import describe
+from schemas.sites import Site
 
 
 class _BadBody(ValueError):
@@ -181,31 +189,111 @@ async def load(request: Request) -> Any:
     return {"loaded": count}
 
 
+def _scope(db: Any, who: Principal) -> set[str] | None:
+    """The agency ids ``who`` manages (None: the admin, every one)."""
+    if who.agency_id is None:
+        return None
+    return agency_tree.subtree(agencies.list_agencies(db), who.agency_id)
+
+
 async def list_tokens(request: Request) -> Any:
-    db = context(request).db
+    db, who = context(request).db, principal(request)
     found = await asyncio.to_thread(tokens.list_tokens, db)
-    return [t.as_json() for t in found]
+    scope = await asyncio.to_thread(_scope, db, who)
+    return [t.as_json() for t in found if scope is None or t.agency_id in scope]
 
 
 async def create_token(request: Request) -> Any:
-    db = context(request).db
+    db, who = context(request).db, principal(request)
     body = _object(await _body(request))
     agency_id = _string(body, "agency_id")
     name = body.get("name") or ""
     if not isinstance(name, str):
         return error(422, "name: must be a string")
-    if await asyncio.to_thread(agencies.get_agency, db, agency_id) is None:
+    role = body.get("role") or tokens.VIEWER
+    if role not in tokens.ROLES:
+        return error(422, f"role: {role!r} is not one of {', '.join(tokens.ROLES)}")
+    if not await asyncio.to_thread(in_subtree, db, who, agency_id):
         return error(422, f"agency_id: agency {agency_id!r} is not registered")
-    info, token = await asyncio.to_thread(tokens.create_token, db, agency_id, name)
+    if role != tokens.VIEWER and not who.is_admin:
+        return error(403, "role: an editor token creates viewer tokens only")
+    info, token = await asyncio.to_thread(tokens.create_token, db, agency_id, name, role)
     return JSONResponse({**info.as_json(), "token": token}, status_code=201)
 
 
 async def revoke_token(request: Request) -> Any:
-    db = context(request).db
+    db, who = context(request).db, principal(request)
     token_id = request.path_params["token_id"]
-    if not await asyncio.to_thread(tokens.revoke_token, db, token_id):
+    found = await asyncio.to_thread(tokens.get_token, db, token_id)
+    scope = await asyncio.to_thread(_scope, db, who)
+    if found is None or (scope is not None and found.agency_id not in scope):
         return error(404, f"token {token_id!r} does not exist")
+    if not who.is_admin and found.role != tokens.VIEWER:
+        return error(403, "token: an editor token revokes viewer tokens only")
+    await asyncio.to_thread(tokens.revoke_token, db, token_id)
     return {"revoked": token_id}
+
+
+async def _managed(request: Request) -> str:
+    """The ``{agency_id}`` of the URL when the caller manages it (else ``_BadBody`` 404)."""
+    db, who = context(request).db, principal(request)
+    agency_id: str = request.path_params["agency_id"]
+    if not await asyncio.to_thread(in_subtree, db, who, agency_id):
+        raise _BadBody(f"agency {agency_id!r} is not registered", 404)
+    return agency_id
+
+
+async def add_child(request: Request) -> Any:
+    """``POST /api/v1/agencies/{id}/children``: a new agency whose parent is ``id``."""
+    db = context(request).db
+    parent = await _managed(request)
+    body = _object(await _body(request))
+    effective = _date(body, "effective", required=False)
+    body = {k: v for k, v in body.items() if k != "effective"}
+    if body.setdefault("parent_id", parent) != parent:
+        return error(422, f"parent_id: {body['parent_id']!r} differs from the URL's {parent!r}")
+    for field in ("merged_into", "ended_on"):
+        if body.get(field):
+            return error(422, f"{field}: not settable here (a merger is the admin's)")
+    try:
+        agency = Agency.model_validate(body)
+    except ValidationError as exc:
+        return error(422, describe(exc))
+    if agency.kind in TOP_KINDS and not principal(request).is_admin:
+        # a "province" below a province would join the provinces' rankings and official tables
+        kinds = ", ".join(k.value for k in AgencyKind if k not in TOP_KINDS)
+        return error(422, f"kind: {agency.kind.value!r} sits at the top of the tree; use {kinds}")
+    if await asyncio.to_thread(agencies.get_agency, db, agency.id) is not None:
+        return error(409, f"id: agency {agency.id!r} is already registered")
+    stored = await asyncio.to_thread(agencies.upsert_agency, db, agency, effective)
+    return JSONResponse(stored.model_dump(mode="json"), status_code=201)
+
+
+async def add_site(request: Request) -> Any:
+    """``POST /api/v1/agencies/{id}/sites``: a new site of agency ``id`` (no ingest token:
+    the admin issues those)."""
+    db = context(request).db
+    owner = await _managed(request)
+    body = _object(await _body(request))
+    if body.setdefault("agency_id", owner) != owner:
+        return error(422, f"agency_id: {body['agency_id']!r} differs from the URL's {owner!r}")
+    for field in ("ingest_token", "matomo_id"):
+        if body.get(field):
+            return error(422, f"{field}: not settable with an editor route (ask the admin)")
+    try:
+        site = Site.model_validate(body)
+    except ValidationError as exc:
+        return error(422, describe(exc))
+    if await asyncio.to_thread(registry.get_site, db, site.id) is not None:
+        return error(409, f"id: site {site.id!r} is already registered")
+    if site.parent_site:
+        who = principal(request)
+        parent = await asyncio.to_thread(registry.get_site, db, site.parent_site)
+        if parent is None or not await asyncio.to_thread(in_subtree, db, who, parent.agency_id):
+            return error(422, f"parent_site: site {site.parent_site!r} is not registered")
+    await asyncio.to_thread(registry.upsert_site, db, site)
+    public = site.model_dump(mode="json", exclude={"ingest_token"})
+    return JSONResponse(public, status_code=201)
 
 
 async def removal_check(request: Request) -> Any:
@@ -228,10 +316,12 @@ ROUTES: list[Route] = [
     route(BASE + "/{agency_id}/sites", _json(subtree_sites), methods=["GET"], access=Access.ADMIN),
     route(BASE + "/{agency_id}/rename", _json(rename), methods=["POST"], access=Access.ADMIN),
     route(BASE + "/{agency_id}/merge", _json(merge), methods=["POST"], access=Access.ADMIN),
-    route("/api/v1/tokens", _json(list_tokens), methods=["GET"], access=Access.ADMIN),
-    route("/api/v1/tokens", _json(create_token), methods=["POST"], access=Access.ADMIN),
+    route(BASE + "/{agency_id}/children", _json(add_child), methods=["POST"], access=Access.EDITOR),
+    route(BASE + "/{agency_id}/sites", _json(add_site), methods=["POST"], access=Access.EDITOR),
+    route("/api/v1/tokens", _json(list_tokens), methods=["GET"], access=Access.EDITOR),
+    route("/api/v1/tokens", _json(create_token), methods=["POST"], access=Access.EDITOR),
     route(
-        "/api/v1/tokens/{token_id}", _json(revoke_token), methods=["DELETE"], access=Access.ADMIN
+        "/api/v1/tokens/{token_id}", _json(revoke_token), methods=["DELETE"], access=Access.EDITOR
     ),
     route(
         "/api/v1/sites/{site_id}/removal-check",

@@ -5,11 +5,16 @@
 ``GET /api/v1/sites/{id}/catalog[?version=N&format=json|xlsx]`` exports one (default: the
 default version); ``GET …/catalog/history`` lists versions and default switches;
 ``PUT …/catalog/default`` with ``{"version": N}`` switches the default;
-``POST /api/v1/sites/{id}/accounts`` imports an account list.
+``POST /api/v1/sites/{id}/accounts`` imports an account list (``.xlsx`` or ``.xls`` each);
+``GET /api/v1/sites/{id}/accounts/imports`` lists the account imports, newest first.
 
 Why these answers: a refused file answers 422 (415 for a file that is not a workbook) with the
 whole report ``{"error", "problem_count", "problems": [{"row", "column", "problem"}]}`` so the
-user can fix every row at once; nothing is stored. Every route is ``Access.ADMIN``.
+user can fix every row at once; nothing is stored.
+
+Access (issue 18): imports and the default switch are ``Access.EDITOR`` (the admin, or an editor
+token for a site of its subtree), reads are ``Access.TOKEN`` (any token, its subtree's sites);
+a site outside the token's subtree answers 404 exactly like an unregistered one.
 """
 
 from __future__ import annotations
@@ -25,8 +30,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from api.guard import Access, Handler, context, error, route
-from clickhouse import accounts, catalog, registry
+from api.guard import Access, Handler, context, error, principal, route
+from clickhouse import accounts, catalog
+from indicators.access import site_in_subtree
 from schemas.workbooks import (
     CATALOG_COLUMNS,
     ImportRefused,
@@ -38,6 +44,7 @@ from schemas.workbooks import (
 #: Largest accepted workbook upload (a 5,000-row catalog is about 200 kB).
 MAX_UPLOAD_BYTES = 20_000_000
 XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLS_MEDIA = "application/vnd.ms-excel"
 _TRUE = {"1", "true", "yes", "on"}
 
 
@@ -64,7 +71,7 @@ async def _upload(request: Request) -> tuple[bytes, str, dict[str, str]]:
         data = await upload.read()
         fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
         name = upload.filename or "upload.xlsx"
-    elif kind in (XLSX_MEDIA, "application/octet-stream"):
+    elif kind in (XLSX_MEDIA, XLS_MEDIA, "application/octet-stream"):
         data = await request.body()
         fields, name = {}, request.query_params.get("file_name", "upload.xlsx")
     else:
@@ -79,13 +86,14 @@ async def _upload(request: Request) -> tuple[bytes, str, dict[str, str]]:
 
 
 def _per_site(handler: Callable[[Request, str], Awaitable[Response]]) -> Handler:
-    """``handler(request, site)`` for a registered ``{site_id}``; its errors as answers."""
+    """``handler(request, site)`` for a registered ``{site_id}`` that the caller may see (else
+    404, the same answer for both); its errors as answers."""
 
     async def run(request: Request) -> Response:
         db = context(request).db
         site = request.path_params["site_id"]
         try:
-            if await asyncio.to_thread(registry.get_site, db, site) is None:
+            if not await asyncio.to_thread(site_in_subtree, db, principal(request), site):
                 return error(404, f"site: {site!r} is not registered")
             return await handler(request, site)
         except _HttpError as exc:
@@ -190,13 +198,19 @@ async def import_accounts(request: Request, site: str) -> Response:
     return JSONResponse(done.as_json(), status_code=201)
 
 
+async def account_imports(request: Request, site: str) -> Response:
+    db = context(request).db
+    found = await asyncio.to_thread(accounts.imports, db, site)
+    return JSONResponse({"site": site, "imports": [i.as_json() for i in found]})
+
+
 BASE = "/api/v1/sites/{site_id}"
+EDITOR, TOKEN = Access.EDITOR, Access.TOKEN
 ROUTES: list[Route] = [
-    route(f"{BASE}/catalog", _per_site(import_catalog), methods=["POST"], access=Access.ADMIN),
-    route(f"{BASE}/catalog", _per_site(export_catalog), methods=["GET"], access=Access.ADMIN),
-    route(
-        f"{BASE}/catalog/history", _per_site(catalog_history), methods=["GET"], access=Access.ADMIN
-    ),
-    route(f"{BASE}/catalog/default", _per_site(set_default), methods=["PUT"], access=Access.ADMIN),
-    route(f"{BASE}/accounts", _per_site(import_accounts), methods=["POST"], access=Access.ADMIN),
+    route(f"{BASE}/catalog", _per_site(import_catalog), methods=["POST"], access=EDITOR),
+    route(f"{BASE}/catalog", _per_site(export_catalog), methods=["GET"], access=TOKEN),
+    route(f"{BASE}/catalog/history", _per_site(catalog_history), methods=["GET"], access=TOKEN),
+    route(f"{BASE}/catalog/default", _per_site(set_default), methods=["PUT"], access=EDITOR),
+    route(f"{BASE}/accounts", _per_site(import_accounts), methods=["POST"], access=EDITOR),
+    route(f"{BASE}/accounts/imports", _per_site(account_imports), methods=["GET"], access=TOKEN),
 ]

@@ -7,7 +7,9 @@ the site list is built (``api/access.visible_sites``), so an agency token learns
 sites, agencies or ingest tokens outside it; no ``ingest_token`` is ever in it, not even for the
 admin.
 
-Answer: ``{"role": "admin"|"agency", "agency": {...}|null, "agencies": [...], "sites": [...]}``.
+Answer: ``{"role": "admin"|"agency", "token_role": "admin"|"viewer"|"editor", "agency":
+{...}|null, "agencies": [...], "sites": [...]}`` (``token_role``, issue 18: what the dashboard
+offers — an editor gets the import and management screens).
 ``agencies`` is the token's subtree (the admin: every agency), each with ``sites``, the ids of
 the registered sites of its own subtree, so a selector can offer "this agency, all its sites".
 """
@@ -66,6 +68,7 @@ def describe(db: Database, principal: Principal) -> dict[str, Any]:
     own = next((a for a in listed if a["id"] == principal.agency_id), None)
     return {
         "role": "admin" if principal.is_admin else "agency",
+        "token_role": "admin" if principal.is_admin else principal.role,
         "agency": own,
         "agencies": listed,
         "sites": [public_site(s) for s in sites],

@@ -3,7 +3,7 @@
 const KEY = 'emc.token';
 
 export class ApiError extends Error {
-  constructor(status, message) { super(message); this.status = status; }
+  constructor(status, message, body = null) { super(message); this.status = status; this.body = body; }
 }
 
 export const token = {
@@ -53,4 +53,23 @@ export async function download(path, params, format) {
   link.click();
   link.remove();
   setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+}
+
+// --- writes (issue 18: the editor's screens) ---
+
+/** Send `body` (a FormData, or a value sent as JSON) with `method` to `path`; the decoded
+ * JSON answer, or ApiError whose `body` keeps the whole answer (a refused workbook's
+ * `problems`, row by row). */
+export async function send(method, path, body = null) {
+  const headers = { Authorization: `Bearer ${token.get() ?? ''}` };
+  let payload = body;
+  if (body !== null && !(body instanceof FormData)) {
+    headers['Content-Type'] = 'application/json';
+    payload = JSON.stringify(body);
+  }
+  const response = await fetch(path, { method, headers, body: payload });
+  let answer = null;
+  try { answer = await response.json(); } catch { /* not JSON */ }
+  if (!response.ok) throw new ApiError(response.status, answer?.error ?? `HTTP ${response.status}`, answer);
+  return answer;
 }

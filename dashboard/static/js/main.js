@@ -25,7 +25,8 @@ function renderChrome(screenId, params) {
   document.title = `OpenEMC · ${t(`screen_${screenId}`)}`;
   const nav = document.getElementById('nav');
   const keep = new URLSearchParams(params);
-  const shown = SCREENS.filter((s) => !(s.adminOnly && me?.role === 'agency'));
+  const shown = SCREENS.filter((s) => !(s.adminOnly && me?.role === 'agency')
+    && !(s.editorOnly && me?.token_role === 'viewer'));
   nav.replaceChildren(...shown.map((s) => h('a', {
     href: href(s.id, keep), class: s.needs ? 'pending' : null,
     'aria-current': s.id === screenId ? 'page' : null, dataset: { screen: s.id },
@@ -80,6 +81,8 @@ async function route() {
     onCleanup: (fn) => cleanups.push(fn),
     update: (changes) => update(changes),
     fail: (e) => fail(e, mine),
+    // after an editor changed the tree (issue 18): read /me again before the next render
+    refreshMe: async () => { me = await getJson('/api/v1/me'); },
   };
   try {
     if (!me) {

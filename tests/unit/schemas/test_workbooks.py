@@ -141,3 +141,68 @@ def test_level_as_text_or_float_is_accepted() -> None:
     header = ["Name", "Level", "Url", "ID CDVCQG", "ID MCDT"]
     rows = read_catalog(_xlsx([header, ["a", "4", "", "", "x"], ["b", 3.0, "", "", 17]]))
     assert [(r.level, r.id_mcdt) for r in rows] == [(4, "x"), (3, "17")]
+
+
+# --- legacy .xls (issue 18: units still produce them; xlrd reads, xlwt writes the fixtures) ---
+
+
+def _xls(rows: list[list[object]]) -> bytes:
+    """An Excel 97-2003 workbook of ``rows`` (dates written as date cells, like Excel does)."""
+    import xlwt
+
+    book = xlwt.Workbook()
+    sheet = book.add_sheet("Sheet1")
+    date_style = xlwt.easyxf(num_format_str="YYYY-MM-DD HH:MM:SS")
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            if isinstance(value, datetime):
+                sheet.write(r, c, value, date_style)
+            elif value is not None:
+                sheet.write(r, c, value)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_an_xls_catalog_reads_like_the_same_xlsx() -> None:
+    """The same rows as .xls and .xlsx give the same catalog: numbers stored as floats (3.0)
+    and codes typed as text both come back as in the xlsx."""
+    rows: list[list[object]] = [
+        ["Name", "Level", "Url", "ID CDVCQG", "ID MCDT"],
+        ["Đăng ký khai sinh", 4, "https://dvc.example.vn/1", "1.001193", "1.001193"],
+        ["Cấp phép xây dựng", 3.0, None, None, "1.000894"],
+        [None, None, None, None, None],
+        ["Chứng thực bản sao", 0, "", "", "2.000930"],
+    ]
+    data = _xls(rows)
+    assert data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+    assert read_catalog(data) == read_catalog(_xlsx(rows))
+    assert [(r.row, r.level) for r in read_catalog(data)] == [(2, 4), (3, 3), (5, 0)]
+
+
+def test_an_xls_account_list_keeps_its_date_cells_and_text_dates() -> None:
+    rows: list[list[object]] = [
+        ["ID_local", "ID_QG", "TYPE", "CREATDATE_USER", "LAST_LOGIN"],
+        ["u-1", "QG-1", 2, datetime(2026, 2, 15), datetime(2026, 3, 2, 10, 30)],
+        ["u-2", None, 1, "01/03/2026", None],
+    ]
+    got = read_accounts(_xls(rows))
+    assert [(a.id_local, a.id_qg, a.type) for a in got] == [("u-1", "QG-1", 2), ("u-2", "", 1)]
+    assert got[0].created == datetime(2026, 2, 15)
+    assert got[0].last_login == datetime(2026, 3, 2, 10, 30)
+    assert got[1].created == datetime(2026, 3, 1) and got[1].last_login is None
+
+
+def test_a_broken_xls_is_refused_with_rows_and_columns() -> None:
+    rows: list[list[object]] = [
+        ["Name", "Level", "Url", "ID CDVCQG", "ID MCDT"],
+        ["A", 2, "", "", "x"],
+        ["", 4, "", "", "x"],
+    ]
+    refused = _refused(read_catalog, _xls(rows))
+    assert [(p.row, p.column) for p in refused.problems] == [
+        (2, "Level"), (3, "ID MCDT"), (3, "Name"),
+    ]  # fmt: skip
+    assert refused.status == 422
+    garbage = _refused(read_catalog, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600)
+    assert garbage.status == 415 and "not a readable .xls" in garbage.problems[0].problem

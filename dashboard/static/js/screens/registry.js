@@ -1,16 +1,22 @@
 // Every screen of the dashboard. A screen whose API is not on the server yet is listed with
 // `needs` (what it will call) and renders the pending screen; to add it, write
 // screens/<id>.js exporting `render(main, ctx)` and give it a `load` here instead of `needs`.
-// `adminOnly` screens are left out of an agency token's navigation.
+// `adminOnly` screens are left out of an agency token's navigation, `editorOnly` ones out of a
+// viewer token's (issue 18).
 
 export const SCREENS = [
   { id: 'portal', load: () => import('./portal.js') },
   { id: 'dvc', load: () => import('./dvc.js') },
   { id: 'onestop', load: () => import('./onestop.js') },
-  // rankings compare every ministry or province: the API answers them to the admin token only
-  { id: 'rankings', load: () => import('./rankings.js'), adminOnly: true },
+  // the admin ranks ministries and provinces; every token ranks the children in its subtree
+  { id: 'rankings', load: () => import('./rankings.js') },
   { id: 'connections', load: () => import('./connections.js') },
   { id: 'operations', load: () => import('./operations.js') },
+  // self-service (issue 18): catalogs, accounts, the agency tree; tokens for editors and the admin
+  { id: 'catalog', load: () => import('./catalog.js') },
+  { id: 'accounts', load: () => import('./accounts.js') },
+  { id: 'agencies', load: () => import('./agencies.js') },
+  { id: 'tokens', load: () => import('./tokens.js'), editorOnly: true },
 ];
 
 export const screenById = (id) => SCREENS.find((s) => s.id === id) ?? null;
