@@ -34,6 +34,7 @@ from api.params import (
     parse_selection,
     parse_sites,
 )
+from api.routes import goals as events_goals
 from indicators import portal as portal_data
 from indicators.access import Principal, Selection, check_sites_known, resolve_sites
 from indicators.errors import ParamError
@@ -83,9 +84,12 @@ def breakdown(ctx: Context, query: Mapping[str, str], who: Principal) -> Callabl
     selection, period = parse_selection(query), parse_period(query, ctx.max_days)
     mode = parse_compare(query)
     compare = comparison_period(period, mode)
+    choices = (*portal_data.BREAKDOWNS, *events_goals.BREAKDOWNS)  # issue 17 items 3, 4
     if not query.get("by"):
-        raise ParamError(f"by: required, one of {', '.join(portal_data.BREAKDOWNS)}")
-    by = parse_choice(query, "by", portal_data.BREAKDOWNS, "")
+        raise ParamError(f"by: required, one of {', '.join(choices)}")
+    by = parse_choice(query, "by", choices, "")
+    if by in events_goals.BREAKDOWNS:
+        return events_goals.breakdown(ctx, query, who)
     limit = parse_int(query, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     filters = parse_filter_params(query)
 
