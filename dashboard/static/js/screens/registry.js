@@ -9,6 +9,8 @@ export const SCREENS = [
   { id: 'onestop', load: () => import('./onestop.js') },
   // rankings compare every ministry or province: the API answers them to the admin token only
   { id: 'rankings', load: () => import('./rankings.js'), adminOnly: true },
+  // events, goals and funnels (issue 17 items 3, 4)
+  { id: 'events', load: () => import('./events.js') },
   { id: 'connections', load: () => import('./connections.js') },
   { id: 'operations', load: () => import('./operations.js') },
 ];
