@@ -22,15 +22,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from clickhouse import named
 from clickhouse.client import Database
-from clickhouse.goals import GoalRow
+from clickhouse.goals import GoalRow, list_goals
 from indicators.change import change_pct, change_pp, percent
 from indicators.errors import ParamError
 from indicators.events import ends
+from indicators.filters import Filters
 from indicators.periods import Cut, Period
 from indicators.tables import Table
 
@@ -142,6 +143,19 @@ def goal_json(goal: GoalRow) -> dict[str, Any]:
     return out
 
 
+def with_goals(db: Database, sites: Sequence[str], filters: Filters) -> Filters:
+    """``filters`` with the goals of ``sites`` attached when some filter is on ``goal`` (the
+    ``*_filtered`` queries then match visits against them); unchanged otherwise."""
+    if not filters.goal_filtered:
+        return filters
+    goals = tuple(
+        (g.site, g.id, g.name, page_regex(g.page) if g.page else "", g.event, g.prop_key,
+         g.prop_value)
+        for g in list_goals(db, list(sites))
+    )  # fmt: skip
+    return replace(filters, goals=goals)
+
+
 def parse_step(text: str, position: int) -> Matcher | str:
     """One ``step=`` value: ``page:PATTERN``, ``event:NAME``, ``event:NAME:KEY=VALUE`` or
     ``goal:ID`` (a saved goal, returned as its id for the caller to resolve)."""
@@ -157,12 +171,12 @@ def parse_step(text: str, position: int) -> Matcher | str:
         if kind == "event":
             name, _, prop = rest.partition(":")
             if prop and "=" not in prop:
-                raise ParamError(f"{where}: an event property is written KEY=VALUE")
+                raise InvalidGoal("an event property is written KEY=VALUE")
             key, _, value = prop.partition("=")
             return _matcher({"event": name, "property": {key: value} if prop else None})
         if kind == "goal":
             return rest.strip()
-    except ParamError as exc:
+    except InvalidGoal as exc:
         raise ParamError(f"{where}: {exc}") from exc
     raise ParamError(f"{where}: a step starts with page:, event: or goal:")
 

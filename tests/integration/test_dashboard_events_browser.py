@@ -5,7 +5,8 @@ against a real HTTP warehouse over the real ClickHouse engine, with the known-an
 
 Checked: the screen is in the navigation, its tables show the API's numbers for the same
 period (custom events, search terms, titles, goals), a funnel typed into the form goes to the
-URL and shows the known counts and drop-offs (4 → 3 → 2 visits), and English is switchable.
+URL and shows the known counts and drop-offs (4 → 3 → 2 visits), English is switchable, and a
+click on a goal opens the portal screen filtered by it (``filter=goal:ID``).
 """
 
 from __future__ import annotations
@@ -89,3 +90,19 @@ def test_events_goals_and_a_funnel_on_screen(screen: Screen, stack: Stack) -> No
     screen.wait_ready(before)
     assert screen.text('nav [aria-current="page"]') == "Events and goals"
     assert "Funnel" in screen.text('[data-card="funnel"]')
+
+
+def test_a_goal_row_opens_the_portal_filtered_by_it(screen: Screen, stack: Stack) -> None:
+    """goal:nop-123 on the 10th-11th: V1, V4, V6 converted (3 visits, 3 pageviews)."""
+    base.signed_in(screen, stack, HASH)
+    before = screen.renders()
+    screen.page.click('[data-card="goals"] tr[data-key="nop-123"]')
+    screen.wait_ready(before)
+    assert "#/portal?" in screen.page.url and "filter=goal" in screen.page.url
+    chips = screen.page.eval_on_selector_all(
+        '[data-card="filters"] .chip [data-role="label"]',
+        "els => els.map(e => e.textContent.trim())",
+    )
+    assert chips == ["Mục tiêu là nop-123"]
+    assert screen.kpi("visits")["value"] == "3"
+    assert screen.kpi("pageviews")["value"] == "3"

@@ -334,3 +334,21 @@ async def test_goal_management_and_errors(api: httpx.AsyncClient) -> None:
         headers=AUTH,
     )  # fmt: skip
     assert filtered.status_code == 400 and filtered.json()["error"].startswith("filter")
+
+
+async def test_goal_filter_selects_converting_visits_and_their_hits(
+    api: httpx.AsyncClient,
+) -> None:
+    """goal:nop-123 → V1, V4, V6 (3 visits); their pageviews by own date: V1 /thu-tuc/abc, V4
+    /thu-tuc/abc (23:50 on the 10th), V6 / = 3. goal!:thu-tuc → V5, V6 (2 visits, 3 pageviews).
+    goal~:nộp (id or name contains) → nop and nop-123 → V1, V3, V4, V6."""
+    one = await get(api, "overview", filter="goal:nop-123", compare="none", **PERIOD)
+    assert (one["metrics"]["visits"]["value"], one["metrics"]["pageviews"]["value"]) == (3, 3)
+    assert one["filters"] == [{"dim": "goal", "op": "is", "values": ["nop-123"]}]
+    not_page = await get(api, "overview", filter="goal!:thu-tuc", compare="none", **PERIOD)
+    assert not_page["metrics"]["visits"]["value"] == 2
+    assert not_page["metrics"]["pageviews"]["value"] == 3
+    text = await get(api, "overview", filter="goal~:nộp", compare="none", **PERIOD)
+    assert text["metrics"]["visits"]["value"] == 4
+    pages = await get(api, "breakdown", by="page", filter="goal:nop-123", **PERIOD)
+    assert pick(pages["rows"], "key", "pageviews") == [("/thu-tuc/abc", 2), ("/", 1)]

@@ -101,7 +101,7 @@ const STRINGS = {
     ev_goal_visits: 'Trên {n} lượt truy cập của kỳ', ev_goals_one_site: 'Chọn một trang để xem mục tiêu của trang đó.',
     ev_card_funnel: 'Phễu chuyển đổi', ev_steps: 'Các bước', ev_show_funnel: 'Xem phễu',
     ev_steps_hint: 'Mỗi dòng một bước: page:/thu-tuc/*, event:nop-ho-so, event:TÊN:KHÓA=GIÁ TRỊ hoặc goal:MÃ',
-    ev_dropoff: 'Rời bỏ', ev_from_first: 'So với bước 1',
+    ev_dropoff: 'Rời bỏ', ev_from_first: 'So với bước 1', dim_goal: 'Mục tiêu',
   },
   en: {
     title: 'Digital government monitoring and measurement',
@@ -197,7 +197,7 @@ const STRINGS = {
     ev_goal_visits: 'Out of {n} visits in the period', ev_goals_one_site: 'Choose one site to see its goals.',
     ev_card_funnel: 'Funnel', ev_steps: 'Steps', ev_show_funnel: 'Show funnel',
     ev_steps_hint: 'One step per line: page:/procedures/*, event:submit, event:NAME:KEY=VALUE or goal:ID',
-    ev_dropoff: 'Drop-off', ev_from_first: 'Of step 1',
+    ev_dropoff: 'Drop-off', ev_from_first: 'Of step 1', dim_goal: 'Goal',
   },
 };
 

@@ -3,12 +3,14 @@
 // conversions of the site's goals (GET /api/v1/portal/goals, one site) and a funnel of ordered
 // steps (GET /api/v1/portal/funnel). The funnel's steps live in the URL (`step`, repeated, as
 // the API takes them: page:/PATTERN, event:NAME, event:NAME:KEY=VALUE, goal:ID); the form writes
-// them there. Every number shown is the API's answer.
+// them there. A click on a goal row opens the portal screen filtered by that goal (goal:ID).
+// Every number shown is the API's answer.
 
 import { getJson } from '../api.js';
 import { selection, controls, changeCell } from './period.js';
 import { t, fmtInt, fmtPct, fmtDec, fmtDate } from '../i18n.js';
 import { h, tableCard } from '../ui.js';
+import { update } from '../state.js';
 
 const API = '/api/v1/portal';
 const REPORTS = ['event', 'outbound', 'download', 'search', 'title'];
@@ -37,6 +39,7 @@ function goalsCard(answer, q) {
   const card = tableCard({
     id: 'goals', title: t('ev_card_goals'), rows: answer.rows,
     exportPath: `${API}/goals`, exportParams: q,
+    onRow: (row) => update({ filter: [`goal:${row.key}`], step: null }, 'portal'),
     columns: [
       { key: 'key', label: t('ev_goal'), wrap: true, format: (r) => r.name },
       { key: 'rule', label: t('ev_rule'), wrap: true,
