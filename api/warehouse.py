@@ -98,7 +98,7 @@ def run(settings: Settings) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     db = open_database(settings)
-    applied = migrate(db.client, settings.clickhouse_database)
+    applied = migrate(db.client, settings.clickhouse_database, cluster=settings.clickhouse_cluster)
     for migration in applied:
         log.info("applied migration %04d %s", migration.version, migration.name)
     log.info(

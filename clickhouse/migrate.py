@@ -8,6 +8,11 @@ statements are split on a ``;`` at the end of a line. Applied migrations are rec
 applied is refused (write a new migration instead). Statements use ``IF NOT EXISTS`` so a
 migration interrupted half-way can simply run again.
 
+With a cluster name (``EMC_CLICKHOUSE_CLUSTER``, ``emc migrate --cluster NAME``) the same files
+are rendered by ``clickhouse/cluster_ddl.py`` into ``ON CLUSTER`` DDL with Replicated* local
+tables and Distributed tables under the original names; the state table is then replicated on
+every node, so the same checksums and versions apply.
+
 ``python -m clickhouse.migrate [--dry-run] [--status]`` runs it with the settings.
 """
 
@@ -21,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from clickhouse.client import check_identifier
+from clickhouse.cluster_ddl import create_database, render_migration
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _FILE_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
@@ -136,9 +142,11 @@ def migrate(
     database: str,
     dry_run: bool = False,
     directory: Path = MIGRATIONS_DIR,
+    cluster: str | None = None,
 ) -> list[Migration]:
     """Apply the pending migrations to ``database`` (created if missing) in order; return them
-    (with ``dry_run``, return what would be applied and change nothing). Raises
+    (with ``dry_run``, return what would be applied and change nothing). With ``cluster``,
+    apply their cluster rendering (``ON CLUSTER``, Replicated*, Distributed). Raises
     ``MigrationError`` when an applied migration was changed or is unknown, and
     clickhouse-connect's error naming the statement when ClickHouse refuses one."""
     check_identifier(database)
@@ -148,9 +156,12 @@ def migrate(
     pending = [m for m in migrations if m.version not in applied]
     if dry_run:
         return pending
-    client.command(f"CREATE DATABASE IF NOT EXISTS {database}")
+    if cluster is None:
+        client.command(f"CREATE DATABASE IF NOT EXISTS {database}")
+    else:
+        client.command(create_database(database, cluster))
     for migration in pending:
-        for statement in migration.statements(database):
+        for statement in statements_for(migration, database, cluster):
             try:
                 client.command(statement)
             except Exception as exc:
@@ -163,6 +174,13 @@ def migrate(
             column_names=["version", "name", "checksum"],
         )
     return pending
+
+
+def statements_for(migration: Migration, database: str, cluster: str | None) -> list[str]:
+    """The statements to run for ``migration``: as written, or rendered for ``cluster``."""
+    if cluster is None:
+        return migration.statements(database)
+    return render_migration(migration, database, cluster)
 
 
 def status(client: Any, database: str, directory: Path = MIGRATIONS_DIR) -> list[MigrationStatus]:
@@ -198,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
             state = f"applied {item.applied_at}" if item.applied else "pending"
             print(f"{item.version:04d} {item.name}: {state}")
         return 0
-    done = migrate(client, database, dry_run=args.dry_run)
+    done = migrate(client, database, dry_run=args.dry_run, cluster=settings.clickhouse_cluster)
     verb = "would apply" if args.dry_run else "applied"
     for migration in done:
         print(f"{verb} {migration.version:04d} {migration.name}")

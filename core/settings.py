@@ -12,7 +12,7 @@ import secrets
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schemas.topics import TopicNames
@@ -99,6 +99,12 @@ class Settings(BaseSettings):
         description="ClickHouse server URL (http://user:pass@host:8123); unset = embedded chDB.",
     )
     clickhouse_database: str = Field("emc", description="Database that holds the OpenEMC tables.")
+    clickhouse_cluster: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="ClickHouse cluster name (remote_servers): migrations run ON CLUSTER with "
+        "Replicated* tables and Distributed tables under the original names; unset = one node.",
+    )
 
     # --- free SQL (indicators/sql_pool.py, indicators/sql.py Limits)
     sql_workers: int = Field(
@@ -200,6 +206,16 @@ class Settings(BaseSettings):
     demo_rate: float = Field(
         20.0, gt=0, description="Demo traffic: pageviews per second (emc demo / make run)."
     )
+    demo_history_days: int = Field(
+        90,
+        ge=0,
+        le=366,
+        description="Demo: days of history posted once at start (0: none; state in "
+        "EMC_DATA_DIR/demo-history.json).",
+    )
+    demo_history_visits_per_day: float = Field(
+        400.0, gt=0, description="Demo: visits per day of that history (all demo sites)."
+    )
 
     log_level: str = Field("INFO", description="Python log level of every process.")
 
@@ -211,6 +227,22 @@ class Settings(BaseSettings):
         if value == "" or (isinstance(value, SecretStr) and not value.get_secret_value()):
             return None
         return value
+
+    @field_validator("clickhouse_cluster", mode="before")
+    @classmethod
+    def _empty_cluster_is_unset(cls, value: object) -> object:
+        """``EMC_CLICKHOUSE_CLUSTER=`` (an empty compose variable) means one node."""
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _cluster_needs_server(self) -> Settings:
+        """A cluster is a ClickHouse server's remote_servers; embedded chDB is one node."""
+        if self.clickhouse_cluster is not None and self.clickhouse_url is None:
+            raise ValueError(
+                "EMC_CLICKHOUSE_CLUSTER needs EMC_CLICKHOUSE_URL (a server of that cluster); "
+                "embedded chDB is a single node"
+            )
+        return self
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -72,12 +72,53 @@ def _cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     from clickhouse.client import connect
     from clickhouse.migrate import migrate
 
+    cluster = args.cluster or settings.clickhouse_cluster
+    if cluster is not None:
+        return _migrate_cluster(args, settings, cluster)
     client = connect(settings.clickhouse_url, settings.chdb_path, settings.clickhouse_database)
     done = migrate(client, settings.clickhouse_database, dry_run=args.dry_run)
     verb = "would apply" if args.dry_run else "applied"
     for migration in done:
         print(f"{verb} {migration.version:04d} {migration.name}")
     if not done:
+        print("database is up to date")
+    return 0
+
+
+def _migrate_cluster(args: argparse.Namespace, settings: Settings, cluster: str) -> int:
+    """``emc migrate --cluster NAME``: cluster DDL (clickhouse/cluster_ddl.py). ``--dry-run``
+    prints the statements; without a server URL it prints every migration (chDB is one node
+    and holds no cluster state), with one only the pending ones."""
+    from clickhouse.client import check_identifier, connect
+    from clickhouse.cluster_ddl import create_database
+    from clickhouse.migrate import discover, migrate, statements_for
+
+    check_identifier(cluster, "cluster")
+    database = settings.clickhouse_database
+    if settings.clickhouse_url is None and not args.dry_run:
+        print(
+            "emc: migrate --cluster needs a ClickHouse server (EMC_CLICKHOUSE_URL); "
+            "embedded chDB is a single node. Use --dry-run to print the DDL.",
+            file=sys.stderr,
+        )
+        return 2
+    if settings.clickhouse_url is None:
+        pending = discover()
+    else:
+        client = connect(settings.clickhouse_url, settings.chdb_path, database)
+        pending = migrate(client, database, dry_run=args.dry_run, cluster=cluster)
+    if args.dry_run:
+        print(f"-- cluster {cluster}, database {database}: {len(pending)} migration(s)")
+        if pending:
+            print(create_database(database, cluster) + ";\n")
+        for migration in pending:
+            print(f"-- ==== {migration.version:04d} {migration.name}")
+            for statement in statements_for(migration, database, cluster):
+                print(statement + ";\n")
+        return 0
+    for migration in pending:
+        print(f"applied {migration.version:04d} {migration.name} on cluster {cluster}")
+    if not pending:
         print("database is up to date")
     return 0
 
@@ -195,13 +236,10 @@ def _cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from emc.demo import DEMO_SITES, run_demo
-    from emc.warehouse_client import WarehouseClient
+    from emc.demo_run import register_demo, run_demo
 
     if not args.no_register:
-        client = WarehouseClient(settings)
-        for site in DEMO_SITES:
-            client.put_site(site)
+        register_demo(settings)
     url = args.collector or settings.collector_url
     hits, dossiers = asyncio.run(
         run_demo(
@@ -209,6 +247,12 @@ def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             settings.admin_token.get_secret_value(),
             rate_per_s=args.rate or settings.demo_rate,
             duration_s=args.duration,
+            history_days=settings.demo_history_days
+            if args.history_days is None
+            else args.history_days,
+            history_visits_per_day=settings.demo_history_visits_per_day,
+            state_path=settings.data_dir / "demo-history.json",
+            warehouse_url=settings.warehouse_url,
         )
     )
     print(f"demo accepted {hits} hits and {dossiers} dossier events")
@@ -299,6 +343,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = sub.add_parser("migrate", help="apply ClickHouse migrations")
     migrate.add_argument("--dry-run", action="store_true", help="show what would be applied")
+    migrate.add_argument(
+        "--cluster",
+        metavar="NAME",
+        help="render for a ClickHouse cluster (ON CLUSTER, Replicated*, Distributed); "
+        "default EMC_CLICKHOUSE_CLUSTER; with --dry-run prints the DDL",
+    )
     migrate.set_defaults(handler=_cmd_migrate)
 
     sites = sub.add_parser("sites", help="manage the site registry")
@@ -349,6 +399,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--collector", help="collector URL (default from settings)")
     demo.add_argument(
         "--no-register", action="store_true", help="do not register the demo sites first"
+    )
+    demo.add_argument(
+        "--history-days",
+        type=int,
+        help="days of history posted once first (default EMC_DEMO_HISTORY_DAYS; 0: none)",
     )
     demo.set_defaults(handler=_cmd_demo)
 

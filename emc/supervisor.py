@@ -208,6 +208,16 @@ def _print_status(settings: Settings) -> None:
     )
 
 
+def _print_demo_history(settings: Settings) -> bool:
+    """Print the demo history's progress (from its state file); True once it is complete."""
+    from emc.demo_setup import STATE_FILE, load_state
+
+    state = load_state(settings.data_dir / STATE_FILE)
+    if state is not None:
+        print(f"[emc] {state.progress()}", flush=True)
+    return state is not None and state.done
+
+
 def run_stack(
     settings: Settings, demo: bool = True, status_every_s: float = 15.0, restart: bool = True
 ) -> int:
@@ -259,12 +269,9 @@ def run_stack(
         collector_url = settings.collector_url
         _wait_http(f"{collector_url}/healthz", 60, started, stop)
         if demo and not stop.requested:
-            from emc.demo import DEMO_SITES
-            from emc.warehouse_client import WarehouseClient
+            from emc.demo_run import register_demo
 
-            client = WarehouseClient(settings)
-            for site in DEMO_SITES:
-                client.put_site(site)
+            register_demo(settings)
             demo_child.start(env)
             started.append(demo_child)
             print(f"[emc] demo traffic at {settings.demo_rate:g} pageviews/s", flush=True)
@@ -275,6 +282,7 @@ def run_stack(
             flush=True,
         )
         next_status = time.monotonic() + status_every_s
+        history_shown = False
 
         def collector_exited(pid: int) -> None:
             metrics.mark_process_dead(pid, metrics_dir)
@@ -299,6 +307,8 @@ def run_stack(
                 stop.requested = True
             if time.monotonic() >= next_status and not stop.requested:
                 _print_status(settings)
+                if demo and not history_shown:
+                    history_shown = _print_demo_history(settings)
                 next_status = time.monotonic() + status_every_s
             time.sleep(0.5)
     except (UserError, TimeoutError) as exc:

@@ -104,7 +104,11 @@ class WarehouseClient:
 
         try:
             db = open_database(self._settings)
-            migrate(db.client, self._settings.clickhouse_database)
+            migrate(
+                db.client,
+                self._settings.clickhouse_database,
+                cluster=self._settings.clickhouse_cluster,
+            )
         except Exception as exc:
             raise UserError(
                 f"warehouse not reachable at {self._settings.warehouse_url} and the database "

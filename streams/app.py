@@ -114,7 +114,11 @@ class HitOutcome:
 
 
 def _dumps(model: Any) -> bytes:
-    return orjson.dumps(model.model_dump())
+    """The model as JSON by pydantic-core's own serializer: the same bytes as
+    ``orjson.dumps(model.model_dump())`` (a unit test compares them) without building the
+    dict first, ~2 µs instead of ~4.5 per message (BENCHMARKS.md, "Per-message codecs")."""
+    data: bytes = model.__pydantic_serializer__.to_json(model)
+    return data
 
 
 def _now_ms() -> int:
@@ -128,6 +132,15 @@ class _Rejected(Exception):
 
 
 def _decode(value: bytes | None, model: Any) -> Any:
+    """The message as ``model``, or ``_Rejected`` with a reason and the field. A valid message
+    is parsed and validated in one pass by pydantic-core (``model_validate_json``: ~5 µs for a
+    hit against ~8 for orjson + ``model_validate``); only a message that fails takes the
+    slower path below, which tells "not JSON" from "not an object" from a bad field."""
+    if value:
+        try:
+            return model.model_validate_json(value)
+        except ValidationError:
+            pass
     if not value:
         raise _Rejected("empty_message", "the message has no value")
     try:
