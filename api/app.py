@@ -22,6 +22,7 @@ from api.guard import Context, error
 from api.routes import (
     agencies,
     dashboard,
+    goals,
     health,
     me,
     monitor,
@@ -43,6 +44,7 @@ ROUTES: list[BaseRoute] = [
     *sites.ROUTES,
     *queries.ROUTES,
     *portal.ROUTES,
+    *goals.ROUTES,
     *agencies.ROUTES,
     *me.ROUTES,
     *monitor.ROUTES,

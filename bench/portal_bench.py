@@ -76,7 +76,8 @@ SELECT concat(session_id, '-', toString(k)) AS event_id, site,
     if(k = 0, referrer_host, '') AS referrer_host, visitor_id, session_id,
     start_ts AS session_start, toUInt8(k = 0) AS is_entry, country, '' AS region, city, device,
     browser, '' AS browser_version, os, '' AS os_version, toUInt8(0) AS is_bot, '' AS bot_reason,
-    'bench' AS _topic, toUInt16(0) AS _partition, n AS _offset
+    'bench' AS _topic, toUInt16(0) AS _partition, n AS _offset,
+    CAST(map(), 'Map(String, String)') AS props, CAST(NULL, 'Nullable(Float64)') AS value
 FROM (SELECT {_VISIT} FROM numbers({{start}}, {{count}}))
 ARRAY JOIN range(pv) AS k
 """

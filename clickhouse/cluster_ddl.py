@@ -117,6 +117,7 @@ SHARDING: dict[str, Placement] = {
     "agency_history": _everywhere("small append-only log"),
     "api_tokens": _everywhere("token hashes, read on every request"),
     "site_receipts_hourly": _sharded(_ANY_SHARD, "rollup, summed/maxed across shards"),
+    "goals": _everywhere("per-site goal definitions (issue 17), read by conversion queries"),
 }
 
 

@@ -364,17 +364,18 @@ UNKNOWN_PROCEDURE = Procedure("1.012999", "Thủ tục chưa có trong danh mụ
 #: Share of dossiers received online, by level.
 ONLINE_SHARE = {4: 0.8, 3: 0.45, 0: 0.0}
 
-#: Hook for the goals and funnels of issue 17 item 4 (being built elsewhere): what the demo
-#: traffic contains that a goal or a funnel can be defined on, per site. Page patterns use
-#: ``*`` for any text; an event is the exact event name the demo sends. Wire these through
-#: the goals/funnels API once it lands (nothing reads them yet).
+#: The goals and funnels of issue 17 item 4 that the demo traffic supports, per site. Page
+#: patterns use ``*`` for any text; an event is the exact event name the demo sends. The goals
+#: are defined through ``/api/v1/sites/{site}/goals`` when the demo starts
+#: (``emc.demo_run.define_goals``); a funnel is a query (``/api/v1/portal/funnel?step=…``).
 DEMO_GOALS: tuple[dict[str, str], ...] = (
-    {"site": DVC_SITE, "name": "Nộp hồ sơ trực tuyến", "page": "/nop-ho-so/*/hoan-thanh"},
-    {"site": DVC_SITE, "name": "Tra cứu hồ sơ", "page": "/tra-cuu-ho-so"},
-    {"site": "demo-mic", "name": "Đăng ký bản tin", "event": "newsletter_signup"},
-    {"site": "demo-hanoi", "name": "Gửi góp ý", "event": "feedback_sent"},
-    {"site": "demo-hcm", "name": "Xem trang đầu tư", "page": "/dau-tu"},
-)
+    {"site": DVC_SITE, "id": "nop-ho-so", "name": "Nộp hồ sơ trực tuyến",
+     "page": "/nop-ho-so/*/hoan-thanh"},
+    {"site": DVC_SITE, "id": "tra-cuu", "name": "Tra cứu hồ sơ", "page": "/tra-cuu-ho-so"},
+    {"site": "demo-mic", "id": "ban-tin", "name": "Đăng ký bản tin", "event": "newsletter_signup"},
+    {"site": "demo-hanoi", "id": "gop-y", "name": "Gửi góp ý", "event": "feedback_sent"},
+    {"site": "demo-hcm", "id": "dau-tu", "name": "Xem trang đầu tư", "page": "/dau-tu"},
+)  # fmt: skip
 DEMO_FUNNELS: tuple[dict[str, object], ...] = (
     {
         "site": DVC_SITE,

@@ -131,6 +131,31 @@ async def import_catalogs(warehouse_url: str, token: str, end_ms: int) -> None:
             print(f"demo: accounts of {site}: {answer.json().get('rows')} accounts", flush=True)
 
 
+async def define_goals(
+    warehouse_url: str, token: str, transport: httpx.AsyncBaseTransport | None = None
+) -> None:
+    """Define the demo's goals (``DEMO_GOALS``, issue 17 item 4) through the warehouse API. A
+    POST with an existing id replaces that goal, so every start may run it; a refusal is
+    logged, never fatal (the demo's traffic does not depend on it)."""
+    from emc.demo_data import DEMO_GOALS
+
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(
+        base_url=warehouse_url, headers=headers, timeout=60, transport=transport
+    ) as client:
+        for goal in DEMO_GOALS:
+            body = {k: v for k, v in goal.items() if k != "site"}
+            try:
+                answer = await client.post(f"/api/v1/sites/{goal['site']}/goals", json=body)
+            except httpx.HTTPError as exc:
+                log.warning("demo goal %s of %s not defined: %s", goal["id"], goal["site"], exc)
+                continue
+            if answer.status_code != 201:
+                log.warning(
+                    "demo goal %s of %s refused: %s", goal["id"], goal["site"], answer.text[:200]
+                )
+
+
 async def _post_all(
     client: httpx.AsyncClient,
     path: str,
@@ -165,6 +190,8 @@ async def post_history(
     stop: asyncio.Event,
 ) -> HistoryState:
     """Set up catalogs and post the history once (see the module docstring)."""
+    if warehouse_url:
+        await define_goals(warehouse_url, token)
     state = load_state(state_path)
     if state is None or (state.days != days and not state.hits_posted):
         state = HistoryState(random.randrange(1 << 30), _now_ms(), days, visits_per_day)

@@ -21,7 +21,14 @@ Semantics (README "Filters"):
   breakdown, unique visitors) the matching pageviews themselves;
 - the *event dimension* (``event``, the name of a custom event hit) selects the visits with at
   least one event that matches every event filter, and all of their hits, like a visit
-  dimension (``event!:x`` = visits with an event not named ``x``).
+  dimension (``event!:x`` = visits with an event not named ``x``);
+- the *goal dimension* (``goal``, a goal id of the selected sites, issue 17 item 4) selects the
+  visits that converted, and all of their hits, like a visit dimension: ``goal:A|B`` = visits
+  with a hit matching a goal that every ``goal:`` filter allows (``A`` or ``B``), ``goal!:A`` =
+  visits that did not convert on ``A``, ``goal~:TEXT`` = converted on a goal whose id or name
+  contains ``TEXT``. Goals are definitions stored per site, so ``Filters.goals`` carries them
+  (``indicators.goals.with_goals`` fills it from the database before the query); the SQL gets
+  the matchers as the ``g_*`` parameters (``Filters.params``).
 
 Why the SQL gets four parameters per dimension (``f_DIM_on``, ``f_DIM_in``, ``f_DIM_out``,
 ``f_DIM_has``) rather than a list of (dimension, operator, values) triples: a condition written
@@ -55,13 +62,18 @@ PAGE_DIMS = ("page",)
 #: Event dimensions: the name of an event hit (``pageviews.name`` where ``type = 'event'``).
 EVENT_DIMS = ("event",)
 DIMS = (*VISIT_DIMS, *PAGE_DIMS, *EVENT_DIMS)
+#: Goal dimensions (issue 17 item 4): not in ``DIMS``, whose ``f_DIM_*`` parameters are value
+#: lists; a goal filter becomes matchers (``g_*`` parameters, ``Filters.params``).
+GOAL_DIMS = ("goal",)
+#: A goal as a filter needs it: (site, id, name, anchored path regex or '', event name or '',
+#: property key or '', property value).
+GoalDef = tuple[str, str, str, str, str, str, str]
 #: Dimensions of issue 17 whose data the warehouse does not keep yet, and where they come from.
 PENDING_DIMS = {
     "channel": "issue 17 item 2, channels and campaigns",
     "utm_source": "issue 17 item 2, channels and campaigns",
     "utm_medium": "issue 17 item 2, channels and campaigns",
     "utm_campaign": "issue 17 item 2, channels and campaigns",
-    "goal": "issue 17 item 4, goals and funnels",
 }
 MAX_FILTERS = 20
 MAX_VALUES = 100
@@ -99,6 +111,9 @@ class Filters:
     """Parsed filters, all ANDed; empty = no filter (the rollup queries answer)."""
 
     items: tuple[Filter, ...] = ()
+    #: The goals of the selected sites (``indicators.goals.with_goals``); only read when a goal
+    #: filter is present.
+    goals: tuple[GoalDef, ...] = ()
 
     def __bool__(self) -> bool:
         return bool(self.items)
@@ -106,7 +121,13 @@ class Filters:
     @property
     def visit_filtered(self) -> bool:
         """Some filter selects visits (a visit dimension or an event): hits follow them."""
-        return any(f.dim in VISIT_DIMS or f.dim in EVENT_DIMS for f in self.items)
+        return any(
+            f.dim in VISIT_DIMS or f.dim in EVENT_DIMS or f.dim in GOAL_DIMS for f in self.items
+        )
+
+    @property
+    def goal_filtered(self) -> bool:
+        return any(f.dim in GOAL_DIMS for f in self.items)
 
     @property
     def event_filtered(self) -> bool:
@@ -141,6 +162,34 @@ class Filters:
             out[f"f_{dim}_in"] = allowed or []
             out[f"f_{dim}_out"] = _unique(v for f in mine if f.op is Op.IS_NOT for v in f.values)
             out[f"f_{dim}_has"] = _unique(v for f in mine if f.op is Op.CONTAINS for v in f.values)
+        return {**out, **self._goal_params()}
+
+    def _goal_params(self) -> dict[str, Any]:
+        """``goal_filtered``, ``g_on`` (1: an "is one of" / "contains" goal filter applies) and
+        the matchers of the goals a visit must have converted on (``g_in_*``, any of them) and
+        must not have (``g_out_*``): sites, path regexes, event names, property keys, values."""
+        mine = [f for f in self.items if f.dim in GOAL_DIMS]
+        allowed: set[str] | None = None
+        for f in mine:
+            if f.op is Op.IS_NOT:
+                continue
+            if f.op is Op.IS:
+                ids = set(f.values)
+            else:
+                text = f.values[0].casefold()
+                ids = {
+                    g[1] for g in self.goals if text in g[1].casefold() or text in g[2].casefold()
+                }
+            allowed = ids if allowed is None else allowed & ids
+        excluded = {v for f in mine if f.op is Op.IS_NOT for v in f.values}
+        chosen = [g for g in self.goals if allowed is not None and g[1] in allowed]
+        out: dict[str, Any] = {"goal_filtered": int(bool(mine)), "g_on": int(allowed is not None)}
+        for side, goals in (("in", chosen), ("out", [g for g in self.goals if g[1] in excluded])):
+            out[f"g_{side}_sites"] = [g[0] for g in goals]
+            out[f"g_{side}_regex"] = [g[3] for g in goals]
+            out[f"g_{side}_events"] = [g[4] for g in goals]
+            out[f"g_{side}_prop_keys"] = [g[5] for g in goals]
+            out[f"g_{side}_prop_values"] = [g[6] for g in goals]
         return out
 
 
@@ -168,10 +217,12 @@ def parse_filter(text: str, position: int = 1, param: str = "filter") -> Filter:
     if dim in PENDING_DIMS:
         raise ParamError(
             f"{where}: dimension {dim!r} not available yet (its data comes with "
-            f"{PENDING_DIMS[dim]}); available: {', '.join(DIMS)}"
+            f"{PENDING_DIMS[dim]}); available: {', '.join((*DIMS, *GOAL_DIMS))}"
         )
-    if dim not in DIMS:
-        raise ParamError(f"{where}: unknown dimension {dim!r}; one of {', '.join(DIMS)}")
+    if dim not in DIMS and dim not in GOAL_DIMS:
+        raise ParamError(
+            f"{where}: unknown dimension {dim!r}; one of {', '.join((*DIMS, *GOAL_DIMS))}"
+        )
     values = (value,) if op is Op.CONTAINS else tuple(value.split("|"))
     if op is Op.CONTAINS and not value:
         raise ParamError(f"{where}: the text to look for is empty ({dim}~:TEXT)")

@@ -11,9 +11,11 @@ Mapping (pure functions, no I/O):
 - ``rec=1`` is required (Matomo ignores requests without it, and so do we, with a 400);
 - ``url`` → page URL (its host must be a domain of the site, as for the beacon); ``urlref`` →
   referrer; ``action_name`` → the pageview's name (page title);
-- ``e_c``/``e_a``/``e_n`` → an event named ``category/action[/name]``; ``link`` → event
-  ``outbound:URL``; ``download`` → event ``download:URL``; ``ping=1`` → engagement ping;
-  anything else is a pageview;
+- ``e_c``/``e_a``/``e_n`` → an event named ``category/action[/name]``, with the parts also kept
+  as properties ``category``, ``action``, ``name`` and ``e_v`` as the event's value (issue 17
+  item 3); ``link`` → event ``outbound:URL``; ``download`` → event ``download:URL``;
+  ``ping=1`` → engagement ping; anything else is a pageview; a site search (``search=``) is a
+  pageview with properties ``search`` (the term) and ``search_cat`` when given;
 - ``cid`` > ``uid`` > ``_id`` → explicit visitor id (what the Matomo tracker set; without any,
   the cookieless visitor hash applies);
 - ``res`` ``WxH`` → screen width;
@@ -27,6 +29,7 @@ Mapping (pure functions, no I/O):
 from __future__ import annotations
 
 import hmac
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -132,6 +135,32 @@ def _kind(q: Mapping[str, str]) -> tuple[str, str]:
     return "p", q.get("action_name", "")
 
 
+def _props(q: Mapping[str, str]) -> dict[str, str]:
+    """Event properties of a request: the Matomo event's parts, or a site search's term."""
+    if q.get("e_c") or q.get("e_a"):
+        parts = {"category": q.get("e_c", ""), "action": q.get("e_a", ""), "name": q.get("e_n", "")}
+        return {k: v for k, v in parts.items() if v}
+    if q.get("search") and not (q.get("link") or q.get("download") or q.get("ping") == "1"):
+        found = {"search": q["search"], "search_cat": q.get("search_cat", "")}
+        return {k: v for k, v in found.items() if v}
+    return {}
+
+
+def _value(q: Mapping[str, str]) -> float | None:
+    """``e_v`` as a number; 400 when it is not one (Matomo drops such values silently, but a
+    sender should know its values are lost)."""
+    text = q.get("e_v", "").strip()
+    if not text or not (q.get("e_c") or q.get("e_a")):
+        return None
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise _bad("e_v", f"{text[:40]!r} is not a number") from exc
+    if not math.isfinite(value):
+        raise _bad("e_v", f"{text[:40]!r} is not a finite number")
+    return value
+
+
 def translate(
     q: Mapping[str, str],
     sites: Mapping[str, Site] | SiteIndex,
@@ -150,6 +179,12 @@ def translate(
     params: dict[str, Any] = {"s": site.id, "u": url, "r": q.get("urlref", ""), "t": kind}
     if name:
         params["n"] = name
+    props = _props(q)
+    if props:
+        params["p"] = props
+    value = _value(q)
+    if value is not None:
+        params["x"] = value
     visitor = q.get("cid") or q.get("uid") or q.get("_id")
     if visitor:
         params["v"] = visitor

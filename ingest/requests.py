@@ -23,7 +23,7 @@ from core.settings import Settings
 from ingest.visitor import visitor_ids
 from schemas.dossiers import DossierEventIn, RawDossierEvent
 from schemas.hits import BEACON_TYPES as BEACON_HIT_TYPES
-from schemas.hits import BeaconHit, HitType, ServerHit
+from schemas.hits import BeaconHit, HitType, ServerHit, event_props
 from schemas.ratings import RatingError, is_rating, rating_name
 from schemas.sites import Site
 from schemas.topics import dossier_key, hit_key
@@ -45,6 +45,7 @@ _BEACON_NAMES = {
     "v": "visitor_id",
     "w": "screen_width",
     "p": "props",
+    "x": "value",
 }
 
 
@@ -436,6 +437,8 @@ def _hit_message(
         "explicit_visitor": ids.explicit,
         "source": source,
         "screen_width": hit.screen_width,
+        "props": event_props(hit.props),
+        "value": hit.value,
     }
     return hit_key(site.id, ids.visitor_key), orjson.dumps(raw)
 

@@ -48,7 +48,10 @@ class BeaconHit(BaseModel):
     visitor_id: ShortText | None = Field(None, alias="v", description="opt-in explicit visitor id")
     screen_width: int | None = Field(None, alias="w", ge=0, le=100_000)
     props: dict[str, Any] | None = Field(
-        None, alias="p", description="event properties; only a rating uses them (schemas.ratings)"
+        None, alias="p", description="event properties (kept flat as text, ``event_props``)"
+    )
+    value: float | None = Field(
+        None, alias="x", allow_inf_nan=False, description="an event's numeric value"
     )
 
 
@@ -73,6 +76,7 @@ class ServerHit(BaseModel):
     event_id: ShortText | None = None
     screen_width: int | None = Field(None, ge=0, le=100_000)
     props: dict[str, Any] | None = None
+    value: float | None = Field(None, allow_inf_nan=False)
 
 
 class RawHit(BaseModel):
@@ -101,6 +105,8 @@ class RawHit(BaseModel):
     explicit_visitor: bool = False
     source: Literal["beacon", "server"]
     screen_width: int | None = None
+    props: dict[str, str] = Field(default_factory=dict)
+    value: float | None = None
 
 
 class EnrichedHit(BaseModel):
@@ -137,6 +143,37 @@ class EnrichedHit(BaseModel):
     os_version: str = ""
     is_bot: bool = False
     bot_reason: str = ""
+    props: dict[str, str] = Field(default_factory=dict)
+    value: float | None = None
+
+
+#: Limits of stored event properties (issue 17 item 3): at most this many keys, keys and
+#: values cut to these lengths, so one hit cannot bloat the raw table.
+MAX_PROPS = 30
+MAX_PROP_KEY_CHARS = 100
+MAX_PROP_VALUE_CHARS = 500
+
+
+def event_props(props: dict[str, Any] | None) -> dict[str, str]:
+    """Event properties as stored (``pageviews.props``, a ``Map(String, String)``): scalars as
+    text (``true``/``false`` for booleans, numbers as written by JSON), ``null`` and nested
+    values left out (they cannot be grouped by), keys and values cut to their limits, the
+    first ``MAX_PROPS`` keys kept. Why text only: a report groups by property value, and one
+    column type keeps every property queryable the same way."""
+    out: dict[str, str] = {}
+    for key, raw in (props or {}).items():
+        if len(out) >= MAX_PROPS:
+            break
+        if isinstance(raw, bool):
+            text = "true" if raw else "false"
+        elif isinstance(raw, int | float | str):
+            text = str(raw)
+        else:
+            continue
+        name = str(key)[:MAX_PROP_KEY_CHARS]
+        if name:
+            out[name] = text[:MAX_PROP_VALUE_CHARS]
+    return out
 
 
 class SessionRow(BaseModel):

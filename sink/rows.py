@@ -62,7 +62,7 @@ HIT_COLUMNS: tuple[str, ...] = (
     "event_id", "site", "ts", "local_ts", "received_ts", "type", "name", "url", "host", "path",
     "referrer", "referrer_host", "visitor_id", "session_id", "session_start", "is_entry",
     "country", "region", "city", "device", "browser", "browser_version", "os", "os_version",
-    "is_bot", "bot_reason", "_topic", "_partition", "_offset",
+    "is_bot", "bot_reason", "props", "value", "_topic", "_partition", "_offset",
 )  # fmt: skip
 SESSION_COLUMNS: tuple[str, ...] = (
     "session_id", "site", "visitor_id", "start_ts", "start_local", "end_ts", "duration_ms",
@@ -151,7 +151,7 @@ def hit_row(hit: EnrichedHit, origin: Origin) -> tuple[str, list[Any]]:
         hit.path, hit.referrer, hit.referrer_host, hit.visitor_id, hit.session_id,
         _time(hit.session_start_ms, "session_start_ms"), int(hit.is_entry), hit.country,
         hit.region, hit.city, hit.device, hit.browser, hit.browser_version, hit.os,
-        hit.os_version, int(hit.is_bot), hit.bot_reason,
+        hit.os_version, int(hit.is_bot), hit.bot_reason, hit.props, hit.value,
         origin.topic, origin.partition, origin.offset,
     ]  # fmt: skip
     return table, row

@@ -34,9 +34,11 @@ from api.params import (
     parse_selection,
     parse_sites,
 )
+from api.routes import goals as events_goals
 from indicators import portal as portal_data
 from indicators.access import Principal, Selection, check_sites_known, resolve_sites
 from indicators.errors import ParamError
+from indicators.goals import with_goals
 from indicators.periods import comparison_period, cuts
 
 MAX_LIMIT = 1000
@@ -48,11 +50,12 @@ def overview(ctx: Context, query: Mapping[str, str], who: Principal) -> Callable
     selection, period = parse_selection(query), parse_period(query, ctx.max_days)
     mode = parse_compare(query)
     compare = comparison_period(period, mode)
-    filters = parse_filter_params(query)
+    given = parse_filter_params(query)
 
     def work() -> Built:
         sites = resolve_sites(ctx.db, selection, who)
         tzs = check_sites_known(ctx.db, sites)
+        filters = with_goals(ctx.db, sites, given)
         cut, compare_cut = cuts(period, compare, mode, sites, tzs, ctx.clock())
         answer = portal_data.overview(ctx.db, sites, period, compare, cut, compare_cut, filters)
         return answer, portal_data.overview_table(answer)
@@ -65,11 +68,12 @@ def timeseries(ctx: Context, query: Mapping[str, str], who: Principal) -> Callab
     mode = parse_compare(query)
     compare = comparison_period(period, mode)
     hourly = parse_choice(query, "interval", ("day", "hour"), "day") == "hour"
-    filters = parse_filter_params(query)
+    given = parse_filter_params(query)
 
     def work() -> Built:
         sites = resolve_sites(ctx.db, selection, who)
         tzs = check_sites_known(ctx.db, sites)
+        filters = with_goals(ctx.db, sites, given)
         cut, compare_cut = cuts(period, compare, mode, sites, tzs, ctx.clock())
         answer = portal_data.timeseries(
             ctx.db, sites, period, compare, hourly, cut, compare_cut, filters
@@ -83,15 +87,19 @@ def breakdown(ctx: Context, query: Mapping[str, str], who: Principal) -> Callabl
     selection, period = parse_selection(query), parse_period(query, ctx.max_days)
     mode = parse_compare(query)
     compare = comparison_period(period, mode)
+    choices = (*portal_data.BREAKDOWNS, *events_goals.BREAKDOWNS)  # issue 17 items 3, 4
     if not query.get("by"):
-        raise ParamError(f"by: required, one of {', '.join(portal_data.BREAKDOWNS)}")
-    by = parse_choice(query, "by", portal_data.BREAKDOWNS, "")
+        raise ParamError(f"by: required, one of {', '.join(choices)}")
+    by = parse_choice(query, "by", choices, "")
+    if by in events_goals.BREAKDOWNS:
+        return events_goals.breakdown(ctx, query, who)
     limit = parse_int(query, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
-    filters = parse_filter_params(query)
+    given = parse_filter_params(query)
 
     def work() -> Built:
         sites = resolve_sites(ctx.db, selection, who)
         tzs = check_sites_known(ctx.db, sites)
+        filters = with_goals(ctx.db, sites, given)
         cut, compare_cut = cuts(period, compare, mode, sites, tzs, ctx.clock())
         answer = portal_data.breakdown(
             ctx.db, sites, period, compare, by, limit, filters, cut, compare_cut
@@ -103,10 +111,11 @@ def breakdown(ctx: Context, query: Mapping[str, str], who: Principal) -> Callabl
 
 def realtime(ctx: Context, query: Mapping[str, str], who: Principal) -> Callable[[], Built]:
     selection = parse_selection(query)
-    filters = parse_filter_params(query)
+    given = parse_filter_params(query)
 
     def work() -> Built:
         sites = resolve_sites(ctx.db, selection, who)
+        filters = with_goals(ctx.db, sites, given)
         answer = portal_data.realtime(ctx.db, sites, int(ctx.clock() * 1000), filters)
         return answer, portal_data.realtime_table(answer)
 
@@ -121,11 +130,12 @@ def compare(ctx: Context, query: Mapping[str, str], who: Principal) -> Callable[
     mode = parse_compare(query)
     compare_period = comparison_period(period, mode)
     limit = parse_int(query, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
-    filters = parse_filter_params(query)
+    given = parse_filter_params(query)
 
     def work() -> Built:
         resolve_sites(ctx.db, Selection("sites", sites=tuple(sites)), who)
         tzs = check_sites_known(ctx.db, sites)
+        filters = with_goals(ctx.db, sites, given)
         cut, compare_cut = cuts(period, compare_period, mode, sites, tzs, ctx.clock())
         answer = portal_data.compare_sites(
             ctx.db, sites, period, compare_period, limit, filters, cut, compare_cut

@@ -1,7 +1,7 @@
 /* OpenEMC drop-in for the EMC / Matomo tracking snippet: runs the _govaq (or _paq) command
    queue and sends Matomo tracking requests to the tracker URL, so existing pages only change
    the script URL. Commands: setTrackerUrl, setSiteId, setCustomUrl, setDocumentTitle,
-   setReferrerUrl, setUserId, trackPageView, trackEvent, trackLink, enableLinkTracking,
+   setReferrerUrl, setUserId, trackPageView, trackEvent, trackSiteSearch, trackLink, enableLinkTracking,
    trackDVC (a DVC usage event: service code, action, optional dossier code); unknown commands are
    ignored. No cookies. */
 (function (w, d, n) {
@@ -33,6 +33,9 @@
     setUserId: function (u) { uid = u; },
     trackPageView: function (t) { send({ action_name: t || title || d.title }); },
     trackEvent: function (c, a, name, value) { send({ e_c: c, e_a: a, e_n: name, e_v: value }); },
+    trackSiteSearch: function (k, cat, count) {
+      send({ search: k, search_cat: cat, search_count: count, action_name: title || d.title });
+    },
     trackLink: function (href, kind) {
       var o = {};
       o[kind == "download" ? "download" : "link"] = href;

@@ -84,6 +84,8 @@ class Draft:
             os_version=self.os_version,
             is_bot=bool(bot_reason),
             bot_reason=bot_reason,
+            props=raw.props,
+            value=raw.value,
         )
 
 

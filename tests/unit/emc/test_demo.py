@@ -196,3 +196,26 @@ def test_history_is_posted_once_and_a_restart_posts_only_the_rest(tmp_path: Path
         len(generated.hits),
         len(generated.dossiers),
     )
+
+
+def test_the_demo_defines_its_goals_through_the_goals_api() -> None:
+    """Issue 17 item 4: every DEMO_GOALS entry is POSTed to its site's goals; each body is a
+    valid goal (``indicators.goals.parse_goal``); a refusal does not stop the others."""
+    import asyncio
+
+    import httpx
+
+    from emc.demo_data import DEMO_GOALS
+    from emc.demo_run import define_goals
+    from indicators.goals import parse_goal
+
+    seen: list[tuple[str, bytes]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append((request.url.path, request.content))
+        return httpx.Response(422 if len(seen) == 1 else 201, json={})
+
+    asyncio.run(define_goals("http://w", "t", transport=httpx.MockTransport(answer)))
+    assert [p for p, _ in seen] == [f"/api/v1/sites/{g['site']}/goals" for g in DEMO_GOALS]
+    for (_, body), goal in zip(seen, DEMO_GOALS, strict=True):
+        parse_goal(goal["site"], httpx.Response(200, content=body).json())

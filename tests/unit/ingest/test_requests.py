@@ -403,3 +403,16 @@ def test_dossier_blank_code_and_long_field() -> None:
     assert result.status == 422
     assert result.rejected[1].field == "agency"
     assert "dossier_code" in result.rejected[0].error
+
+
+def test_event_props_and_value_reach_the_raw_hit() -> None:
+    """Issue 17 item 3: the beacon's ``p``/``x`` and ``/v1/hits`` ``props``/``value``."""
+    _, value = _beacon({"s": "a", "u": "https://a.gov.vn/", "t": "e", "n": "submit",
+                        "p": {"procedure": "1.000123", "step": 2, "x": None}, "x": 12.5})  # fmt: skip
+    decoded = orjson.loads(value)
+    assert decoded["props"] == {"procedure": "1.000123", "step": "2"} and decoded["value"] == 12.5
+    line = _line(type="event", name="submit", props={"ok": True}, value=3)
+    decoded = orjson.loads(_hits(_ndjson(line)).messages[0][1])
+    assert decoded["props"] == {"ok": "true"} and decoded["value"] == 3.0
+    bad = _hits(_ndjson(_line(type="event", name="submit", value="lots")))
+    assert bad.rejected[0].field == "value"

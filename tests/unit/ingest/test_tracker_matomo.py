@@ -94,6 +94,7 @@ def test_compat_script_implements_the_snippet_commands(client: TestClient) -> No
         "trackEvent",
         "enableLinkTracking",
         "trackDVC",
+        "trackSiteSearch",
         "_govaq",
         "_paq",
     ):

@@ -69,6 +69,13 @@ def test_a_browser_hit_gets_every_field(geo: _CountingGeo) -> None:
     assert counters.step_ns["put_geo"] > 0
 
 
+def test_event_props_and_value_pass_through(geo: _CountingGeo) -> None:
+    """Issue 17 item 3: what the collector kept reaches the pageviews row."""
+    raw = raw_hit(type="event", name="submit", props={"procedure": "1.000123"}, value=2.5)
+    hit = build_pipeline(geo, UserAgentParser(), StreamCounters()).run(raw).hit
+    assert hit is not None and (hit.props, hit.value) == ({"procedure": "1.000123"}, 2.5)
+
+
 def test_steps_run_cheap_first_and_are_named_by_what_they_may_do(geo: _CountingGeo) -> None:
     names = build_pipeline(geo, UserAgentParser(), StreamCounters()).step_names
     assert names.index("flag_bot_by_ua_string") < names.index("put_user_agent")

@@ -10,6 +10,8 @@ export const SCREENS = [
   { id: 'onestop', load: () => import('./onestop.js') },
   // the admin ranks ministries and provinces; every token ranks the children in its subtree
   { id: 'rankings', load: () => import('./rankings.js') },
+  // events, goals and funnels (issue 17 items 3, 4)
+  { id: 'events', load: () => import('./events.js') },
   { id: 'connections', load: () => import('./connections.js') },
   { id: 'operations', load: () => import('./operations.js') },
   // self-service (issue 18): catalogs, accounts, the agency tree; tokens for editors and the admin
