@@ -13,8 +13,9 @@ part as its comparison period, ``format=csv|xlsx``):
 
 Goal management, per site: ``GET /api/v1/sites/{site}/goals`` (``TOKEN``: a site outside an
 agency token's subtree answers 404 like an unknown one), ``POST`` (create or replace by ``id``)
-and ``DELETE /api/v1/sites/{site}/goals/{id}`` with the same rule as every other per-site write
-(the site registry's ``PUT``/``DELETE``): ``Access.ADMIN``.
+and ``DELETE /api/v1/sites/{site}/goals/{id}`` with the rule of the other per-site writes an
+agency may do itself (catalogs, domains; issue 18): ``Access.EDITOR``, the admin or an editor
+token whose subtree holds the site (another site answers 404 like an unknown one).
 
 These reports take no ``filter=`` yet: a filter is refused with a 400 naming it rather than
 silently ignored.
@@ -215,6 +216,6 @@ ROUTES: list[Route] = [
     _report("goals", goals),
     _report("funnel", funnel),
     route(GOALS, list_site_goals, methods=["GET"], access=Access.TOKEN),
-    route(GOALS, post_goal, methods=["POST"], access=Access.ADMIN),
-    route(GOALS + "/{goal_id}", delete_goal, methods=["DELETE"], access=Access.ADMIN),
+    route(GOALS, post_goal, methods=["POST"], access=Access.EDITOR),
+    route(GOALS + "/{goal_id}", delete_goal, methods=["DELETE"], access=Access.EDITOR),
 ]

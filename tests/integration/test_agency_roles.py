@@ -267,11 +267,14 @@ EDITOR_ROUTES: list[tuple[str, str, Any]] = [
     ("PUT", "/api/v1/sites/{site}/domains", {"domains": ["x.gov.vn"]}),
     ("POST", "/api/v1/agencies/{agency}/children", {"id": "z", "name": "Z", "kind": "commune"}),
     ("POST", "/api/v1/agencies/{agency}/sites", {"id": "z-web", "name": "Z", "type": "portal"}),
+    ("POST", "/api/v1/sites/{site}/goals", {"id": "g", "name": "G", "page": "/g/*"}),
+    ("DELETE", "/api/v1/sites/{site}/goals/g", None),
 ]
 READ_ROUTES = [
     "/api/v1/sites/{site}/catalog",
     "/api/v1/sites/{site}/catalog/history",
     "/api/v1/sites/{site}/accounts/imports",
+    "/api/v1/sites/{site}/goals",
 ]
 
 
@@ -285,6 +288,18 @@ async def _call(
         upload = _upload("a.xlsx", (SAMPLES / "accounts.xlsx").read_bytes())
         return await api.request(method, path, headers=headers, **upload)
     return await api.request(method, path, json=body, headers=headers)
+
+
+async def test_an_editor_manages_the_goals_of_its_sites(world: dict[str, Any]) -> None:
+    api, editor, viewer = world["api"], world["editor"], world["viewer"]
+    goal = {"id": "nop", "name": "Nộp hồ sơ", "event": "submit"}
+    created = await api.post("/api/v1/sites/dept-web/goals", json=goal, headers=editor)
+    assert created.status_code == 201, created.text
+    listed = await api.get("/api/v1/sites/dept-web/goals", headers=viewer)
+    assert [g["id"] for g in listed.json()] == ["nop"]
+    gone = await api.delete("/api/v1/sites/dept-web/goals/nop", headers=editor)
+    assert gone.status_code == 200
+    assert (await api.get("/api/v1/sites/dept-web/goals", headers=viewer)).json() == []
 
 
 @pytest.mark.parametrize(("method", "path", "body"), EDITOR_ROUTES)
