@@ -11,7 +11,7 @@ its own pool.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -59,10 +59,12 @@ def create_app(
     sink: Sink | None = None,
     sql_runner: SqlPool | None = None,
     clock: Callable[[], float] = time.time,
+    routes: Sequence[BaseRoute] | None = None,
 ) -> Starlette:
     """The Starlette app. ``sink`` (when given) is reported by ``/readyz``; free SQL and named
     queries run on ``sql_runner`` (default: ``EMC_SQL_WORKERS`` connections of their own);
-    ``clock`` (epoch seconds) is "now" for realtime numbers and connections."""
+    ``clock`` (epoch seconds) is "now" for realtime numbers and connections; ``routes``
+    (default ``ROUTES``) is what it serves (``emc sink``: the probes only)."""
 
     async def not_found(request: Request, exc: Exception) -> Response:
         return error(404, f"no route {request.method} {request.url.path}")
@@ -70,7 +72,10 @@ def create_app(
     async def not_allowed(request: Request, exc: Exception) -> Response:
         return error(405, f"method {request.method} not allowed on {request.url.path}")
 
-    app = Starlette(routes=list(ROUTES), exception_handlers={404: not_found, 405: not_allowed})
+    app = Starlette(
+        routes=list(ROUTES if routes is None else routes),
+        exception_handlers={404: not_found, 405: not_allowed},
+    )
     app.state.ctx = Context(
         settings,
         db,

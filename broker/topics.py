@@ -4,6 +4,12 @@ Idempotent by design: ``ensure_topics`` creates only what is missing and treats 
 exists" (another process won the race) as success, so every process may call it at start-up.
 It never changes an existing topic: a topic with fewer partitions than its spec is reported
 by ``describe_topics`` and left for an operator, because adding partitions moves keys.
+
+Replication (``replication``, pure): by default a topic gets min(3, brokers) replicas and,
+with 3 or more, ``min.insync.replicas=2``: the collector's ``acks=all`` produce is then
+acknowledged only once two brokers hold the hit, so losing one broker (the leader of a
+partition included) loses no acknowledged hit, and the partition stays writable.
+``EMC_TOPIC_REPLICATION_FACTOR`` / ``EMC_TOPIC_MIN_INSYNC_REPLICAS`` override both.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from core.errors import UserError
+from core.settings import Settings
 from schemas.topics import TopicSpec
 
 _TOPIC_ALREADY_EXISTS = 36
@@ -66,13 +73,38 @@ async def wait_for_kafka(bootstrap: str, timeout_s: float) -> None:
         await asyncio.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
 
 
+def replication(
+    brokers: int, replication_factor: int | None = None, min_insync_replicas: int | None = None
+) -> tuple[int, int]:
+    """(replication factor, min.insync.replicas) for new topics on ``brokers`` brokers: the
+    settings when given, else min(3, brokers) and 2 from a factor of 3 up (1 below). Raises
+    ``TopicAdminError`` naming the setting when the cluster cannot honour it."""
+    rf = replication_factor or max(1, min(_MAX_REPLICATION_FACTOR, brokers))
+    if rf > brokers:
+        raise TopicAdminError(
+            f"EMC_TOPIC_REPLICATION_FACTOR={rf} but the cluster has {brokers} broker(s): "
+            "lower it or add brokers"
+        )
+    min_isr = min_insync_replicas or (2 if rf >= _MAX_REPLICATION_FACTOR else 1)
+    if min_isr > rf:
+        raise TopicAdminError(
+            f"EMC_TOPIC_MIN_INSYNC_REPLICAS={min_isr} is more than the replication factor "
+            f"{rf}: no acks=all write could succeed"
+        )
+    return rf, min_isr
+
+
 async def ensure_topics(
-    bootstrap: str, specs: Sequence[TopicSpec], replication_factor: int | None = None
+    bootstrap: str,
+    specs: Sequence[TopicSpec],
+    replication_factor: int | None = None,
+    min_insync_replicas: int | None = None,
 ) -> list[str]:
     """Create the topics of ``specs`` that do not exist yet; return the names created.
 
-    ``replication_factor`` defaults to min(3, number of brokers). Raises ``TopicAdminError``
-    naming the topic when the broker refuses one for another reason than "already exists".
+    Replication as ``replication`` chooses it for the brokers the cluster lists. Raises
+    ``TopicAdminError`` naming the topic when the broker refuses one for another reason than
+    "already exists".
     """
     async with _admin(bootstrap) as client:
         from aiokafka.admin import NewTopic
@@ -81,13 +113,21 @@ async def ensure_topics(
         brokers = len(cluster.get("brokers") or ())
         if brokers == 0:
             raise TopicAdminError(f"Kafka at {bootstrap} lists no broker: is it still starting?")
-        rf = replication_factor or min(_MAX_REPLICATION_FACTOR, brokers)
+        rf, min_isr = replication(brokers, replication_factor, min_insync_replicas)
         existing = set(await client.list_topics())
         missing = [spec for spec in specs if spec.name not in existing]
         if not missing:
             return []
         response = await client.create_topics(
-            [NewTopic(spec.name, spec.partitions, rf) for spec in missing]
+            [
+                NewTopic(
+                    spec.name,
+                    spec.partitions,
+                    rf,
+                    topic_configs={"min.insync.replicas": str(min_isr)},
+                )
+                for spec in missing
+            ]
         )
         created: list[str] = []
         failures: list[str] = []
@@ -104,6 +144,16 @@ async def ensure_topics(
             )
         order = {spec.name: i for i, spec in enumerate(specs)}
         return sorted(created, key=order.__getitem__)
+
+
+async def ensure_project_topics(settings: Settings) -> list[str]:
+    """``ensure_topics`` for the project's topics with the replication settings."""
+    return await ensure_topics(
+        settings.bootstrap_servers,
+        settings.topics.specs(),
+        settings.topic_replication_factor,
+        settings.topic_min_insync_replicas,
+    )
 
 
 async def describe_topics(bootstrap: str, names: Sequence[str]) -> dict[str, int]:

@@ -197,6 +197,44 @@ class Settings(BaseSettings):
         "rates without small inserts at high ones.",
     )
 
+    # --- scale-out (issue 15: several stream workers, a Kafka cluster, sink/API apart)
+    streams_workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Stream worker processes `emc up` runs in one consumer group (worker n: web "
+        "port STREAMS_WEB_PORT+n-1, store folder DATA_DIR/streams-n; worker 1 keeps "
+        "DATA_DIR/streams); more than the raw hits' partitions leaves some idle.",
+    )
+    kafka_nodes: int = Field(
+        1,
+        ge=1,
+        le=9,
+        description="Local KRaft nodes `emc up`/`emc kafka` start (broker+controller each; node "
+        "n on KAFKA_PORT+2(n-1) and KAFKA_CONTROLLER_PORT+2(n-1)); 3 tolerates losing one.",
+    )
+    topic_replication_factor: int | None = Field(
+        None,
+        ge=1,
+        le=9,
+        description="Replication factor of the topics OpenEMC creates; unset: min(3, brokers).",
+    )
+    topic_min_insync_replicas: int | None = Field(
+        None,
+        ge=1,
+        le=9,
+        description="min.insync.replicas of the topics OpenEMC creates (with acks=all a write "
+        "needs that many copies); unset: 2 when the replication factor is 3 or more, else 1.",
+    )
+
+    sink_port: int = Field(
+        8090,
+        ge=1,
+        le=65535,
+        description="HTTP port (on API_HOST) of an `emc sink` process: /healthz, /readyz, "
+        "/metrics (`emc warehouse` serves them on API_PORT).",
+    )
+
     # --- operations
     lag_poll_s: float = Field(
         15.0, gt=0, description="How often the warehouse measures consumer lag for /metrics."
@@ -264,7 +302,10 @@ class Settings(BaseSettings):
 
     @property
     def bootstrap_servers(self) -> str:
-        return self.kafka_bootstrap or f"127.0.0.1:{self.kafka_port}"
+        """The external brokers, else every local node (``KAFKA_NODES``, ports 2 apart)."""
+        if self.kafka_bootstrap:
+            return self.kafka_bootstrap
+        return ",".join(f"127.0.0.1:{self.kafka_port + 2 * i}" for i in range(self.kafka_nodes))
 
     @property
     def topics(self) -> TopicNames:
@@ -294,6 +335,15 @@ class Settings(BaseSettings):
     @property
     def kafka_dir(self) -> Path:
         return (self.data_dir / "kafka").resolve()
+
+    def streams_worker_web_port(self, worker: int) -> int:
+        """Web port of stream worker ``worker`` (1-based) of ``STREAMS_WORKERS``."""
+        return self.streams_web_port + worker - 1
+
+    def streams_worker_dir(self, worker: int) -> Path:
+        """Faust's data folder (table store) of stream worker ``worker`` (1-based): two
+        workers never share a store (a RocksDB store is locked by its process)."""
+        return self.data_dir / ("streams" if worker == 1 else f"streams-{worker}")
 
     @property
     def kafka_libs(self) -> Path:

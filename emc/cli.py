@@ -30,15 +30,17 @@ def _cmd_up(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_kafka(args: argparse.Namespace, settings: Settings) -> int:
     from emc.supervisor import run_local_kafka_foreground
 
+    if args.nodes is not None:
+        settings = settings.model_copy(update={"kafka_nodes": args.nodes})
     return run_local_kafka_foreground(settings)
 
 
 def _cmd_topics(args: argparse.Namespace, settings: Settings) -> int:
-    from broker.topics import ensure_topics, wait_for_kafka
+    from broker.topics import ensure_project_topics, wait_for_kafka
 
     async def _ensure() -> list[str]:
         await wait_for_kafka(settings.bootstrap_servers, 60)
-        return await ensure_topics(settings.bootstrap_servers, settings.topics.specs())
+        return await ensure_project_topics(settings)
 
     created = asyncio.run(_ensure())
     for spec in settings.topics.specs():
@@ -57,14 +59,14 @@ def _cmd_collector(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_streams(args: argparse.Namespace, settings: Settings) -> int:
     from streams.worker import run_worker
 
-    run_worker(settings)
+    run_worker(settings, worker=args.worker)
     return 0
 
 
 def _cmd_warehouse(args: argparse.Namespace, settings: Settings) -> int:
-    from api.warehouse import run
+    from api.warehouse import Role, run
 
-    run(settings)
+    run(settings, Role(args.command))  # warehouse, sink or api
     return 0
 
 
@@ -298,6 +300,17 @@ def format_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join([line, rule, *body, footer])
 
 
+def _positive_int(text: str) -> int:
+    """An argparse type: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="emc",
@@ -316,9 +329,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     up.set_defaults(handler=_cmd_up)
 
-    sub.add_parser("kafka", help="run the local Kafka broker in the foreground").set_defaults(
-        handler=_cmd_kafka
+    kafka = sub.add_parser("kafka", help="run the local Kafka broker(s) in the foreground")
+    kafka.add_argument(
+        "--nodes",
+        type=int,
+        choices=range(1, 10),
+        metavar="N",
+        help="KRaft nodes to start on loopback (default EMC_KAFKA_NODES; 3: a cluster that "
+        "tolerates losing one, topics with 3 replicas and min.insync.replicas=2)",
     )
+    kafka.set_defaults(handler=_cmd_kafka)
     sub.add_parser("topics", help="create the Kafka topics (idempotent)").set_defaults(
         handler=_cmd_topics
     )
@@ -336,9 +356,28 @@ def build_parser() -> argparse.ArgumentParser:
         "client multiprocess mode; empty it before the first process starts)",
     )
     collector.set_defaults(handler=_cmd_collector)
-    sub.add_parser("streams", help="run the Faust stream worker").set_defaults(handler=_cmd_streams)
+    streams = sub.add_parser("streams", help="run the Faust stream worker")
+    streams.add_argument(
+        "--worker",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="this worker's number (1-based; emc up starts EMC_STREAMS_WORKERS of them in one "
+        "consumer group): web port EMC_STREAMS_WEB_PORT+N-1, store DATA_DIR/streams-N",
+    )
+    streams.set_defaults(handler=_cmd_streams)
     sub.add_parser(
         "warehouse", help="run the warehouse: migrations, sink and query API"
+    ).set_defaults(handler=_cmd_warehouse)
+    sub.add_parser(
+        "sink",
+        help="run only the sink (Kafka to ClickHouse; several share the partitions); needs "
+        "EMC_CLICKHOUSE_URL and `emc migrate` first",
+    ).set_defaults(handler=_cmd_warehouse)
+    sub.add_parser(
+        "api",
+        help="run only the stateless query API (any number of replicas); needs "
+        "EMC_CLICKHOUSE_URL and `emc migrate` first",
     ).set_defaults(handler=_cmd_warehouse)
 
     migrate = sub.add_parser("migrate", help="apply ClickHouse migrations")

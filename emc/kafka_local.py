@@ -1,4 +1,4 @@
-"""A real, single-node Apache Kafka (KRaft broker+controller) from the official jars, on 127.0.0.1.
+"""A real Apache Kafka (KRaft broker+controller nodes) from the official jars, on 127.0.0.1.
 
 Development and CI machines have no Docker engine, so the project runs the official Kafka jars
 (fetched by Maven from ``deploy/kafka/pom.xml``) with Java. Production uses a real cluster
@@ -15,6 +15,10 @@ Contracts:
   prints its message (which says what to install or change) without a traceback.
 - One broker per ``data_dir``: a pid file guards it, and a live broker from the same folder is
   reported instead of started twice.
+- ``LocalKafkaCluster`` runs n such nodes (``emc kafka --nodes 3``, ``EMC_KAFKA_NODES``): node
+  ids 1…n, a static controller quorum of all of them, ports 2 apart (``node_ports``), one
+  folder and one shared cluster id; it returns from ``start`` once every node is registered.
+  With 3 nodes replication factors are 3 and ``min.insync.replicas`` 2: one node may die.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import subprocess
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
@@ -100,20 +105,44 @@ def ensure_jars(cache_dir: Path) -> Path:
 # --------------------------------------------------------------------------- configuration
 
 
-def render_server_properties(port: int, controller_port: int, log_dir: Path) -> str:
-    """``server.properties`` of a single-node KRaft broker+controller bound to 127.0.0.1.
+def render_server_properties(
+    port: int,
+    controller_port: int,
+    log_dir: Path,
+    node_id: int = 1,
+    voters: Sequence[tuple[int, int]] = (),
+) -> str:
+    """``server.properties`` of a KRaft broker+controller bound to 127.0.0.1.
 
-    Replication factors are 1 (one node); the group rebalance delay is 0 so consumers in tests
-    and at start-up get partitions at once; the log cleaner's buffer is small because the heap is.
-    The broker session timeout is 5 s instead of 9 s: after a crash (SIGKILL) the restarted
-    broker cannot register until the controller has fenced its previous incarnation, so this
-    is how long a restart after a crash waits; heartbeats every second keep a busy machine
-    well inside it.
+    Without ``voters`` it is a single node (a dynamic quorum of itself, formatted with
+    ``--standalone``); with ``voters`` (node id, controller port) of every node it is node
+    ``node_id`` of a static quorum of those controllers (``controller.quorum.voters``).
+    Replication factors are min(3, nodes); with 3 nodes or more ``min.insync.replicas`` (the
+    broker default, so also for topics Faust creates) and the transaction log's min ISR are 2,
+    so an ``acks=all`` write survives the loss of any one node. The group rebalance delay is
+    0 so consumers in tests and at start-up get partitions at once; the log cleaner's buffer
+    is small because the heap is. The broker session timeout is 5 s instead of 9 s: after a
+    crash (SIGKILL) the restarted broker cannot register until the controller has fenced its
+    previous incarnation, and in a cluster the leaders of a killed node move after it; so this
+    is how long a restart after a crash, or a partition without leader, waits; heartbeats every
+    second keep a busy machine well inside it.
     """
+    nodes = max(1, len(voters))
+    replication = str(min(3, nodes))
+    min_isr = "2" if nodes >= 3 else "1"
+    quorum = (
+        {
+            "controller.quorum.voters": ",".join(
+                f"{voter}@127.0.0.1:{cport}" for voter, cport in voters
+            )
+        }
+        if voters
+        else {"controller.quorum.bootstrap.servers": f"127.0.0.1:{controller_port}"}
+    )
     props = {
         "process.roles": "broker,controller",
-        "node.id": "1",
-        "controller.quorum.bootstrap.servers": f"127.0.0.1:{controller_port}",
+        "node.id": str(node_id),
+        **quorum,
         "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
         "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}",
         "controller.listener.names": "CONTROLLER",
@@ -121,14 +150,14 @@ def render_server_properties(port: int, controller_port: int, log_dir: Path) -> 
         "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
         "log.dirs": str(log_dir),
         "num.partitions": "1",
-        "default.replication.factor": "1",
-        "min.insync.replicas": "1",
-        "offsets.topic.replication.factor": "1",
+        "default.replication.factor": replication,
+        "min.insync.replicas": min_isr,
+        "offsets.topic.replication.factor": replication,
         "offsets.topic.num.partitions": "10",
-        "transaction.state.log.replication.factor": "1",
-        "transaction.state.log.min.isr": "1",
-        "share.coordinator.state.topic.replication.factor": "1",
-        "share.coordinator.state.topic.min.isr": "1",
+        "transaction.state.log.replication.factor": replication,
+        "transaction.state.log.min.isr": min_isr,
+        "share.coordinator.state.topic.replication.factor": replication,
+        "share.coordinator.state.topic.min.isr": min_isr,
         "group.initial.rebalance.delay.ms": "0",
         "broker.session.timeout.ms": "5000",
         "broker.heartbeat.interval.ms": "1000",
@@ -204,6 +233,9 @@ class LocalKafka:
         controller_port: int,
         heap: str = "512m",
         java_bin: str = "java",
+        node_id: int = 1,
+        voters: Sequence[tuple[int, int]] = (),
+        cluster_id_file: Path | None = None,
     ) -> None:
         self.libs_dir = Path(libs_dir)
         self.data_dir = Path(data_dir).resolve()
@@ -211,6 +243,10 @@ class LocalKafka:
         self.controller_port = controller_port
         self.heap = heap
         self.java_bin = java_bin
+        #: node of a static quorum of ``voters`` (node id, controller port); () = single node
+        self.node_id = node_id
+        self.voters = tuple(voters)
+        self._shared_cluster_id = cluster_id_file
         self._proc: subprocess.Popen[bytes] | None = None
         self._log_handle: IO[bytes] | None = None
 
@@ -241,7 +277,7 @@ class LocalKafka:
 
     @property
     def _cluster_id_file(self) -> Path:
-        return self.data_dir / "cluster_id"
+        return self._shared_cluster_id or self.data_dir / "cluster_id"
 
     @property
     def _stdout_log(self) -> Path:
@@ -250,6 +286,14 @@ class LocalKafka:
     # ---- lifecycle
     def start(self, timeout_s: float = 60) -> None:
         """Start the broker and return once it answers; ``LocalKafkaError`` otherwise."""
+        if self.is_running():
+            return
+        self.launch()
+        self.wait_ready(timeout_s)
+
+    def launch(self) -> None:
+        """Start the JVM without waiting for it to answer (the nodes of a cluster answer only
+        once a quorum of controllers runs: ``LocalKafkaCluster`` launches all, then waits)."""
         if self.is_running():
             return
         if not _has_kafka_jar(self.libs_dir):
@@ -268,7 +312,9 @@ class LocalKafka:
                     f"choose another port ({name})"
                 )
         self._props_file.write_text(
-            render_server_properties(self.port, self.controller_port, self._log_dir)
+            render_server_properties(
+                self.port, self.controller_port, self._log_dir, self.node_id, self.voters
+            )
         )
         self._log4j_file.write_text(render_log4j2_properties())
         self._format_storage_once()
@@ -287,7 +333,6 @@ class LocalKafka:
             self._close_log()
             raise LocalKafkaError(self._java_missing()) from exc
         self._pid_file.write_text(str(self._proc.pid))
-        self._wait_ready(timeout_s)
 
     def stop(self, timeout_s: float = 30) -> None:
         """SIGTERM (a clean shutdown that flushes the log), then SIGKILL after ``timeout_s``.
@@ -359,8 +404,10 @@ class LocalKafka:
         if (self._log_dir / "meta.properties").exists():
             return
         cluster_id = self._cluster_id_file.read_text().strip()
+        # a static quorum (``voters``) is formatted as it is; a single node as its own quorum
+        quorum = [] if self.voters else ["--standalone"]
         self._run_tool([
-            "format", "-t", cluster_id, "-c", str(self._props_file), "--standalone",
+            "format", "-t", cluster_id, "-c", str(self._props_file), *quorum,
             "--ignore-formatted",
         ])  # fmt: skip
 
@@ -376,7 +423,9 @@ class LocalKafka:
             )
         self._pid_file.unlink(missing_ok=True)
 
-    def _wait_ready(self, timeout_s: float) -> None:
+    def wait_ready(self, timeout_s: float) -> None:
+        """Return once the launched broker answers; ``LocalKafkaError`` when it exits or does
+        not answer within ``timeout_s`` (it is then killed)."""
         deadline = time.monotonic() + timeout_s
         while True:
             proc = self._proc
@@ -417,6 +466,115 @@ class LocalKafka:
             self._pid_file.unlink(missing_ok=True)
 
 
+# --------------------------------------------------------------------------- cluster
+
+
+def node_ports(port: int, controller_port: int, nodes: int) -> list[tuple[int, int]]:
+    """(broker port, controller port) of each of ``nodes`` local nodes: node 1 on the given
+    ports, each next node 2 higher (9092/9093, 9094/9095, 9096/9097 with the defaults)."""
+    return [(port + 2 * i, controller_port + 2 * i) for i in range(nodes)]
+
+
+class LocalKafkaCluster:
+    """``nodes`` local KRaft nodes (each broker and controller, node ids 1…n, a static quorum)
+    on loopback, one ``LocalKafka`` per node in ``data_dir/node-<id>`` sharing one cluster id.
+    With one node it is exactly ``LocalKafka`` (same folder layout as before, ``data_dir``).
+    For trying a cluster and for tests (``kill_node`` is a crash of one node); a production
+    cluster is deployed, not started from here."""
+
+    def __init__(
+        self,
+        libs_dir: Path,
+        data_dir: Path,
+        port: int,
+        controller_port: int,
+        nodes: int = 1,
+        heap: str = "512m",
+        java_bin: str = "java",
+    ) -> None:
+        if nodes < 1:
+            raise LocalKafkaError(f"a cluster needs at least one node, not {nodes}")
+        self.data_dir = Path(data_dir).resolve()
+        ports = node_ports(port, controller_port, nodes)
+        if nodes == 1:
+            self.nodes = [
+                LocalKafka(libs_dir, self.data_dir, port, controller_port, heap, java_bin)
+            ]
+            return
+        voters = [(i + 1, cport) for i, (_, cport) in enumerate(ports)]
+        self.nodes = [
+            LocalKafka(
+                libs_dir,
+                self.data_dir / f"node-{i + 1}",
+                bport,
+                cport,
+                heap,
+                java_bin,
+                node_id=i + 1,
+                voters=voters,
+                cluster_id_file=self.data_dir / "cluster_id",
+            )
+            for i, (bport, cport) in enumerate(ports)
+        ]
+
+    @property
+    def bootstrap(self) -> str:
+        return ",".join(node.bootstrap for node in self.nodes)
+
+    def node(self, node_id: int) -> LocalKafka:
+        return self.nodes[node_id - 1]
+
+    def start(self, timeout_s: float = 120) -> None:
+        """Launch every node that is not running, then wait until each answers and the cluster
+        lists all of them; ``LocalKafkaError`` (everything stopped) otherwise."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + timeout_s
+        try:
+            for node in self.nodes:
+                node.launch()
+            for node in self.nodes:
+                node.wait_ready(max(1.0, deadline - time.monotonic()))
+            while not _cluster_lists(self.bootstrap, len(self.nodes), 5.0):
+                if time.monotonic() > deadline:
+                    raise LocalKafkaError(
+                        f"the {len(self.nodes)} local Kafka nodes did not all register within "
+                        f"{timeout_s:g} s"
+                    )
+                time.sleep(0.25)
+        except BaseException:
+            self.stop()
+            raise
+
+    def start_node(self, node_id: int, timeout_s: float = 90) -> None:
+        """Start one node again (after ``kill_node``) and wait until it answers."""
+        self.node(node_id).start(timeout_s)
+
+    def kill_node(self, node_id: int) -> None:
+        """SIGKILL one node: a crash. Its data stays; the others carry on."""
+        self.node(node_id).kill()
+
+    def stop(self, timeout_s: float = 30) -> None:
+        """Stop every node (in reverse order; safe to call twice)."""
+        for node in reversed(self.nodes):
+            node.stop(timeout_s)
+
+    def is_running(self) -> bool:
+        """True while every node runs."""
+        return all(node.is_running() for node in self.nodes)
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
 # --------------------------------------------------------------------------- probes
 
 
@@ -455,7 +613,12 @@ def _is_our_broker(pid: int, props_file: Path) -> bool:
 
 
 def _broker_answers(bootstrap: str, timeout_s: float) -> bool:
-    """A metadata request through aiokafka that lists at least one (unfenced) broker.
+    """A metadata request through aiokafka that lists at least one (unfenced) broker."""
+    return _cluster_lists(bootstrap, 1, timeout_s)
+
+
+def _cluster_lists(bootstrap: str, brokers: int, timeout_s: float) -> bool:
+    """A metadata request through aiokafka that lists at least ``brokers`` (unfenced) brokers.
 
     Runs in its own thread with its own event loop, because ``start`` may be called from code
     that already runs a loop (pytest-asyncio, the supervisor's helpers).
@@ -471,7 +634,7 @@ def _broker_answers(bootstrap: str, timeout_s: float) -> bool:
         try:
             await asyncio.wait_for(client.start(), timeout_s)
             cluster = await asyncio.wait_for(client.describe_cluster(), timeout_s)
-            return bool(cluster.get("brokers"))
+            return len(cluster.get("brokers") or ()) >= brokers
         finally:
             with contextlib.suppress(Exception):
                 await client.close()

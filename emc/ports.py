@@ -37,23 +37,41 @@ class Listener:
 
 
 def stack_listeners(settings: Settings) -> list[Listener]:
-    """Every listening socket of ``emc up``: the local broker's two (only when no external
-    Kafka is configured), the warehouse, the stream worker's web port, the collector."""
+    """Every listening socket of ``emc up``: the local brokers' two each (only when no
+    external Kafka is configured; ``EMC_KAFKA_NODES`` of them), the warehouse, each stream
+    worker's web port, the collector."""
     out: list[Listener] = []
     if settings.uses_local_kafka:
-        out += [
-            Listener("Kafka broker", "EMC_KAFKA_PORT", "127.0.0.1", settings.kafka_port),
-            Listener(
-                "Kafka controller",
-                "EMC_KAFKA_CONTROLLER_PORT",
-                "127.0.0.1",
-                settings.kafka_controller_port,
-            ),
-        ]
+        nodes = settings.kafka_nodes
+        for i in range(nodes):
+            suffix = f" {i + 1}" if nodes > 1 else ""
+            out += [
+                Listener(
+                    f"Kafka broker{suffix}",
+                    "EMC_KAFKA_PORT",
+                    "127.0.0.1",
+                    settings.kafka_port + 2 * i,
+                ),
+                Listener(
+                    f"Kafka controller{suffix}",
+                    "EMC_KAFKA_CONTROLLER_PORT",
+                    "127.0.0.1",
+                    settings.kafka_controller_port + 2 * i,
+                ),
+            ]
+    workers = settings.streams_workers
     return [
         *out,
         Listener("warehouse", "EMC_API_PORT", settings.api_host, settings.api_port, "EMC_API_HOST"),
-        Listener("streams", "EMC_STREAMS_WEB_PORT", "127.0.0.1", settings.streams_web_port),
+        *(
+            Listener(
+                f"streams {n}" if workers > 1 else "streams",
+                "EMC_STREAMS_WEB_PORT",
+                "127.0.0.1",
+                settings.streams_worker_web_port(n),
+            )
+            for n in range(1, workers + 1)
+        ),
         Listener(
             "collector",
             "EMC_COLLECTOR_PORT",

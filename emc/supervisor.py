@@ -244,7 +244,7 @@ def run_stack(
     metrics_dir = collector_metrics_dir(settings)
     children = [
         _Child("warehouse", [*py, "warehouse"], logs / "warehouse.log"),
-        _Child("streams", [*py, "streams"], logs / "streams.log"),
+        *stream_workers(settings, py, logs),
         *collector_workers(settings, py, logs, metrics_dir),
     ]
     demo_child = _Child("demo", [*py, "demo", "--no-register"], logs / "demo.log")
@@ -257,9 +257,9 @@ def run_stack(
             ensure_geoip(settings.cache_dir)
         if settings.uses_local_kafka:
             kafka = _start_local_kafka(settings)
-        from broker.topics import ensure_topics
+        from broker.topics import ensure_project_topics
 
-        asyncio.run(ensure_topics(settings.bootstrap_servers, settings.topics.specs()))
+        asyncio.run(ensure_project_topics(settings))
         for child in children:
             child.start(env)
             started.append(child)
@@ -302,7 +302,7 @@ def run_stack(
                 code = 1
                 stop.requested = True
             if kafka is not None and not kafka.is_running():
-                print("[emc] the local Kafka broker exited unexpectedly", flush=True)
+                print("[emc] a local Kafka broker exited unexpectedly", flush=True)
                 code = 1
                 stop.requested = True
             if time.monotonic() >= next_status and not stop.requested:
@@ -344,24 +344,41 @@ def collector_workers(
     ]
 
 
-def _start_local_kafka(settings: Settings) -> Any:
-    from emc.kafka_local import LocalKafka, ensure_jars
+def stream_workers(settings: Settings, py: list[str], logs: Path) -> list[_Child]:
+    """The ``EMC_STREAMS_WORKERS`` stream worker processes (one consumer group): ``streams``
+    when there is one (as before), else ``streams-1`` … each ``emc streams --worker N``."""
+    count = settings.streams_workers
+    if count == 1:
+        return [_Child("streams", [*py, "streams"], logs / "streams.log")]
+    return [
+        _Child(f"streams-{n}", [*py, "streams", "--worker", str(n)], logs / f"streams-{n}.log")
+        for n in range(1, count + 1)
+    ]
 
-    kafka = LocalKafka(
+
+def _start_local_kafka(settings: Settings) -> Any:
+    from emc.kafka_local import LocalKafkaCluster, ensure_jars
+
+    kafka = LocalKafkaCluster(
         libs_dir=ensure_jars(settings.cache_dir),
         data_dir=settings.kafka_dir,
         port=settings.kafka_port,
         controller_port=settings.kafka_controller_port,
+        nodes=settings.kafka_nodes,
         heap=settings.kafka_heap,
         java_bin=settings.java_bin,
     )
-    print(f"[emc] starting Kafka on {kafka.bootstrap} …", flush=True)
-    kafka.start(timeout_s=120)
+    nodes = settings.kafka_nodes
+    print(
+        f"[emc] starting Kafka ({nodes} node{'s' if nodes > 1 else ''}) on {kafka.bootstrap} …",
+        flush=True,
+    )
+    kafka.start(timeout_s=120 + 30 * (nodes - 1))
     return kafka
 
 
 def run_local_kafka_foreground(settings: Settings) -> int:
-    """``emc kafka``: the local broker alone, until Ctrl-C."""
+    """``emc kafka``: the local broker(s) alone (``EMC_KAFKA_NODES``), until Ctrl-C."""
     if not settings.uses_local_kafka:
         raise UserError("EMC_KAFKA_BOOTSTRAP is set: the external broker is used, nothing to start")
     stop = _Stop()
@@ -369,9 +386,9 @@ def run_local_kafka_foreground(settings: Settings) -> int:
     signal.signal(signal.SIGTERM, stop)
     kafka = _start_local_kafka(settings)
     try:
-        from broker.topics import ensure_topics
+        from broker.topics import ensure_project_topics
 
-        asyncio.run(ensure_topics(settings.bootstrap_servers, settings.topics.specs()))
+        asyncio.run(ensure_project_topics(settings))
         print(f"[emc] Kafka ready on {kafka.bootstrap}; Ctrl-C stops it", flush=True)
         while not stop.requested and kafka.is_running():
             time.sleep(0.5)

@@ -298,12 +298,15 @@ def create_app(
     replication_factor: int = 1,
     evict_interval_s: float = EVICT_INTERVAL_S,
     eviction_margin_s: int = sessionize.EVICTION_MARGIN_S,
+    worker: int = 1,
 ) -> Any:
     """The Faust app of the stream worker (see the module docstring).
 
     ``replication_factor`` is used for the topics Faust creates itself (the visitor table's
     changelog, the assignor's leader topic): 1 for the local broker. ``evict_interval_s`` and
-    ``eviction_margin_s`` tune the idle-state timer (tests shorten them).
+    ``eviction_margin_s`` tune the idle-state timer (tests shorten them). ``worker`` (1-based,
+    of ``EMC_STREAMS_WORKERS``) chooses the web port and the store folder; every worker joins
+    the same consumer group, which spreads the partitions (with their visitor state) over them.
     """
     import faust
 
@@ -316,7 +319,7 @@ def create_app(
         f"{settings.consumer_group_prefix}-streams",
         broker=f"kafka://{settings.bootstrap_servers}",
         store=settings.streams_store,
-        datadir=str(settings.data_dir / "streams"),
+        datadir=str(settings.streams_worker_dir(worker)),
         key_serializer="raw",
         value_serializer="raw",
         topic_replication_factor=replication_factor,
@@ -324,7 +327,7 @@ def create_app(
         web_enabled=True,
         web_bind="127.0.0.1",
         web_host="127.0.0.1",
-        web_port=settings.streams_web_port,
+        web_port=settings.streams_worker_web_port(worker),
         # Faust's built-in /table/ and /router/ pages read visitor state by key with no token:
         # the worker's web port serves /metrics and /stats/ only
         web_tables_enabled=False,

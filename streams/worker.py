@@ -21,7 +21,6 @@ log = logging.getLogger(__name__)
 
 #: How long the worker waits for the broker at start.
 KAFKA_WAIT_S = 60.0
-_MAX_REPLICATION_FACTOR = 3
 #: Thresholds of Python's cyclic garbage collector in the worker process (Python's default:
 #: 700, 10, 10). The worker holds a large, growing table of visitor states while batches of
 #: records pass through Faust and aiokafka; with the default first threshold their short-lived
@@ -38,21 +37,23 @@ def tune_gc() -> None:
 
 async def _prepare_topics(settings: Settings) -> int:
     """Wait for Kafka, create missing topics; returns the replication factor for Faust's own
-    topics (min(3, brokers))."""
+    topics (as for ours: ``broker.topics.replication``; their min.insync.replicas is the
+    broker's default)."""
     from aiokafka.admin import AIOKafkaAdminClient
 
-    from broker.topics import ensure_topics, wait_for_kafka
+    from broker.topics import ensure_project_topics, replication, wait_for_kafka
 
     bootstrap = settings.bootstrap_servers
     await wait_for_kafka(bootstrap, KAFKA_WAIT_S)
-    await ensure_topics(bootstrap, settings.topics.specs())
+    await ensure_project_topics(settings)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         cluster = await admin.describe_cluster()
     finally:
         await admin.close()
-    return max(1, min(_MAX_REPLICATION_FACTOR, len(cluster.get("brokers") or ())))
+    brokers = len(cluster.get("brokers") or ())
+    return replication(brokers, settings.topic_replication_factor)[0]
 
 
 def _logging_config(level: str) -> dict[str, Any]:
@@ -69,21 +70,23 @@ def _exit_now(signum: int, frame: Any) -> None:
     raise SystemExit(0)
 
 
-def run_worker(settings: Settings) -> None:
+def run_worker(settings: Settings, worker: int = 1) -> None:
     """Start the Faust worker of ``streams.app`` and block until it is stopped by a signal
     (SIGTERM or SIGINT: Faust stops the agents, flushes the producer, commits, then returns).
+    ``worker`` (1-based) is this process's number among ``EMC_STREAMS_WORKERS``: its web port
+    and store folder (``Settings.streams_worker_web_port``/``streams_worker_dir``).
 
     Raises ``SystemExit`` with a non-zero code when the worker crashed, ``TimeoutError`` when
     Kafka does not answer within ``KAFKA_WAIT_S``.
     """
     try:
-        _run(settings)
+        _run(settings, worker)
     except SystemExit as exc:
         if exc.code not in (0, None):
             raise
 
 
-def _run(settings: Settings) -> None:
+def _run(settings: Settings, worker: int) -> None:
     # until Faust installs its own handlers, SIGTERM/SIGINT end the start-up quietly
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _exit_now)
@@ -96,9 +99,9 @@ def _run(settings: Settings) -> None:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     replication_factor = loop.run_until_complete(_prepare_topics(settings))
-    (settings.data_dir / "streams").mkdir(parents=True, exist_ok=True)
-    app = create_app(settings, replication_factor=replication_factor)
-    worker = faust.Worker(
+    settings.streams_worker_dir(worker).mkdir(parents=True, exist_ok=True)
+    app = create_app(settings, replication_factor=replication_factor, worker=worker)
+    faust_worker = faust.Worker(
         app,
         loop=loop,
         loglevel=settings.log_level.upper(),
@@ -106,12 +109,13 @@ def _run(settings: Settings) -> None:
         logging_config=_logging_config(settings.log_level),
         redirect_stdouts=False,
     )
-    worker.spinner = None  # a terminal progress spinner: escape codes in log files
+    faust_worker.spinner = None  # a terminal progress spinner: escape codes in log files
     log.info(
-        "streams worker: group %s on %s, topics prefix %r, web http://127.0.0.1:%d/stats/",
+        "streams worker %d: group %s on %s, topics prefix %r, web http://127.0.0.1:%d/stats/",
+        worker,
         app.conf.id,
         settings.bootstrap_servers,
         settings.topic_prefix,
-        settings.streams_web_port,
+        settings.streams_worker_web_port(worker),
     )
-    worker.execute_from_commandline()
+    faust_worker.execute_from_commandline()

@@ -104,3 +104,41 @@ def test_ensure_jars_names_what_to_install(tmp_path: Path, monkeypatch: pytest.M
     with pytest.raises(RuntimeError, match=r"mvn and java .*install Java 17\+ and Apache Maven"):
         ensure_jars(tmp_path)
     assert not (tmp_path / "kafka" / "libs").exists()
+
+
+def test_server_properties_node_of_a_three_node_quorum() -> None:
+    """Node 2 of 3: a static quorum of every node's controller, 3 replicas of the internal
+    topics, and 2 in sync for acks=all (the broker default, so Faust's topics get it too)."""
+    voters = [(1, 19093), (2, 19095), (3, 19097)]
+    props = _parse(render_server_properties(19094, 19095, Path("/k/node-2/log"), 2, voters))
+    assert props["node.id"] == "2"
+    assert props["controller.quorum.voters"] == (
+        "1@127.0.0.1:19093,2@127.0.0.1:19095,3@127.0.0.1:19097"
+    )
+    assert "controller.quorum.bootstrap.servers" not in props
+    assert props["listeners"] == "PLAINTEXT://127.0.0.1:19094,CONTROLLER://127.0.0.1:19095"
+    for key in (
+        "default.replication.factor",
+        "offsets.topic.replication.factor",
+        "transaction.state.log.replication.factor",
+    ):
+        assert props[key] == "3", key
+    assert props["min.insync.replicas"] == "2"
+    assert props["transaction.state.log.min.isr"] == "2"
+
+
+def test_cluster_nodes_are_laid_out_apart(tmp_path: Path) -> None:
+    from emc.kafka_local import LocalKafkaCluster, node_ports
+
+    assert node_ports(9092, 9093, 3) == [(9092, 9093), (9094, 9095), (9096, 9097)]
+    cluster = LocalKafkaCluster(tmp_path / "libs", tmp_path / "k", 9092, 9093, nodes=3)
+    assert cluster.bootstrap == "127.0.0.1:9092,127.0.0.1:9094,127.0.0.1:9096"
+    assert [n.data_dir for n in cluster.nodes] == [
+        (tmp_path / "k" / f"node-{i}").resolve() for i in (1, 2, 3)
+    ]
+    assert [n.node_id for n in cluster.nodes] == [1, 2, 3]
+    assert cluster.node(3).voters == ((1, 9093), (2, 9095), (3, 9097))
+    # one node is today's broker, in today's folder
+    single = LocalKafkaCluster(tmp_path / "libs", tmp_path / "one", 9092, 9093)
+    assert [n.data_dir for n in single.nodes] == [(tmp_path / "one").resolve()]
+    assert single.node(1).voters == ()
