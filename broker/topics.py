@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -23,6 +24,8 @@ from typing import Any
 from core.errors import UserError
 from core.settings import Settings
 from schemas.topics import TopicSpec
+
+log = logging.getLogger(__name__)
 
 _TOPIC_ALREADY_EXISTS = 36
 _MAX_REPLICATION_FACTOR = 3
@@ -146,14 +149,26 @@ async def ensure_topics(
         return sorted(created, key=order.__getitem__)
 
 
-async def ensure_project_topics(settings: Settings) -> list[str]:
-    """``ensure_topics`` for the project's topics with the replication settings."""
-    return await ensure_topics(
-        settings.bootstrap_servers,
-        settings.topics.specs(),
-        settings.topic_replication_factor,
-        settings.topic_min_insync_replicas,
-    )
+async def ensure_project_topics(settings: Settings, timeout_s: float = 60.0) -> list[str]:
+    """``ensure_topics`` for the project's topics with the replication settings, retried for
+    up to ``timeout_s`` while Kafka fails with a transient error (with several brokers a dead
+    one stays in the metadata for seconds and a request may go to it)."""
+    from aiokafka.errors import KafkaError
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return await ensure_topics(
+                settings.bootstrap_servers,
+                settings.topics.specs(),
+                settings.topic_replication_factor,
+                settings.topic_min_insync_replicas,
+            )
+        except (KafkaError, OSError) as exc:
+            if time.monotonic() >= deadline:
+                raise
+            log.info("creating topics failed (%s); retrying", exc)
+            await asyncio.sleep(1.0)
 
 
 async def describe_topics(bootstrap: str, names: Sequence[str]) -> dict[str, int]:

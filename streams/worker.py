@@ -10,9 +10,11 @@ WARNING unless ``EMC_LOG_LEVEL=DEBUG``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import signal
+import time
 from typing import Any
 
 from core.settings import Settings
@@ -40,18 +42,27 @@ async def _prepare_topics(settings: Settings) -> int:
     topics (as for ours: ``broker.topics.replication``; their min.insync.replicas is the
     broker's default)."""
     from aiokafka.admin import AIOKafkaAdminClient
+    from aiokafka.errors import KafkaError
 
     from broker.topics import ensure_project_topics, replication, wait_for_kafka
 
     bootstrap = settings.bootstrap_servers
     await wait_for_kafka(bootstrap, KAFKA_WAIT_S)
-    await ensure_project_topics(settings)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        cluster = await admin.describe_cluster()
-    finally:
-        await admin.close()
+    await ensure_project_topics(settings, KAFKA_WAIT_S)
+    deadline = time.monotonic() + KAFKA_WAIT_S
+    while True:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        try:
+            await admin.start()
+            cluster = await admin.describe_cluster()
+            break
+        except (KafkaError, OSError):  # a dead broker still in the metadata: retried
+            if time.monotonic() >= deadline:
+                raise
+            await asyncio.sleep(1.0)
+        finally:
+            with contextlib.suppress(Exception):
+                await admin.close()
     brokers = len(cluster.get("brokers") or ())
     return replication(brokers, settings.topic_replication_factor)[0]
 
