@@ -634,6 +634,12 @@ async def produce_batch(
                     "(its next owner consumes it again)", exc, topic, partition)  # fmt: skip
         return False
     except Exception:
+        if not owned(topic, partition):
+            # Faust stopped the revoked partition's producer while the batch went out: that
+            # transaction never commits, and the partition's next owner consumes it again
+            log.warning("a batch of %s[%d] failed after its partition was revoked; skipped",
+                        topic, partition, exc_info=True)  # fmt: skip
+            return False
         log.critical(
             "outputs of a batch of %s[%d] failed: stopping the worker (its transaction is "
             "aborted)", topic, partition, exc_info=True,

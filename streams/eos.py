@@ -47,6 +47,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Protocol
 
+from aiokafka.errors import ProducerFenced
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from streams import batches
@@ -65,6 +66,12 @@ class Message(Protocol):
     def value(self) -> bytes | None: ...
     @property
     def partition(self) -> int | None: ...
+
+
+#: How long a fenced transactional producer may stay in Faust's hands before the worker stops:
+#: a rebalance that moved its partition away removes it within seconds (the rebalance timeout
+#: is 20 s), and a fenced producer can commit nothing meanwhile.
+FENCED_GRACE_S = 30.0
 
 
 class MissingTransaction(RuntimeError):
@@ -98,13 +105,56 @@ class TransactionalSender:
             raise MissingTransaction(f"no open transaction {tid} for {topic}[{partition}]")
         return tid, txn_producer, lock
 
+    def _still_open(self, tid: str, txn_producer: Any) -> None:
+        """Raise ``MissingTransaction`` when ``txn_producer`` is no longer the producer of
+        ``tid``: Faust stops a revoked partition's producer without taking its lock, so it may
+        have happened while this send waited for the lock."""
+        if self._producer._transaction_producers.get(tid) is not txn_producer:
+            raise MissingTransaction(f"transaction {tid} was stopped (its partition revoked)")
+
+    def _on_delivery(self, tid: str, txn_producer: Any) -> Callable[[Any], None]:
+        """The delivery callback of an output of transaction ``tid``: a refusal stops the
+        worker (fail-stop), except ``ProducerFenced`` of a producer that is no longer
+        ``tid``'s: with several workers a rebalance moves the partition, its new owner's
+        producer fences this one and aborts the open transaction, and the new owner consumes
+        the inputs again. A fenced producer that Faust still holds after
+        ``FENCED_GRACE_S`` (no rebalance took it away) is a real failure: fail-stop."""
+        producers: Mapping[str, Any] = self._producer._transaction_producers
+
+        def still_ours() -> bool:
+            return producers.get(tid) is txn_producer
+
+        def check_later() -> None:
+            if still_ours():
+                log.critical("transaction %s fenced but not revoked: stopping the worker", tid)
+                fail_stop()
+
+        def done(future: Any) -> None:
+            if future.cancelled() or future.exception() is None:
+                return
+            exc = future.exception()
+            if not isinstance(exc, ProducerFenced):
+                _stop_on_failure(future)
+                return
+            log.warning(
+                "transaction %s fenced (%r): its partition moved to another worker, which "
+                "consumes its uncommitted inputs again",
+                tid,
+                exc,
+            )
+            if still_ours():
+                asyncio.get_running_loop().call_later(FENCED_GRACE_S, check_later)
+
+        return done
+
     async def send(self, topic: str, partition: int, messages: Iterable[Message]) -> None:
         """Add ``messages`` (the outputs of one message of ``topic[partition]``) to that
         partition's open transaction, all or none before the next commit. Does not wait for
         Kafka's answer: the commit does; a refused message stops the worker (fail-stop)."""
-        _, txn_producer, lock = self._transaction(topic, partition)
+        tid, txn_producer, lock = self._transaction(topic, partition)
         async with lock:
-            await _send_all(txn_producer, messages)
+            self._still_open(tid, txn_producer)
+            await _send_all(txn_producer, messages, self._on_delivery(tid, txn_producer))
 
     async def send_batch(self, topic: str, partition: int, messages: Iterable[Message]) -> None:
         """Like ``send`` for the outputs of a whole batch of ``topic[partition]``'s inputs, as
@@ -112,9 +162,10 @@ class TransactionalSender:
         no per-message future or accumulator work, one produce request for the batch).
         Messages without a partition (dead letters) are sent one by one. All are added under
         the transaction's lock, so a commit sees all of them or none."""
-        _, txn_producer, lock = self._transaction(topic, partition)
+        tid, txn_producer, lock = self._transaction(topic, partition)
         async with lock:
-            await _send_batched(txn_producer, messages)
+            self._still_open(tid, txn_producer)
+            await _send_batched(txn_producer, messages, self._on_delivery(tid, txn_producer))
 
     async def send_and_commit(
         self, topic: str, partition: int, messages: Iterable[Message]
@@ -128,20 +179,25 @@ class TransactionalSender:
         offsets; that is safe because their visitor-state records commit with them (a replay
         is then dropped as a duplicate).
         """
-        _, txn_producer, lock = self._transaction(topic, partition)
+        tid, txn_producer, lock = self._transaction(topic, partition)
         async with lock:
-            await _send_all(txn_producer, messages)
+            self._still_open(tid, txn_producer)
+            await _send_all(txn_producer, messages, self._on_delivery(tid, txn_producer))
             await txn_producer.commit_transaction()
             await txn_producer.begin_transaction()
 
 
-async def _send_all(txn_producer: Any, messages: Iterable[Message]) -> None:
+async def _send_all(
+    txn_producer: Any, messages: Iterable[Message], on_delivery: Callable[[Any], None]
+) -> None:
     for m in messages:
         future = await txn_producer.send(m.topic, m.value, key=m.key, partition=m.partition)
-        future.add_done_callback(_stop_on_failure)
+        future.add_done_callback(on_delivery)
 
 
-async def _send_batched(txn_producer: Any, messages: Iterable[Message]) -> None:
+async def _send_batched(
+    txn_producer: Any, messages: Iterable[Message], on_delivery: Callable[[Any], None]
+) -> None:
     by_tp: dict[tuple[str, int], list[Message]] = {}
     unpartitioned: list[Message] = []
     for m in messages:
@@ -153,19 +209,19 @@ async def _send_batched(txn_producer: Any, messages: Iterable[Message]) -> None:
         builder = txn_producer.create_batch()
         for m in group:
             if builder.append(timestamp=None, key=m.key, value=m.value) is None:  # full
-                await _submit(txn_producer, builder, topic, partition)
+                (await _submit(txn_producer, builder, topic, partition)).add_done_callback(
+                    on_delivery
+                )
                 builder = txn_producer.create_batch()
                 builder.append(timestamp=None, key=m.key, value=m.value)  # the first always fits
-        await _submit(txn_producer, builder, topic, partition)
-    await _send_all(txn_producer, unpartitioned)
+        (await _submit(txn_producer, builder, topic, partition)).add_done_callback(on_delivery)
+    await _send_all(txn_producer, unpartitioned, on_delivery)
 
 
 async def _submit(txn_producer: Any, builder: Any, topic: str, partition: int) -> Any:
     """Hand a record batch to the producer; returns its delivery future."""
     builder.close()  # complete: the sender takes it at once instead of waiting for the linger
-    future = await txn_producer.send_batch(builder, topic, partition=partition)
-    future.add_done_callback(_stop_on_failure)
-    return future
+    return await txn_producer.send_batch(builder, topic, partition=partition)
 
 
 def _stop_on_failure(future: Any) -> None:
