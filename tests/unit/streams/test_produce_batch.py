@@ -324,3 +324,46 @@ def test_a_handler_bug_becomes_the_hits_dead_letter(
     letters = [orjson.loads(m.value or b"") for m in batch.messages if "dead" in m.topic]
     assert [(d["reason"], d["offset"]) for d in letters] == [("internal_error", 1)]
     assert batch.touched == [hit_key("w1", "vk-A")]  # B's hit failed: no state
+
+
+async def test_fenced_after_the_partition_moved_is_not_a_failure(
+    stops: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Several workers (issue 15): a rebalance gives the partition to another worker, whose
+    producer fences this one's; Faust has stopped (removed) it: the outputs' refusal is the
+    revocation, not a failure. A fenced producer Faust still holds after the grace time is."""
+    from aiokafka.errors import ProducerFenced
+
+    monkeypatch.setattr(eos, "FENCED_GRACE_S", 0.01)
+    tid = f"{APP}-0-0"
+    producer = _FaustProducer([tid])
+    await produce_batch(_sender(producer), "hits.raw", 0, _outputs()[:2])
+    txn = producer._transaction_producers.pop(tid)  # Faust's stop_transaction on revocation
+    txn.futures[0].set_exception(ProducerFenced())
+    await asyncio.sleep(0.05)
+    assert stops == []
+
+    producer = _FaustProducer([tid])  # still held: fenced without a rebalance (a real failure)
+    await produce_batch(_sender(producer), "hits.raw", 0, _outputs()[:2])
+    producer._transaction_producers[tid].futures[0].set_exception(ProducerFenced())
+    await asyncio.sleep(0.05)
+    assert stops == [1]
+
+
+async def test_a_producer_stopped_while_the_batch_waited_is_stale(stops: list[int]) -> None:
+    """Faust stops a revoked partition's producer without its lock: a batch that waited for
+    the lock meanwhile sends nothing and is skipped (not owned) or fatal (still owned)."""
+    tid = f"{APP}-0-0"
+    producer = _FaustProducer([tid])
+    sender = _sender(producer)
+    lock = producer._trn_locks[tid]
+    await lock.acquire()
+    old = producer._transaction_producers[tid]
+    waiting = asyncio.create_task(
+        produce_batch(sender, "hits.raw", 0, _outputs()[:2], lambda _t, _p: False)
+    )
+    await asyncio.sleep(0)
+    producer._transaction_producers[tid] = _TxnProducer()  # replaced meanwhile
+    lock.release()
+    assert await waiting is False
+    assert old.calls == [] and stops == []
