@@ -347,6 +347,13 @@ class LocalKafka:
                 self.kill()
         self._finish()
 
+    def request_stop(self) -> None:
+        """Send SIGTERM and return at once (``stop`` waits for the exit)."""
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGTERM)
+
     def kill(self) -> None:
         """SIGKILL: a crash, for outage tests. Data written so far stays in ``data_dir``."""
         proc = self._proc
@@ -554,7 +561,11 @@ class LocalKafkaCluster:
         self.node(node_id).kill()
 
     def stop(self, timeout_s: float = 30) -> None:
-        """Stop every node (in reverse order; safe to call twice)."""
+        """Stop every node (safe to call twice): SIGTERM to all at once, then wait for each.
+        One by one, the last node's controlled shutdown would wait for a controller quorum
+        that has gone (until ``timeout_s`` and a SIGKILL)."""
+        for node in self.nodes:
+            node.request_stop()
         for node in reversed(self.nodes):
             node.stop(timeout_s)
 
