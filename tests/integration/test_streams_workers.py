@@ -79,10 +79,11 @@ class _Worker(_Proc):
 
 @pytest.mark.xfail(
     reason="known issue (issue 15, item 1): on the shared 2-core machine (load 15-17) this "
-    "passed 1 run of 6. Seen: the survivor stalls with its commits stuck on 3 of 6 raw-hit "
-    "partitions (committed -1) until their transactions time out (60 s) and are fenced; a "
-    "worker evicted from the group under load is fenced and fail-stops (emc up restarts it). "
-    "Not diagnosed yet; run it with EMC_TEST_TWO_WORKERS=1",
+    "passed 1 run of 6. Seen: (a) after taking the killed worker's partitions over, the "
+    "survivor finished recovery ('Worker ready') but processed nothing more (its hit counter "
+    "stayed flat, lag stuck); (b) a worker dropped from the group under load was fenced by the "
+    "new owner and fail-stopped (emc up restarts it). Not diagnosed yet; run it with "
+    "EMC_TEST_TWO_WORKERS=1",
     strict=False,
     run=bool(os.environ.get("EMC_TEST_TWO_WORKERS")),
 )
