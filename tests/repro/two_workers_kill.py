@@ -9,6 +9,15 @@ hits and pageviews, 300 visits of 8 pageviews and 7 minutes, no bounce. A visito
 with the killed worker would end a visit early and start another (visits > 300, bounces or
 shorter durations); an output of the killed worker's open transaction made visible, or its
 input replayed without its state, would count a hit twice.
+
+**Not part of the suite: a reproduction of a known failure** (issue 15, item 1, open). On the
+shared 2-core machine (load 15-17) it passed 1 run of 6. Seen: (a) after taking the killed
+worker's partitions over, the survivor finished recovery ("Worker ready") but processed
+nothing more (its hit counter flat, lag stuck); (b) a worker dropped from the group under load
+was fenced by the new owner and fail-stopped (``emc up`` restarts it). Not diagnosed yet. The
+file name does not match ``test_*.py``, so ``make test`` does not collect it; run it by path:
+``.venv/bin/pytest -q tests/repro/two_workers_kill.py``. Move it back to
+``tests/integration/test_streams_workers.py`` when it passes reliably.
 """
 
 from __future__ import annotations
@@ -77,16 +86,6 @@ class _Worker(_Proc):
         return _samples(text).get(key, 0.0)
 
 
-@pytest.mark.xfail(
-    reason="known issue (issue 15, item 1): on the shared 2-core machine (load 15-17) this "
-    "passed 1 run of 6. Seen: (a) after taking the killed worker's partitions over, the "
-    "survivor finished recovery ('Worker ready') but processed nothing more (its hit counter "
-    "stayed flat, lag stuck); (b) a worker dropped from the group under load was fenced by the "
-    "new owner and fail-stopped (emc up restarts it). Not diagnosed yet; run it with "
-    "EMC_TEST_TWO_WORKERS=1",
-    strict=False,
-    run=bool(os.environ.get("EMC_TEST_TWO_WORKERS")),
-)
 @pytest.mark.asyncio(loop_scope="session")
 async def test_two_workers_one_killed_every_hit_once_no_visit_split(
     kafka_bootstrap: str, tmp_path: Path
