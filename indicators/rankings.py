@@ -37,7 +37,8 @@ from schemas.agencies import Agency, AgencyKind
 COUNT_METRICS = ("visits", "pageviews")
 #: The one-stop overview's metrics (§3.III), ranked as that overview computes them.
 ONESTOP_METRICS = (
-    "submitted", "received_online", "received_total", "services_online_pct", "online_rate_pct",
+    "submitted", "received_online", "received_total", "received_all_channels",
+    "services_online_pct", "online_rate_pct",
     "avg_processing_time_s", "l4_services_online_pct", "l3_services_online_pct",
     "l4_online_rate_pct", "l3_online_rate_pct", "resolved", "returned_on_time",
     "on_time_rate_pct", "overdue_open",

@@ -16,7 +16,7 @@ const API = '/api/v1/rankings';
 const FIRST = ['visits', 'pageviews', 'online_dossier_rate', 'on_time_rate'];
 // every other metric of the DVC (§3.II) and one-stop (§3.III) overviews, as the API offers them
 const DOSSIER_METRICS = [
-  'submitted', 'received_online', 'received_total', 'services_online_pct', 'online_rate_pct',
+  'submitted', 'received_online', 'received_total', 'received_all_channels', 'services_online_pct', 'online_rate_pct',
   'avg_processing_time_s', 'l4_services_online_pct', 'l3_services_online_pct', 'l4_online_rate_pct',
   'l3_online_rate_pct', 'resolved', 'returned_on_time', 'on_time_rate_pct', 'overdue_open',
   'submissions', 'submissions_l4', 'submissions_l3', 'submissions_per_pageview_pct',
