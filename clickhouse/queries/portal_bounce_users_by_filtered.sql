@@ -24,6 +24,11 @@
 --   f_exit_page_on, f_exit_page_in, f_exit_page_out, f_exit_page_has;
 --   f_page_on, f_page_in, f_page_out, f_page_has;
 --   f_event_on, f_event_in, f_event_out, f_event_has;
+--   goal_filtered UInt8, g_on UInt8, g_in_sites, g_in_regex, g_in_events, g_in_prop_keys,
+--   g_in_prop_values, g_out_sites, g_out_regex, g_out_events, g_out_prop_keys,
+--   g_out_prop_values Array(String) (issue 17 item 4, a goal filter: the visits with a hit
+--   matching one of the g_in goals when g_on = 1, and none matching a g_out goal;
+--   indicators/filters.py; one grouped subquery, empty unless goal_filtered = 1).
 -- Semantics: a visit dimension (the sessions columns country, city, device, browser, os,
 --   referrer_host, entry_page, exit_page) selects visits and every hit of them; the page filter
 --   (pageviews.path) selects, for visit numbers, visits with at least one matching pageview, and
@@ -103,6 +108,27 @@ FROM
           AND name NOT IN {f_event_out:Array(String)}
           AND (empty({f_event_has:Array(String)})
                OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(name, {f_event_has:Array(String)}), 0))
+      ))
+      AND ({goal_filtered:UInt8} = 0 OR session_id IN
+      (
+        SELECT session_id
+        FROM pageviews
+        WHERE {goal_filtered:UInt8} = 1
+          AND site IN {sites:Array(String)}
+          AND toDate(local_ts) BETWEEN {from:Date} AND {to:Date} + 1
+        GROUP BY session_id
+        HAVING ({g_on:UInt8} = 0 OR max(arrayExists(i -> site = {g_in_sites:Array(String)}[i] AND if({g_in_events:Array(String)}[i] = '',
+                      type = 'pageview' AND match(path, {g_in_regex:Array(String)}[i]),
+                      type = 'event' AND name = {g_in_events:Array(String)}[i]
+                          AND ({g_in_prop_keys:Array(String)}[i] = ''
+                               OR props[{g_in_prop_keys:Array(String)}[i]] = {g_in_prop_values:Array(String)}[i])),
+                  arrayEnumerate({g_in_sites:Array(String)}))))
+           AND NOT max(arrayExists(i -> site = {g_out_sites:Array(String)}[i] AND if({g_out_events:Array(String)}[i] = '',
+                      type = 'pageview' AND match(path, {g_out_regex:Array(String)}[i]),
+                      type = 'event' AND name = {g_out_events:Array(String)}[i]
+                          AND ({g_out_prop_keys:Array(String)}[i] = ''
+                               OR props[{g_out_prop_keys:Array(String)}[i]] = {g_out_prop_values:Array(String)}[i])),
+                  arrayEnumerate({g_out_sites:Array(String)})))
       ))
       AND ({page_filtered:UInt8} = 0 OR session_id IN
       (
