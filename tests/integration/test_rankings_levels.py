@@ -131,10 +131,21 @@ async def test_a_provinces_children_by_online_and_on_time_rate(world: dict[str, 
     assert [(r["agency"], r["rank"]) for r in departments.json()["rows"]] == [
         ("dept-a", 1), ("dept-b", 2),
     ]  # fmt: skip
-    # a count with a tie: competition ranks 1, 1, 3
-    received = await _get(world, "/api/v1/rankings", ADMIN, agency="prov", metric="received_total")
+    # a count with a tie: competition ranks 1, 1, 3 (every channel, the III.5 base; X0 direct in
+    # the previous week, so xa-1 is unchanged)
+    received = await _get(
+        world, "/api/v1/rankings", ADMIN, agency="prov", metric="received_all_channels"
+    )
     assert _rows(received.json(), "change_pct") == [
         ("dept-a", 3, 1, None), ("dept-b", 3, 1, None), ("xa-1", 1, 3, 0.0),
+    ]  # fmt: skip
+    # III.3 counts the dossiers received online only (seed 000): A1, A2 / U1 / X1; xa-1 had
+    # none online the week before, so no change can be computed
+    online_received = await _get(
+        world, "/api/v1/rankings", ADMIN, agency="prov", metric="received_total"
+    )
+    assert _rows(online_received.json(), "change_pct") == [
+        ("dept-a", 2, 1, None), ("dept-b", 1, 2, None), ("xa-1", 1, 2, None),
     ]  # fmt: skip
 
 
