@@ -4,7 +4,8 @@
 -- hits it matches. A goal is either a page pattern (page: '/thu-tuc/*', '*' = any text) or an
 -- event name with an optional property (event, prop_key, prop_value). Like the site registry
 -- (0002), ReplacingMergeTree(updated_at) keeps the latest version of a goal; read it with
--- FINAL and deleted = 0 (a delete is a newer row with deleted = 1).
+-- FINAL and deleted = 0 (a delete is a newer row with deleted = 1). The deduplication window, as
+-- on every table an insert reaches (a retried insert with the same token is dropped).
 CREATE TABLE IF NOT EXISTS {database}.goals
 (
     site LowCardinality(String),
@@ -19,4 +20,5 @@ CREATE TABLE IF NOT EXISTS {database}.goals
     deleted UInt8 DEFAULT 0
 )
 ENGINE = ReplacingMergeTree(updated_at)
-ORDER BY (site, id);
+ORDER BY (site, id)
+SETTINGS non_replicated_deduplication_window = 1000;

@@ -208,8 +208,9 @@ async def test_emc_js_in_a_real_browser(stack: tuple[Stack, str]) -> None:
     assert "outbound" in dom
     await s.drained()
     rows = set(s.rows("SELECT path, type, name FROM pageviews WHERE site = 'web'"))
-    assert ("/emc.html", "pageview", "") in rows
-    assert ("/spa/route", "pageview", "") in rows
+    # a pageview's name is the page's title (issue 17 item 3, "page titles beside paths")
+    assert ("/emc.html", "pageview", "emc.js page") in rows
+    assert ("/spa/route", "pageview", "emc.js page") in rows
     assert ("/spa/route", "event", "outbound:http://example.invalid/x") in rows
     assert ("/spa/route", "event", "download:/files/report.pdf") in rows
     assert s.scalar("SELECT count() FROM bot_hits WHERE site = 'web'") == 0

@@ -205,7 +205,10 @@ async def test_heavy_sql_does_not_stall_other_users(world: dict[str, Any]) -> No
             overview_s = time.monotonic() - started
             print(f"while two heavy statements run: /me {me_s:.3f} s, overview {overview_s:.3f} s")
             assert me.status_code == 200 and overview.status_code == 200
-            assert me_s < 1.0 and overview_s < 1.0
+            # not queued behind the heavy statements (they still run, checked below, and run
+            # for many seconds): answered in a few hundred ms on a quiet machine; the bound
+            # leaves room for a loaded one (the overview reads raw sessions for I.4 now)
+            assert me_s < 3.0 and overview_s < 3.0
         assert await _running_tagged(db) == 2, "the heavy statements should still be running"
     finally:
         for task in (heavy_admin, heavy_agency):
