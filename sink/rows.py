@@ -7,13 +7,13 @@ when there is one) and the current snapshot (sign +1); one of ``emc.dossiers`` b
 ``_offset``. Anything that cannot become a row raises ``BadMessage`` with a short reason and a
 detail naming the field, so the sink can dead-letter it and go on. Values ClickHouse would
 refuse (times out of range, negative counters) are refused here, because one refused row would
-otherwise block its whole batch.
+otherwise block its whole batch. Times go out as epoch ms (ints): the raw ticks of the
+``DateTime64(3, 'UTC')`` columns, written as they are by clickhouse-connect.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -23,7 +23,6 @@ from pydantic import BaseModel, ValidationError
 from schemas.dossiers import DossierEvent
 from schemas.hits import EnrichedHit, SessionRow, SessionUpdate
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: DateTime64 holds 1900-01-01 … 2299-12-31; we accept epoch ms from 1970 to 2299.
 _MAX_MS = 10_413_791_999_999
 _MAX_UINT32 = 2**32 - 1
@@ -93,13 +92,16 @@ TABLES: dict[SinkKind, tuple[str, ...]] = {
 }
 
 
-def _time(ms: int, field: str) -> datetime:
+def _time(ms: int, field: str) -> int:
+    """A checked time for a ``DateTime64(3, 'UTC')`` column: the epoch ms themselves, which are
+    that column's raw ticks (clickhouse-connect writes ints as they are: no ``datetime`` built
+    here only to be turned back into ticks there — ~10 % of the sink's CPU at 5,000 hits/s)."""
     if not 0 <= ms <= _MAX_MS:
         raise BadMessage("out_of_range", f"{field}: {ms} is not epoch ms between 1970 and 2299")
-    return _EPOCH + timedelta(milliseconds=ms)
+    return ms
 
 
-def _optional_time(ms: int, field: str) -> datetime | None:
+def _optional_time(ms: int, field: str) -> int | None:
     return None if ms == 0 else _time(ms, field)
 
 
