@@ -226,14 +226,17 @@ def totals(
     cut: Cut | None = None,
     filters: Filters = NO_FILTERS,
 ) -> Totals:
-    """The headline sums of ``sites`` over ``period`` (query ``portal_overview``), only up to
-    ``cut`` when given; filtered: ``portal_overview_filtered``."""
+    """The headline sums of ``sites`` over ``period`` (query ``portal_overview``, and
+    ``portal_bounce_users`` for I.4), only up to ``cut`` when given; filtered:
+    ``portal_overview_filtered`` alone (it counts I.4's users too)."""
     if filters:
         rows = _filtered_rows(
             db, "portal_overview_filtered", _filtered_params(sites, period, filters, cut)
         )
-    else:
-        rows = named.rows(db, "portal_overview", _cut_params(sites, period, cut))
+        # the filtered query counts I.4's users in the same scan (its header)
+        found = (_int(rows[0]["users"]), _int(rows[0]["bounced_users"])) if rows else None
+        return _with_users(_totals(rows[0]) if rows else Totals(), found)
+    rows = named.rows(db, "portal_overview", _cut_params(sites, period, cut))
     users = _bounce_users(db, sites, period, cut, "all", filters)
     return _with_users(_totals(rows[0]) if rows else Totals(), next(iter(users.values()), None))
 
