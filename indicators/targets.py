@@ -34,6 +34,7 @@ from clickhouse import agencies
 from clickhouse.client import Database
 from clickhouse.targets import Target
 from indicators import rankings
+from indicators.access import Principal, in_subtree
 from indicators.periods import Period
 from indicators.tables import Table
 from schemas.sites import DEFAULT_TIMEZONE
@@ -108,6 +109,18 @@ def on_track(metric: str, expected: float | None, target: float) -> bool | None:
     if expected is None:
         return None
     return expected <= target if metric in LOWER_IS_BETTER else expected >= target
+
+
+def refusal(db: Database, who: Principal, agency_id: str) -> str | None:
+    """Why ``who`` may not set ``agency_id``'s targets, None when it may. A target binds an
+    agency and is set by one above it (seed 002: the province assigns its departments'):
+    ``agency_id`` must lie strictly below ``who``'s agency (the admin: be registered). Unknown
+    and outside the subtree read the same (no existence leak)."""
+    if not in_subtree(db, who, agency_id):
+        return f"agency {agency_id!r} is not registered"
+    if who.agency_id == agency_id:
+        return f"agency {agency_id!r}: an agency's own targets are set by the agency above it"
+    return None
 
 
 def target_row(target: Target, name: str, actual: float | None, now: datetime) -> dict[str, Any]:

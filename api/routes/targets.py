@@ -6,7 +6,9 @@ every agency) for the year (default: this year), each with actual, progress and 
 forecast, and the laggards (``indicators.targets``); ``PUT /api/v1/targets`` with
 ``{"agency", "metric", "year", "target"}`` or a list of them; ``DELETE /api/v1/targets?
 agency=&metric=&year=``; ``POST /api/v1/targets/import`` (a workbook: Agency, Metric, Year,
-Target; the export has that layout first, so it can be edited and imported back).
+Target; the export has that layout first, so it can be edited and imported back; with
+``agency=ID`` of the caller's subtree, only rows strictly below ID are taken, as if ID's editor
+imported the file).
 
 Reconciliation: ``POST /api/v1/reconciliation?agency=ID`` (a workbook: Site, Procedure, Month,
 Received, Resolved) stores an agency's own totals; ``GET /api/v1/reconciliation?agency=ID|
@@ -39,7 +41,7 @@ from api.export import parse_format, respond
 from api.guard import Access, Handler, context, error, principal, route
 from api.params import parse_choice, parse_int, parse_selection
 from api.routes.catalog import HttpError, read_upload
-from clickhouse import agencies, agency_tree
+from clickhouse import agencies, agency_tree, tokens
 from clickhouse import reconciliation as totals_storage
 from clickhouse import targets as storage
 from clickhouse.client import Database
@@ -86,17 +88,6 @@ def _root(db: Database, who: Principal, agency_id: str) -> str | None:
     if chosen and not in_subtree(db, who, chosen):
         raise NotFound(f"agency: agency {chosen!r} is not registered")
     return chosen
-
-
-def settable(db: Database, who: Principal, agency_id: str) -> str | None:
-    """Why ``who`` may not set ``agency_id``'s targets (None: it may): unknown or outside the
-    subtree (the same words for both), or the caller's own agency."""
-    unknown = f"agency {agency_id!r} is not registered"
-    if not in_subtree(db, who, agency_id):
-        return unknown
-    if who.agency_id == agency_id:
-        return f"agency {agency_id!r}: an agency's own targets are set by the agency above it"
-    return None
 
 
 # --- targets ---------------------------------------------------------------------------------
@@ -149,7 +140,7 @@ async def put_targets(request: Request) -> Response:
 
     def work() -> list[storage.Target]:
         for t in wanted:
-            refusal = settable(ctx.db, who, t.agency)
+            refusal = targets.refusal(ctx.db, who, t.agency)
             if refusal is not None:
                 kind = Forbidden if who.agency_id == t.agency else NotFound
                 raise kind(f"agency: {refusal}")
@@ -173,7 +164,7 @@ async def delete_target(request: Request) -> Response:
     year = parse_int(query, "year", 0, *YEARS)
 
     def work() -> bool:
-        refusal = settable(ctx.db, who, agency)
+        refusal = targets.refusal(ctx.db, who, agency)
         if refusal is not None:
             raise (Forbidden if who.agency_id == agency else NotFound)(f"agency: {refusal}")
         return storage.delete_target(ctx.db, agency, metric, year, _who(who))
@@ -199,13 +190,18 @@ def _import_answer(stored: list[Any], problems: list[Problem], what: str) -> Res
 
 async def import_targets(request: Request) -> Response:
     ctx, who = context(request), principal(request)
-    data, _name, _fields = await read_upload(request)
+    data, _name, fields = await read_upload(request)
+    assigner = fields.get("agency") or request.query_params.get("agency", "")
 
     def work() -> tuple[list[storage.Target], list[Problem]]:
+        acting = who
+        if assigner:  # import as that agency of the caller's subtree: rows strictly below it
+            _root(ctx.db, who, assigner)
+            acting = Principal(assigner, tokens.EDITOR)
         rows, problems = read_targets(data, targets.METRICS)
         good: list[storage.Target] = []
         for r in rows:
-            refusal = settable(ctx.db, who, r.agency)
+            refusal = targets.refusal(ctx.db, acting, r.agency)
             if refusal is None:
                 good.append(storage.Target(r.agency, r.metric, r.year, r.value))
             else:

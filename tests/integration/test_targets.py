@@ -364,3 +364,27 @@ async def test_reconciliation_isolation(world: dict[str, Any]) -> None:
         assert read.status_code == 404
     own = await api.get("/api/v1/reconciliation", headers=world["rival"])
     assert own.status_code == 200 and own.json()["rows"] == []
+
+
+async def test_import_as_a_lower_agency_takes_only_rows_below_it(world: dict[str, Any]) -> None:
+    rows = [
+        ["Agency", "Metric", "Year", "Target"],
+        ["b-unit", "on_time_rate", 2026, 95],
+        ["dept-b", "on_time_rate", 2026, 95],
+        ["dept-a", "on_time_rate", 2026, 95],
+    ]
+    answer = await world["api"].post(
+        "/api/v1/targets/import", params={"agency": "dept-b"}, headers=world["editor"],
+        **_file(workbook(rows)),
+    )  # fmt: skip
+    assert answer.status_code == 201, answer.text
+    assert [t["agency"] for t in answer.json()["targets"]] == ["b-unit"]
+    assert [(p["row"], p["column"]) for p in answer.json()["problems"]] == [
+        (3, "Agency"), (4, "Agency"),
+    ]  # fmt: skip
+    # an agency outside the caller's subtree cannot be borrowed
+    borrowed = await world["api"].post(
+        "/api/v1/targets/import", params={"agency": "dept-b"}, headers=world["rival"],
+        **_file(workbook(rows)),
+    )  # fmt: skip
+    assert borrowed.status_code == 404
