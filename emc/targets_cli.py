@@ -2,7 +2,7 @@
 
 Like ``emc catalog``: through the warehouse's HTTP API with the admin token when it runs (in
 embedded mode the warehouse process owns the chDB folder), else on the database directly, with
-the same checks (``indicators.targets.refusal``: with ``--agency ID`` only rows strictly below
+the same checks (``indicators.targets.refuser``: with ``--agency ID`` only rows strictly below
 ID are taken, as if ID's editor imported the file). Row problems are printed one per line; the
 command exits 1 when nothing was stored.
 """
@@ -67,8 +67,9 @@ def _import_targets(settings: Settings, file: Path, agency: str | None) -> dict[
     except ImportRefused as exc:
         raise UserError(_report(exc.report())) from None
     good = []
+    check = targets.refuser(db, acting)
     for r in rows:
-        refusal = targets.refusal(db, acting, r.agency)
+        refusal = check(r.agency)
         if refusal is None:
             good.append(storage.Target(r.agency, r.metric, r.year, r.value))
         else:

@@ -124,13 +124,17 @@ def compare(
             return {"months": None, **differences([], [])}
         first, last = first or span[0], last or span[1]
     found = storage.reported(db, sites, first, last)
+    if not found:
+        return {"months": {"from": f"{first:%Y-%m}", "to": f"{last:%Y-%m}"}, **differences([], [])}
+    # our days are read for the months actually reported only
+    low, high = min(r.month for r in found), max(r.month for r in found)
     zones = {s.id: s.timezone for s in registry.list_sites(db)}
     by_zone: dict[str, list[str]] = defaultdict(list)
     for site in sorted({r.site for r in found}):
         by_zone[zones[site]].append(site)
     days: list[DayCount] = []
     for zone, ids in sorted(by_zone.items()):
-        days.extend(storage.received_days(db, ids, zone, first, month_end(last)))
+        days.extend(storage.received_days(db, ids, zone, low, month_end(high)))
     return {"months": {"from": f"{first:%Y-%m}", "to": f"{last:%Y-%m}"}, **differences(found, days)}
 
 

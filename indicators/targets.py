@@ -25,16 +25,16 @@ from __future__ import annotations
 
 import calendar
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from clickhouse import agencies
+from clickhouse import agencies, agency_tree
 from clickhouse.client import Database
 from clickhouse.targets import Target
 from indicators import rankings
-from indicators.access import Principal, in_subtree
+from indicators.access import Principal
 from indicators.periods import Period
 from indicators.tables import Table
 from schemas.sites import DEFAULT_TIMEZONE
@@ -111,16 +111,27 @@ def on_track(metric: str, expected: float | None, target: float) -> bool | None:
     return expected <= target if metric in LOWER_IS_BETTER else expected >= target
 
 
-def refusal(db: Database, who: Principal, agency_id: str) -> str | None:
-    """Why ``who`` may not set ``agency_id``'s targets, None when it may. A target binds an
-    agency and is set by one above it (seed 002: the province assigns its departments'):
-    ``agency_id`` must lie strictly below ``who``'s agency (the admin: be registered). Unknown
-    and outside the subtree read the same (no existence leak)."""
-    if not in_subtree(db, who, agency_id):
-        return f"agency {agency_id!r} is not registered"
-    if who.agency_id == agency_id:
-        return f"agency {agency_id!r}: an agency's own targets are set by the agency above it"
-    return None
+def refuser(db: Database, who: Principal) -> Callable[[str], str | None]:
+    """A check of which agencies ``who`` may set targets for (the tree read once, so a file of
+    a thousand rows costs one read): it answers why not, or None when it may. A target binds an
+    agency and is set by one above it (seed 002: the province assigns its departments'), so
+    the agency must lie strictly below ``who``'s (the admin: be registered). Unknown and
+    outside the subtree read the same (no existence leak)."""
+    every = agencies.list_agencies(db)
+    scope = (
+        {a.id for a in every}
+        if who.agency_id is None
+        else agency_tree.subtree(every, who.agency_id)
+    )
+
+    def refusal(agency_id: str) -> str | None:
+        if agency_id not in scope:
+            return f"agency {agency_id!r} is not registered"
+        if who.agency_id == agency_id:
+            return f"agency {agency_id!r}: an agency's own targets are set by the agency above it"
+        return None
+
+    return refusal
 
 
 def target_row(target: Target, name: str, actual: float | None, now: datetime) -> dict[str, Any]:

@@ -56,6 +56,12 @@ class Forbidden(ParamError):
     status = 403
 
 
+class BadBody(ParamError):
+    """A JSON body whose fields cannot be used (422, naming the field)."""
+
+    status = 422
+
+
 def _who(who: Principal) -> str:
     return "admin" if who.agency_id is None else f"agency:{who.agency_id} ({who.role})"
 
@@ -113,17 +119,17 @@ async def list_targets(request: Request) -> Response:
 def _target(body: Any, index: int | None) -> storage.Target:
     where = "" if index is None else f"[{index}]."
     if not isinstance(body, dict):
-        raise ParamError(f"body{where[:-1]}: expected a JSON object")
+        raise BadBody(f"body{where[:-1]}: expected a JSON object")
     agency, metric = body.get("agency"), body.get("metric")
     year, value = body.get("year"), body.get("target")
     if not isinstance(agency, str) or not agency:
-        raise ParamError(f"{where}agency: required, an agency id")
+        raise BadBody(f"{where}agency: required, an agency id")
     if metric not in targets.METRICS:
-        raise ParamError(f"{where}metric: {metric!r} is not one of {', '.join(targets.METRICS)}")
+        raise BadBody(f"{where}metric: {metric!r} is not one of {', '.join(targets.METRICS)}")
     if isinstance(year, bool) or not isinstance(year, int) or not YEARS[0] <= year <= YEARS[1]:
-        raise ParamError(f"{where}year: {year!r} is not a year {YEARS[0]}–{YEARS[1]}")
+        raise BadBody(f"{where}year: {year!r} is not a year {YEARS[0]}–{YEARS[1]}")
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise ParamError(f"{where}target: {value!r} is not a number ≥ 0")
+        raise BadBody(f"{where}target: {value!r} is not a number ≥ 0")
     return storage.Target(agency, str(metric), year, float(value))
 
 
@@ -139,8 +145,9 @@ async def put_targets(request: Request) -> Response:
         raise ParamError("body: an empty list")
 
     def work() -> list[storage.Target]:
+        check = targets.refuser(ctx.db, who)
         for t in wanted:
-            refusal = targets.refusal(ctx.db, who, t.agency)
+            refusal = check(t.agency)
             if refusal is not None:
                 kind = Forbidden if who.agency_id == t.agency else NotFound
                 raise kind(f"agency: {refusal}")
@@ -164,7 +171,7 @@ async def delete_target(request: Request) -> Response:
     year = parse_int(query, "year", 0, *YEARS)
 
     def work() -> bool:
-        refusal = targets.refusal(ctx.db, who, agency)
+        refusal = targets.refuser(ctx.db, who)(agency)
         if refusal is not None:
             raise (Forbidden if who.agency_id == agency else NotFound)(f"agency: {refusal}")
         return storage.delete_target(ctx.db, agency, metric, year, _who(who))
@@ -199,9 +206,10 @@ async def import_targets(request: Request) -> Response:
             _root(ctx.db, who, assigner)
             acting = Principal(assigner, tokens.EDITOR)
         rows, problems = read_targets(data, targets.METRICS)
+        check = targets.refuser(ctx.db, acting)
         good: list[storage.Target] = []
         for r in rows:
-            refusal = targets.refusal(ctx.db, acting, r.agency)
+            refusal = check(r.agency)
             if refusal is None:
                 good.append(storage.Target(r.agency, r.metric, r.year, r.value))
             else:

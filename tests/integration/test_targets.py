@@ -12,6 +12,8 @@ The tree, its dossiers (the rankings tests' list, ``test_rankings_levels``) and 
                                                └─ xa (commune) ── x-mc: reconciliation dossiers
     other (province; the ``rival`` editor token) ── o-mc
 
+Seed 002, footnote to Bảng 3/4: "Tỷ lệ hồ sơ trực tuyến được tính bằng số lượng hồ sơ nộp trực
+tuyến … so với tổng số hồ sơ" (online dossiers ÷ all dossiers), the rankings' online_dossier_rate.
 Now = 2026-03-11 00:00 in Vietnam: 69 whole days of 2026 have passed (31 + 28 + 10). The
 online dossier rate (III.5, "tỷ lệ hồ sơ trực tuyến", seed 002) of dept-a is 2/3 = 66.7 %, of
 dept-b 1/3 = 33.3 %; each received 3 dossiers (``received_all_channels``), so the year-end
@@ -262,7 +264,9 @@ async def test_put_and_delete_follow_the_tree(world: dict[str, Any]) -> None:
     assert rival.status_code == unknown.status_code == 404
     assert rival.json()["error"] == unknown.json()["error"].replace("nope", "b-unit")
     bad = await api.put("/api/v1/targets", json={**one, "year": "2026"}, headers=ADMIN)
-    assert bad.status_code == 400 and bad.json()["error"].startswith("year:")
+    assert bad.status_code == 422 and bad.json()["error"].startswith("year:")
+    broken = await api.put("/api/v1/targets", content=b"{", headers=ADMIN)
+    assert broken.status_code == 400 and broken.json()["error"].startswith("body:")
     params = {"agency": "b-unit", "metric": "on_time_rate", "year": "2026"}
     gone = await api.delete("/api/v1/targets", params=params, headers=world["rival"])
     assert gone.status_code == 404
@@ -388,3 +392,11 @@ async def test_import_as_a_lower_agency_takes_only_rows_below_it(world: dict[str
         **_file(workbook(rows)),
     )  # fmt: skip
     assert borrowed.status_code == 404
+    # another province's editor importing our agencies' rows stores nothing
+    theirs = await world["api"].post(
+        "/api/v1/targets/import", headers=world["rival"], **_file(workbook(rows))
+    )
+    assert theirs.status_code == 422
+    assert {p["problem"] for p in theirs.json()["problems"]} == {
+        f"agency {a!r} is not registered" for a in ("b-unit", "dept-b", "dept-a")
+    }
