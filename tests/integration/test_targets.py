@@ -165,6 +165,17 @@ async def test_import_keeps_good_rows_and_reports_each_bad_one(world: dict[str, 
     assert "set by the agency above" in by_row[8]
     # outside the subtree reads exactly like an unknown id
     assert by_row[9] == by_row[13].replace("nowhere", "other")
+    # a file that is no workbook, or lacks a column, is refused whole, naming why
+    junk = await world["api"].post(
+        "/api/v1/targets/import", headers=world["editor"], **_file(b"Agency;Metric", "x.csv")
+    )
+    assert junk.status_code == 415 and junk.json()["problems"][0]["row"] == 0
+    short = await world["api"].post(
+        "/api/v1/targets/import", headers=world["editor"],
+        **_file(workbook([["Agency", "Metric", "Year"], ["dept-a", "visits", 2026]])),
+    )  # fmt: skip
+    assert short.status_code == 422
+    assert short.json()["problems"] == [{"row": 1, "column": "Target", "problem": "missing column"}]
     # a re-import replaces: still one target per agency, metric and year
     again = await _import(world)
     assert again.status_code == 201
