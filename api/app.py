@@ -31,6 +31,7 @@ from api.routes import (
     queries,
     sites,
     sql,
+    targets,
 )
 from clickhouse.client import Database
 from core.settings import Settings
@@ -50,6 +51,7 @@ ROUTES: list[BaseRoute] = [
     *monitor.ROUTES,
     *dashboard.ROUTES,
     *public_services.ROUTES,
+    *targets.ROUTES,
 ]
 
 

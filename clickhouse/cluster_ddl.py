@@ -118,6 +118,8 @@ SHARDING: dict[str, Placement] = {
     "api_tokens": _everywhere("token hashes, read on every request"),
     "site_receipts_hourly": _sharded(_ANY_SHARD, "rollup, summed/maxed across shards"),
     "goals": _everywhere("per-site goal definitions (issue 17), read by conversion queries"),
+    "targets": _everywhere("yearly targets per agency and metric (issue 18), a few thousand"),
+    "reconciliation_totals": _everywhere("agencies' own monthly totals (issue 18), small"),
 }
 
 

@@ -273,6 +273,18 @@ def _cmd_accounts(args: argparse.Namespace, settings: Settings) -> int:
     return run_accounts(args, settings)
 
 
+def _cmd_targets(args: argparse.Namespace, settings: Settings) -> int:
+    from emc.targets_cli import run_targets
+
+    return run_targets(args, settings)
+
+
+def _cmd_reconciliation(args: argparse.Namespace, settings: Settings) -> int:
+    from emc.targets_cli import run_reconciliation
+
+    return run_reconciliation(args, settings)
+
+
 def _cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
     from emc.rebuild_cli import run_rebuild
 
@@ -451,6 +463,12 @@ def build_parser() -> argparse.ArgumentParser:
     catalog, accounts = register_catalog(sub)
     catalog.set_defaults(handler=_cmd_catalog)
     accounts.set_defaults(handler=_cmd_accounts)
+
+    from emc.targets_cli import register as register_targets
+
+    targets, reconciliation = register_targets(sub)
+    targets.set_defaults(handler=_cmd_targets)
+    reconciliation.set_defaults(handler=_cmd_reconciliation)
 
     from emc.ops_cli import add_parsers as add_ops_parsers
 

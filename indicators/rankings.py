@@ -324,3 +324,17 @@ def own_rank_table(answer: dict[str, Any]) -> Table:
     change = "change_pp" if is_rate(answer["metric"]) else "change_pct"
     columns = ["agency", "name", "peers", "rank", "of", "value", "previous", change]
     return Table(columns, [[answer.get(c) for c in columns]])
+
+
+def agency_values(
+    db: Database, metric: str, agency_ids: Iterable[str], period: Period
+) -> dict[str, Any]:
+    """Each agency's value of ``metric`` over ``period``, computed exactly as its ranking
+    computes it (over its subtree's sites); None for an agency without a site or without data
+    (targets, issue 18: a target's "actual" is the number the rankings show)."""
+    wanted = set(agency_ids)
+    all_agencies = agencies.list_agencies(db)
+    chosen = [a for a in all_agencies if a.id in wanted]
+    found = _ranked(db, metric, chosen, all_agencies, period, None, True)
+    values = {r["agency"]: r["value"] for r in found["rows"]}
+    return {a: values.get(a) for a in sorted(wanted)}

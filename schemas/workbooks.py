@@ -364,3 +364,11 @@ def write_catalog(rows: list[CatalogRow]) -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+# The reading conventions above, shared with the workbooks whose good rows are kept beside the
+# bad ones (targets, reconciliation totals: ``schemas/target_workbooks.py``).
+read_sheet = _read
+cell = _cell
+cell_text = _cell_text
+integer = _integer

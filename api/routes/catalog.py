@@ -214,3 +214,8 @@ ROUTES: list[Route] = [
     route(f"{BASE}/accounts", _per_site(import_accounts), methods=["POST"], access=EDITOR),
     route(f"{BASE}/accounts/imports", _per_site(account_imports), methods=["GET"], access=TOKEN),
 ]
+
+#: The upload reading of this module, shared with the other workbook imports (targets,
+#: reconciliation: ``api/routes/targets.py``).
+HttpError = _HttpError
+read_upload = _upload

@@ -19,6 +19,9 @@ export const SCREENS = [
   { id: 'accounts', load: () => import('./accounts.js') },
   { id: 'agencies', load: () => import('./agencies.js') },
   { id: 'tokens', load: () => import('./tokens.js'), editorOnly: true },
+  // targets (chỉ tiêu) and reconciliation (đối soát), issue 18 items 4 and 6
+  { id: 'targets', load: () => import('./targets.js') },
+  { id: 'reconciliation', load: () => import('./reconciliation.js') },
 ];
 
 export const screenById = (id) => SCREENS.find((s) => s.id === id) ?? null;
