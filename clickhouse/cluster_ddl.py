@@ -118,6 +118,11 @@ SHARDING: dict[str, Placement] = {
     "api_tokens": _everywhere("token hashes, read on every request"),
     "site_receipts_hourly": _sharded(_ANY_SHARD, "rollup, summed/maxed across shards"),
     "goals": _everywhere("per-site goal definitions (issue 17), read by conversion queries"),
+    "report_schedules": _everywhere("e-mailed report schedules (issue 18), a few per agency"),
+    "mail_outbox": _everywhere("e-mails owed and their log; any poller on any node claims"),
+    "mail_claims": _everywhere("claims of send attempts: pollers on any node must see them"),
+    "agency_contacts": _everywhere("contact addresses per agency (issue 18)"),
+    "silence_alerts": _everywhere("one row per alerted silence episode"),
 }
 
 
