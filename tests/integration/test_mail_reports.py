@@ -15,14 +15,12 @@ import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
-from aiosmtpd.controller import Controller
 from docx import Document
 from openpyxl import load_workbook
 
@@ -34,7 +32,7 @@ from clickhouse.client import Database
 from core.settings import Settings
 from schemas.agencies import Agency, AgencyKind
 from schemas.sites import Site, SiteType
-from tests.conftest import free_port
+from tests.integration.smtp_server import SmtpServer, serve_smtp
 from tests.integration.test_portal_api import BOTS, VISITS, load
 from tests.integration.test_report_forms import CATALOG, HN, SPEC, _events, _store
 
@@ -45,48 +43,9 @@ ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 CREATED = datetime(2025, 1, 1, tzinfo=UTC)
 
 
-class Inbox:
-    """The test SMTP server's handler: keeps every message, or answers ``fail`` (a 4xx)."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], EmailMessage]] = []
-        self.fail = ""
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.fail:
-            return self.fail
-        parsed = message_from_bytes(envelope.content, policy=policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.messages.append((list(envelope.rcpt_tos), parsed))
-        return "250 OK"
-
-
-class SmtpServer:
-    """aiosmtpd on 127.0.0.1:``port``, which a test may stop and start again."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.inbox = Inbox()
-        self.controller: Controller | None = None
-
-    def start(self) -> None:
-        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
-
-
 @pytest.fixture()
 def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer(free_port())
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from serve_smtp()
 
 
 def _settings(database: str, port: int, **extra: Any) -> Settings:
@@ -550,59 +509,3 @@ async def test_isolation_of_every_route(world: World) -> None:
     assert (await world.api.delete("/api/v1/agencies/p-hn/contacts/c1", headers=hn)).status_code == 200  # fmt: skip
     assert (await world.api.delete("/api/v1/report-schedules/n1", headers=hn)).json() == {"deleted": "n1"}  # fmt: skip
     assert (await world.api.get("/api/v1/report-schedules/n1", headers=hnv)).status_code == 404
-
-
-async def test_cli_schedule_list_send_now_and_letter(tmp_path: Any, smtp: SmtpServer) -> None:
-    """``emc reports …`` with no warehouse running: the same API in the CLI's process on the
-    database directly; ``send-now`` mails through the test's SMTP server."""
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    repo = Path(__file__).resolve().parents[2]
-    env = {
-        **os.environ,
-        "EMC_DATA_DIR": str(tmp_path / "data"),
-        "EMC_API_URL": f"http://127.0.0.1:{free_port()}",
-        "EMC_LOG_LEVEL": "WARNING",
-        "EMC_SMTP_URL": f"smtp://127.0.0.1:{smtp.port}",
-    }
-    script = f"""
-from emc.cli import main
-from clickhouse import agencies, registry
-from clickhouse.client import open_database
-from clickhouse.migrate import migrate
-from core.settings import load_settings
-from schemas.agencies import Agency
-from schemas.sites import Site
-settings = load_settings()
-db = open_database(settings)
-migrate(db.client, settings.clickhouse_database)
-agencies.load(db, [Agency(id="p", name="Tỉnh P", kind="province")])
-registry.upsert_site(db, Site(id="s", name="Cổng S", type="portal", agency_id="p"))
-codes = [
-    main(["reports", "schedule", "--agency", "p", "--period", "monthly", "--to",
-          "a@p.gov.vn,b@p.gov.vn", "--id", "m1"]),
-    main(["reports", "list"]),
-    main(["reports", "send-now", "m1", "--day", "2026-02-10"]),
-    main(["reports", "deliveries"]),
-    main(["reports", "letter", "p", "-o", "{tmp_path / "letter.docx"}"]),
-    main(["reports", "schedule", "--site", "s", "--period", "weekly", "--to", "not-an-address"]),
-]
-print("CODES", codes)
-"""
-    done = subprocess.run(
-        [sys.executable, "-c", script], cwd=repo, env=env, capture_output=True, text=True,
-        timeout=180, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert "CODES [0, 0, 0, 0, 0, 1]" in done.stdout, done.stdout + done.stderr
-    assert "m1  p      monthly  a@p.gov.vn,b@p.gov.vn  resolution,sources" in done.stdout
-    assert "recipients[0]: 'not-an-address' is not an e-mail address" in done.stderr
-    [(recipients, message)] = smtp.inbox.messages
-    assert recipients == ["a@p.gov.vn", "b@p.gov.vn"]
-    assert message["Subject"] == "[OpenEMC] Báo cáo tháng 2 năm 2026: Tỉnh P"
-    document = Document(str(tmp_path / "letter.docx"))
-    rows = [[c.text for c in r.cells] for r in document.tables[1].rows]
-    assert rows[1][1:4] == ["Cổng S (s)", "—", "Chưa từng nhận dữ liệu"]
