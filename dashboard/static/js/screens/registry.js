@@ -19,6 +19,8 @@ export const SCREENS = [
   { id: 'accounts', load: () => import('./accounts.js') },
   { id: 'agencies', load: () => import('./agencies.js') },
   { id: 'tokens', load: () => import('./tokens.js'), editorOnly: true },
+  // e-mailed reports (issue 18 item 5): every token reads, editors create and send
+  { id: 'schedules', load: () => import('./schedules.js') },
 ];
 
 export const screenById = (id) => SCREENS.find((s) => s.id === id) ?? null;
