@@ -54,9 +54,10 @@ export async function render(main, ctx) {
   const result = h('div', { dataset: { role: 'result' } });
   const lists = h('div', { class: 'loading' }, t('loading'));
 
+  // the lists are read again first, so the message appears with the lists that show it
   const say = async (message, e = null) => {
-    result.replaceChildren(e ? errorBox(e.message) : h('p', { class: 'period-note', dataset: { role: 'done' } }, message));
     if (!e) await refresh();
+    result.replaceChildren(e ? errorBox(e.message) : h('p', { class: 'period-note', dataset: { role: 'done' } }, message));
   };
 
   const act = async (method, path, message) => {
