@@ -19,9 +19,11 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from api.guard import Context, error
+from api.mailer import Mailer
 from api.routes import (
     agencies,
     dashboard,
+    email,
     goals,
     health,
     me,
@@ -47,6 +49,7 @@ ROUTES: list[BaseRoute] = [
     *portal.ROUTES,
     *goals.ROUTES,
     *agencies.ROUTES,
+    *email.ROUTES,
     *me.ROUTES,
     *monitor.ROUTES,
     *dashboard.ROUTES,
@@ -62,11 +65,13 @@ def create_app(
     sql_runner: SqlPool | None = None,
     clock: Callable[[], float] = time.time,
     routes: Sequence[BaseRoute] | None = None,
+    mailer: Mailer | None = None,
 ) -> Starlette:
     """The Starlette app. ``sink`` (when given) is reported by ``/readyz``; free SQL and named
     queries run on ``sql_runner`` (default: ``EMC_SQL_WORKERS`` connections of their own);
     ``clock`` (epoch seconds) is "now" for realtime numbers and connections; ``routes``
-    (default ``ROUTES``) is what it serves (``emc sink``: the probes only)."""
+    (default ``ROUTES``) is what it serves (``emc sink``: the probes only); ``mailer`` sends
+    the e-mails of ``send-now`` (default: one of its own, ``api.mailer``)."""
 
     async def not_found(request: Request, exc: Exception) -> Response:
         return error(404, f"no route {request.method} {request.url.path}")
@@ -85,4 +90,6 @@ def create_app(
         sql=LazySqlPool(settings, db, sql_runner),
         extra={"sink": sink} if sink is not None else {},
     )
+    if mailer is not None or routes is None:
+        app.state.ctx.extra["mailer"] = mailer or Mailer(settings, db, clock)
     return app

@@ -45,6 +45,9 @@ def instrument(
     if sink is not None:
         metrics.bridge(registry, lambda: metrics.sink_families(sink))
         sink.observe_insert = metrics.SinkMetrics(registry).observe
+    mailer = app.state.ctx.extra.get("mailer") if hasattr(app.state, "ctx") else None
+    if mailer is not None:
+        metrics.bridge(registry, lambda: metrics.mail_families(mailer.counts))
 
     async def prometheus(request: Request) -> Response:
         body, content_type = metrics.render(registry)

@@ -27,6 +27,7 @@ import enum
 import logging
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -34,6 +35,7 @@ import uvicorn
 from prometheus_client import CollectorRegistry
 
 from api.app import create_app
+from api.mailer import Mailer
 from api.ops import instrument, poll_connections, poll_lag
 from api.routes import health
 from clickhouse.client import Database, open_database
@@ -86,12 +88,17 @@ def split_problem(settings: Settings, role: Role) -> str | None:
 
 
 def build_app(
-    settings: Settings, db: Database, role: Role, sink: Sink | None = None
+    settings: Settings,
+    db: Database,
+    role: Role,
+    sink: Sink | None = None,
+    mailer: Mailer | None = None,
 ) -> tuple[Any, CollectorRegistry]:
     """(the ASGI app, its metrics registry) of ``role``: the query API (with ``sink`` reported
     by ``/readyz`` when given), or for ``Role.SINK`` only the probes and ``/metrics``."""
     routes = list(health.ROUTES) if role is Role.SINK else None
-    return instrument(create_app(settings, db, sink, routes=routes), sink, settings)
+    app = create_app(settings, db, sink, routes=routes, mailer=mailer)
+    return instrument(app, sink, settings)
 
 
 async def serve(
@@ -107,7 +114,8 @@ async def serve(
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     sink = Sink(settings, db) if role is not Role.API else None
-    app, registry = build_app(settings, db, role, sink)
+    mailer = Mailer(settings, db, time.time) if role is not Role.SINK else None
+    app, registry = build_app(settings, db, role, sink, mailer)
     server = _Server(
         uvicorn.Config(
             app,
@@ -124,6 +132,12 @@ async def serve(
     if role is not Role.SINK:
         tasks.append(
             asyncio.create_task(poll_connections(settings, db, registry, stop), name="connections")
+        )
+    if mailer is not None and settings.mail_poll_s > 0 and settings.smtp_url is not None:
+        tasks.append(asyncio.create_task(mailer.run(stop), name="mail"))
+    elif mailer is not None:
+        log.info(
+            "mail loop off (%s)", "EMC_MAIL_POLL_S=0" if settings.smtp_url else "EMC_SMTP_URL unset"
         )
     server_task = asyncio.create_task(server.serve(), name=role.value)
     stop_task = asyncio.create_task(stop.wait())

@@ -120,6 +120,11 @@ SHARDING: dict[str, Placement] = {
     "goals": _everywhere("per-site goal definitions (issue 17), read by conversion queries"),
     "targets": _everywhere("yearly targets per agency and metric (issue 18), a few thousand"),
     "reconciliation_totals": _everywhere("agencies' own monthly totals (issue 18), small"),
+    "report_schedules": _everywhere("e-mailed report schedules (issue 18), a few per agency"),
+    "mail_outbox": _everywhere("e-mails owed and their log; any poller on any node claims"),
+    "mail_claims": _everywhere("claims of send attempts: pollers on any node must see them"),
+    "agency_contacts": _everywhere("contact addresses per agency (issue 18)"),
+    "silence_alerts": _everywhere("one row per alerted silence episode"),
 }
 
 

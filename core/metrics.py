@@ -168,6 +168,24 @@ SITE_SILENCE_UPDATED = Spec(
     "When the per-site connection gauges were last measured.",
 )
 
+# ------------------------------------------------------------------ e-mail (warehouse)
+MAIL_SENT = Spec(
+    "emc_mail_sent", "E-mails the SMTP server accepted, by kind (report, silence).", ("kind",)
+)
+MAIL_FAILED = Spec(
+    "emc_mail_failed",
+    "Send attempts that failed (server down, refused, content error), by kind.",
+    ("kind",),
+)
+MAIL_RETRIED = Spec(
+    "emc_mail_retried", "Send attempts after a failed one (retries), by kind.", ("kind",)
+)
+MAIL_GIVEN_UP = Spec(
+    "emc_mail_given_up",
+    "E-mails given up after EMC_MAIL_MAX_ATTEMPTS failed attempts, by kind.",
+    ("kind",),
+)
+
 SPECS: tuple[Spec, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Spec))
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
@@ -287,6 +305,16 @@ def sink_families(sink: Any) -> list[Metric]:
         counter_family(SINK_REPLAYED, {(): sink.replayed_batches}),
         counter_family(DEAD_LETTERS, _split_stage(sink.dead_letter_reasons)),
         gauge_family(SINK_RUNNING, 1 if sink.running else 0),
+    ]
+
+
+def mail_families(counts: Mapping[str, Mapping[str, int]]) -> list[Metric]:
+    """The mailer's counters (``api.mailer.Mailer.counts``: outcome → kind → count)."""
+    return [
+        counter_family(MAIL_SENT, dict(counts["sent"])),
+        counter_family(MAIL_FAILED, dict(counts["failed"])),
+        counter_family(MAIL_RETRIED, dict(counts["retried"])),
+        counter_family(MAIL_GIVEN_UP, dict(counts["given_up"])),
     ]
 
 

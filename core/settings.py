@@ -240,6 +240,48 @@ class Settings(BaseSettings):
         15.0, gt=0, description="How often the warehouse measures consumer lag for /metrics."
     )
 
+    # --- e-mail: scheduled reports and silence alerts (issue 18 items 5, 6; core/mail.py)
+    smtp_url: SecretStr | None = Field(
+        None,
+        description="SMTP server: smtp://user:pass@host:587 (plain, STARTTLS per SMTP_STARTTLS) "
+        "or smtps://user:pass@host:465 (TLS from the start); user and password are optional. "
+        "Unset: e-mail is off (schedules are kept, sending answers 503 naming this setting).",
+    )
+    smtp_from: str = Field(
+        "OpenEMC <openemc@localhost>", description="From: address of every e-mail sent."
+    )
+    smtp_starttls: bool = Field(
+        True,
+        description="With smtp://, upgrade with STARTTLS when the server offers it (required "
+        "before authenticating: a password is never sent in clear unless this is false).",
+    )
+    smtp_timeout_s: float = Field(
+        30.0, gt=0, le=600, description="Longest wait for the SMTP server, per connection step."
+    )
+    mail_poll_s: float = Field(
+        60.0,
+        ge=0,
+        description="How often the warehouse looks for due reports, silent sites and e-mails "
+        "to retry; 0 turns the mail loop off in this process (run it in one process of a "
+        "scaled-out API, or in several: a report is claimed by one).",
+    )
+    mail_retry_base_s: float = Field(
+        60.0,
+        gt=0,
+        description="Wait before the first retry of a failed e-mail; doubled after each "
+        "further failure (capped at one day).",
+    )
+    mail_max_attempts: int = Field(
+        6, ge=1, le=100, description="Attempts before an e-mail is given up (status failed)."
+    )
+    letter_issuer: str = Field(
+        "HỆ THỐNG GIÁM SÁT, ĐO LƯỜNG (OpenEMC)",
+        description="Issuing body printed at the top of the connection letter (đôn đốc kết nối).",
+    )
+    letter_place: str = Field(
+        "Hà Nội", description="Place before the date of the connection letter."
+    )
+
     # --- demo
     demo_rate: float = Field(
         20.0, gt=0, description="Demo traffic: pageviews per second (emc demo / make run)."
@@ -264,6 +306,21 @@ class Settings(BaseSettings):
         empty token."""
         if value == "" or (isinstance(value, SecretStr) and not value.get_secret_value()):
             return None
+        return value
+
+    @field_validator("smtp_url", mode="before")
+    @classmethod
+    def _empty_smtp_is_unset(cls, value: object) -> object:
+        """``EMC_SMTP_URL=`` means e-mail off."""
+        if value == "" or (isinstance(value, SecretStr) and not value.get_secret_value()):
+            return None
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _valid_smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("smtp://", "smtps://")):
+            raise ValueError("EMC_SMTP_URL: must start with smtp:// or smtps://")
         return value
 
     @field_validator("clickhouse_cluster", mode="before")

@@ -474,6 +474,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_ops_parsers(sub)  # lag, status, deadletters
 
+    from emc.reports_cli import add_parser as add_reports_parser
+
+    add_reports_parser(sub)  # reports schedule|list|delete|send-now|deliveries|letter
+
     from emc.rebuild_cli import add_parser as add_rebuild_parser
 
     add_rebuild_parser(sub).set_defaults(handler=_cmd_rebuild)

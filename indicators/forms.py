@@ -61,13 +61,17 @@ class Form:
     notes: Sequence[str] = field(default_factory=tuple)
 
 
-def period_text(period: Mapping[str, str], year: int, quarter: int | None) -> str:
-    """ "Kỳ báo cáo: Quý I năm 2026 (từ ngày 01/01/2026 đến ngày 31/03/2026)"."""
+def period_text(
+    period: Mapping[str, str], year: int, quarter: int | None, name: str | None = None
+) -> str:
+    """ "Kỳ báo cáo: Quý I năm 2026 (từ ngày 01/01/2026 đến ngày 31/03/2026)"; ``name``
+    replaces the quarter or year (an e-mailed weekly or monthly report: "Tuần 48 năm 2026")."""
 
     def vi(day: str) -> str:
         return date.fromisoformat(day).strftime("%d/%m/%Y")
 
-    name = f"Quý {_ROMAN[quarter]} năm {year}" if quarter else f"Năm {year}"
+    if not name:
+        name = f"Quý {_ROMAN[quarter]} năm {year}" if quarter else f"Năm {year}"
     return f"Kỳ báo cáo: {name} (từ ngày {vi(period['from'])} đến ngày {vi(period['to'])})"
 
 
@@ -87,7 +91,7 @@ def quarterly_form(answer: Mapping[str, Any], unit: str) -> Form:
         unit,
         "THỐNG KÊ SỐ LIỆU CHUYÊN ĐỀ VỀ XÂY DỰNG VÀ PHÁT TRIỂN CHÍNH PHỦ ĐIỆN TỬ, CHÍNH PHỦ SỐ",
         "Mục 6. Cung cấp DVC trực tuyến (Sử dụng trong kỳ báo cáo hàng quý, 6 tháng, năm)",
-        period_text(answer["period"], answer["year"], answer["quarter"]),
+        period_text(answer["period"], answer["year"], answer["quarter"], answer.get("period_name")),
         [section],
         ['Ô để trống có ghi chú "Nhập thủ công": đơn vị điền theo số liệu của mình.'],
     )
@@ -135,7 +139,7 @@ def online_services_form(answer: Mapping[str, Any], unit: str) -> Form:
         unit,
         "MẪU BÁO CÁO SỐ LIỆU PHÁT TRIỂN CHÍNH PHỦ ĐIỆN TỬ",
         "VII. Dịch vụ công trực tuyến (theo cấp hành chính của hồ sơ)",
-        period_text(answer["period"], answer["year"], answer["quarter"]),
+        period_text(answer["period"], answer["year"], answer["quarter"], answer.get("period_name")),
         [
             Section("", header, rows, frozenset(bold)),
             _service_section("PL3A.2", 3, answer["pl3a2"]),
@@ -170,7 +174,7 @@ def resolution_form(answer: Mapping[str, Any], unit: str) -> Form:
         unit,
         "KẾT QUẢ TIẾP NHẬN, GIẢI QUYẾT HỒ SƠ THỦ TỤC HÀNH CHÍNH THEO CẤP",
         "Giải quyết trước hạn, đúng hạn, quá hạn",
-        period_text(answer["period"], answer["year"], answer["quarter"]),
+        period_text(answer["period"], answer["year"], answer["quarter"], answer.get("period_name")),
         [Section("", header, rows, frozenset({len(rows) - 1}))],
         ["Tỷ lệ = số hồ sơ giải quyết trước và đúng hạn / số hồ sơ đã giải quyết.",
          "Trước hạn: trả kết quả trước ngày hẹn trả; đúng hạn: trong ngày hẹn trả, không muộn "
@@ -192,7 +196,7 @@ def sources_form(answer: Mapping[str, Any], unit: str) -> Form:
         unit,
         "TỔNG SỐ HỒ SƠ TIẾP NHẬN THEO NGUỒN",
         "Hệ thống thông tin một cửa điện tử, chỉ tiêu III.3",
-        period_text(answer["period"], answer["year"], answer["quarter"]),
+        period_text(answer["period"], answer["year"], answer["quarter"], answer.get("period_name")),
         [Section("", header, rows, frozenset({len(rows) - 1}))],
     )
 
@@ -217,7 +221,7 @@ def rankings_form(answer: Mapping[str, Any], unit: str) -> Form:
         unit,
         "BÁO CÁO CHUYÊN ĐỀ: XẾP HẠNG CÁC BỘ, NGÀNH, ĐỊA PHƯƠNG",
         "Mức độ truy cập Cổng thông tin điện tử và tỷ lệ hồ sơ trực tuyến",
-        period_text(answer["period"], answer["year"], answer["quarter"]),
+        period_text(answer["period"], answer["year"], answer["quarter"], answer.get("period_name")),
         sections,
         ["Tỷ lệ hồ sơ trực tuyến = số hồ sơ tiếp nhận trực tuyến / tổng số hồ sơ tiếp nhận "
          "(Hệ thống thông tin một cửa điện tử)."],

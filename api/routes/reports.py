@@ -58,13 +58,20 @@ class FormQuery:
     quarter: int | None
     dossier_agency: str
     selection: Selection | None
+    #: Another period than a quarter or year (an e-mailed weekly or monthly report,
+    #: ``api/mailer.py``), with its name for the period line ("Tuần 48 năm 2026").
+    explicit: Period | None = None
+    period_name: str = ""
 
     @property
     def period(self) -> Period:
+        if self.explicit is not None:
+            return self.explicit
         return reports.report_period(self.year, self.quarter)
 
     def head(self) -> dict[str, Any]:
-        return {"year": self.year, "quarter": self.quarter, "period": self.period.as_json()}
+        head = {"year": self.year, "quarter": self.quarter, "period": self.period.as_json()}
+        return {**head, "period_name": self.period_name} if self.period_name else head
 
 
 def parse(query: Mapping[str, str], quarter_required: bool, scoped: bool = True) -> FormQuery:
@@ -164,6 +171,31 @@ _FORMS: dict[str, tuple[Compute, Callable[[Mapping[str, Any], str], forms.Form],
 }
 
 
+#: Forms that any period can have (``quarterly`` is per quarter only).
+FORM_KINDS = tuple(_FORMS)
+
+
+def form_answer(db: Database, kind: str, parsed: FormQuery, who: Principal) -> dict[str, Any]:
+    """The JSON answer of form ``kind`` (blocking): the sites of the selection for ``who``,
+    the numbers, the reporting unit."""
+    compute = _FORMS[kind][0]
+    sites = report_sites(db, parsed.selection, who)
+    tzs = check_sites_known(db, sites)
+    return {
+        "sites": sites,
+        "agency": parsed.selection.agency if parsed.selection else None,
+        "dossier_agency": parsed.dossier_agency or None,
+        **parsed.head(),
+        **compute(db, parsed, sites, tzs),
+        "unit": reporting_unit(db, parsed, sites),
+    }
+
+
+def form_of(kind: str, answer: Mapping[str, Any]) -> forms.Form:
+    """The layout of form ``kind`` for ``answer`` (``form_answer``)."""
+    return _FORMS[kind][1](answer, answer["unit"])
+
+
 def send(answer: dict[str, Any], form: forms.Form | None, fmt: str) -> Response:
     """JSON, or the form as an XLSX / DOCX download."""
     if fmt == "json" or form is None:
@@ -175,7 +207,7 @@ def send(answer: dict[str, Any], form: forms.Form | None, fmt: str) -> Response:
 
 
 def scoped_form(kind: str) -> Callable[[Request], Any]:
-    compute, layout, quarter_required = _FORMS[kind]
+    _, layout, quarter_required = _FORMS[kind]
 
     async def handler(request: Request) -> Response:
         ctx, who = context(request), principal(request)
@@ -184,16 +216,7 @@ def scoped_form(kind: str) -> Callable[[Request], Any]:
             parsed = parse(request.query_params, quarter_required)
 
             def work() -> tuple[dict[str, Any], forms.Form | None]:
-                sites = report_sites(db, parsed.selection, who)
-                tzs = check_sites_known(db, sites)
-                answer = {
-                    "sites": sites,
-                    "agency": parsed.selection.agency if parsed.selection else None,
-                    "dossier_agency": parsed.dossier_agency or None,
-                    **parsed.head(),
-                    **compute(db, parsed, sites, tzs),
-                    "unit": reporting_unit(db, parsed, sites),
-                }
+                answer = form_answer(db, kind, parsed, who)
                 form = layout(answer, answer["unit"]) if parsed.fmt != "json" else None
                 return answer, form
 

@@ -8,6 +8,7 @@ import { send } from '../api.js';
 import { t, fmtInt } from '../i18n.js';
 import { h, errorBox, tableCard } from '../ui.js';
 import { canEdit } from './catalog.js';
+import { contactsCard } from './contacts.js';
 
 const CHILD_KINDS = ['department', 'commune', 'other'];
 const SITE_TYPES = ['portal', 'dvc', 'onestop'];
@@ -121,5 +122,6 @@ export async function render(main, ctx) {
         { key: 'domains', label: t('ag_domains'), wrap: true, format: (r) => (r.domains.length ? r.domains.join(', ') : '—') },
       ],
     }),
-    ...forms);
+    ...forms,
+    await contactsCard(ctx, agencies));
 }

@@ -22,6 +22,8 @@ export const SCREENS = [
   // targets (chỉ tiêu) and reconciliation (đối soát), issue 18 items 4 and 6
   { id: 'targets', load: () => import('./targets.js') },
   { id: 'reconciliation', load: () => import('./reconciliation.js') },
+  // e-mailed reports (issue 18 item 5): every token reads, editors create and send
+  { id: 'schedules', load: () => import('./schedules.js') },
 ];
 
 export const screenById = (id) => SCREENS.find((s) => s.id === id) ?? null;
