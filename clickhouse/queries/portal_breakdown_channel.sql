@@ -6,9 +6,9 @@
 -- can change; README "Channels"): the rollup keeps a referral's key as 'referral:HOST'.
 -- Params: sites Array(String), from Date, to Date, keys Array(String) (only these channels;
 --   empty = all), limit UInt32.
--- Optional: ch_sites, ch_site_roots, ch_hosts, ch_host_roots — each selected site's and each
---   registered domain's (without www.) root agency (indicators/channels.py site_tree); left
---   out, no visit is internal. ends — per site (aligned with sites), where its visits stop
+-- Optional: ch_sites, ch_site_roots, ch_hosts, ch_host_roots, ends — the first four: each
+--   selected site's and each registered domain's (without www.) root agency
+--   (indicators/channels.py site_tree); left out, no visit is internal. ends — per site (aligned with sites), where its visits stop
 --   (issue 16), the exclusive end as the epoch seconds of a local wall-clock time read as UTC,
 --   on the hour; left out: the whole period (as portal_breakdown_dim: the days before the cut's
 --   day from the rollup, the cut day from the raw sessions).
