@@ -1,10 +1,10 @@
 """The agency tree as channels need it (issue 17 item 2): which referrals are ``internal``.
 
 Contract: ``site_tree(db, sites)`` reads the registry (sites and agencies) and gives, for the
-selected ``sites`` and for every domain of every registered site, the root agency of its tree;
-``internal_key`` applies it to a rollup key in Python the way the ``channel`` SQL fragment
-(``clickhouse/queries/fragments/channel.sql``) applies it to a sessions row. ``with_tree`` puts
-the tree into ``Filters`` when a channel filter needs it.
+selected ``sites`` and for every domain of every registered site, the root agency of its tree; the
+SQL applies it (the ``channel`` fragment, ``clickhouse/queries/fragments/channel.sql``, and
+``portal_breakdown_channel``). ``with_tree`` puts the tree into ``Filters`` when a channel
+filter needs it.
 
 Why at query time: a visit's stored channel is ``referral`` for any other site (the sessionizer
 does not read the registry, and the tree changes: an agency moves, two merge). "Internal" =
@@ -22,10 +22,7 @@ from dataclasses import replace
 from clickhouse.agencies import list_agencies
 from clickhouse.client import Database
 from clickhouse.registry import list_sites
-from core.channels import INTERNAL, REFERRAL
 from indicators.filters import Filters, Tree
-
-REFERRAL_PREFIX = f"{REFERRAL}:"
 
 
 def roots(parents: dict[str, str]) -> dict[str, str]:
@@ -65,13 +62,3 @@ def with_tree(db: Database, sites: Sequence[str], filters: Filters) -> Filters:
     if not any(f.dim == "channel" for f in filters.items):
         return filters
     return replace(filters, tree=site_tree(db, sites))
-
-
-def internal_key(key: str, site: str, tree: Tree) -> str:
-    """A rollup channel key (``referral:HOST`` for a referral) as the channel of the visit:
-    ``internal`` when HOST is a domain of the same tree as ``site``, else ``referral``."""
-    if not key.startswith(REFERRAL_PREFIX):
-        return key
-    site_root = dict(tree[0]).get(site)
-    host_root = dict(tree[1]).get(key[len(REFERRAL_PREFIX) :])
-    return INTERNAL if site_root and site_root == host_root else REFERRAL
