@@ -62,7 +62,12 @@ SELECT session_id, site, visitor_id, start_ts, start_ts + INTERVAL 7 HOUR AS sta
     toUInt8(pv = 1) AS is_bounce,
     {_PATH.replace("k", "0")} AS entry_page, {_PATH.replace("k", "pv - 1")} AS exit_page,
     referrer_host, country, '' AS region, city, device, browser, os, toInt8(1) AS sign,
-    'bench' AS _topic, toUInt16(0) AS _partition, n AS _offset
+    'bench' AS _topic, toUInt16(0) AS _partition, n AS _offset,
+    if(cityHash64(n, 12) % 10 = 0, 'zalo', '') AS utm_source,
+    if(utm_source = '', '', 'social') AS utm_medium,
+    if(utm_source = '', '', 'dvc-toan-trinh') AS utm_campaign, '' AS utm_term, '' AS utm_content,
+    multiIf(utm_source != '', 'social', referrer_host = '', 'direct',
+            referrer_host IN ('google.com', 'coccoc.com'), 'organic_search', 'social') AS channel
 FROM (SELECT {_VISIT} FROM numbers({{start}}, {{count}}))
 """
 

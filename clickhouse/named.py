@@ -13,6 +13,14 @@ A header line ``Optional: a, b`` makes those parameters optional (array paramete
 out, they are bound as the empty array, which the query reads as "not given". That lets an
 endpoint's extra knob (the per-site cut ``ends`` of issue 16) live in the one query analysts
 already call, without changing how they call it.
+
+A body line ``-- include: NAME`` is replaced by the fragment ``clickhouse/queries/fragments/
+NAME.sql`` (its leading comment lines dropped, each line indented like the include line;
+fragments may include fragments). Why: every ``*_filtered`` query applies the same filter
+conditions to the ``sessions`` columns, twice or three times; one fragment keeps them from
+drifting apart when a dimension is added (issue 17 item 2 added four). The loaded query is the
+expanded text, so its parameters are found in it and the header check still applies: every
+parameter a fragment brings must be named in the including file's header.
 """
 
 from __future__ import annotations
@@ -28,6 +36,9 @@ from typing import Any
 from clickhouse.client import Database
 
 QUERIES_DIR = Path(__file__).resolve().parent / "queries"
+FRAGMENTS_DIR = QUERIES_DIR / "fragments"
+_INCLUDE = re.compile(r"^(?P<indent>\s*)-- include: (?P<name>[a-z0-9_]+)\s*$")
+_MAX_INCLUDE_DEPTH = 4
 _NAME = re.compile(r"^[a-z0-9_]+$")
 _PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*):([^{}]+)\}")
 _OPTIONAL = re.compile(r"^Optional:\s*([A-Za-z_][A-Za-z0-9_]*(?:\s*,\s*[A-Za-z_][A-Za-z0-9_]*)*)")
@@ -64,7 +75,7 @@ def load(name: str) -> NamedQuery:
     path = QUERIES_DIR / f"{name}.sql"
     if not _NAME.match(name) or not path.is_file():
         raise UnknownQuery(f"no named query {name!r}; known: {', '.join(names())}")
-    sql = path.read_text()
+    sql = expand(path.read_text(), f"{name}.sql")
     header = []
     for line in sql.splitlines():
         if not line.startswith("--"):
@@ -82,6 +93,28 @@ def load(name: str) -> NamedQuery:
         if not params.get(param, "").startswith("Array("):
             raise ValueError(f"{name}.sql: optional parameter {param} must be a declared Array")
     return NamedQuery(name, sql, "\n".join(header), params, frozenset(optional))
+
+
+def expand(sql: str, where: str, depth: int = 0) -> str:
+    """``sql`` with every ``-- include: NAME`` line replaced by its fragment (see the module
+    docstring); ``ValueError`` naming ``where`` for an unknown fragment or a cycle."""
+    if depth > _MAX_INCLUDE_DEPTH:
+        raise ValueError(f"{where}: fragments nested deeper than {_MAX_INCLUDE_DEPTH} (a cycle?)")
+    out: list[str] = []
+    for line in sql.splitlines():
+        found = _INCLUDE.match(line)
+        if found is None:
+            out.append(line)
+            continue
+        fragment = FRAGMENTS_DIR / f"{found.group('name')}.sql"
+        if not fragment.is_file():
+            raise ValueError(f"{where}: no fragment {found.group('name')!r} in {FRAGMENTS_DIR}")
+        body = fragment.read_text().splitlines()
+        while body and body[0].startswith("--"):
+            body.pop(0)
+        text = expand("\n".join(body), f"fragments/{fragment.name}", depth + 1)
+        out.extend(found.group("indent") + part if part else part for part in text.splitlines())
+    return "\n".join(out) + ("\n" if sql.endswith("\n") else "")
 
 
 def _convert_one(name: str, kind: str, text: str) -> Any:

@@ -12,10 +12,11 @@ e.g. ``referrer:`` = direct visits), ``DIM!:V1|V2`` is none of them, ``DIM~:TEXT
 dimension: ``country:VN|US`` and ``country:US|JP`` leave ``US``.
 
 Semantics (README "Filters"):
-- a *visit dimension* (country, city, device, browser, os, referrer, entry_page, exit_page: the
-  visit's own values, as in the breakdowns) selects visits and all of their hits: a ``device:
-  mobile`` filter counts the visits on phones, the pageviews of those visits and the visitors
-  with a hit in them;
+- a *visit dimension* (country, city, device, browser, os, referrer, entry_page, exit_page,
+  utm_source, utm_medium, utm_campaign, channel: the visit's own values, as in the breakdowns;
+  the channel is the query-time one, ``internal`` from the agency registry, issue 17 item 2)
+  selects visits and all of their hits: a ``device:mobile`` filter counts the visits on phones,
+  the pageviews of those visits and the visitors with a hit in them;
 - the *page dimension* (``page``, the URL path) selects, for visit numbers, the visits with at
   least one pageview that matches every page filter, and for pageview numbers (pageviews, the page
   breakdown, unique visitors) the matching pageviews themselves;
@@ -44,6 +45,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from core.channels import CHANNELS
 from indicators.errors import ParamError
 
 #: Visit dimensions: the visit's own value (``sessions`` columns, as in the breakdowns).
@@ -56,6 +58,10 @@ VISIT_DIMS = (
     "referrer",
     "entry_page",
     "exit_page",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "channel",
 )
 #: Page dimensions: a pageview's own value (``pageviews.path``).
 PAGE_DIMS = ("page",)
@@ -68,13 +74,9 @@ GOAL_DIMS = ("goal",)
 #: A goal as a filter needs it: (site, id, name, anchored path regex or '', event name or '',
 #: property key or '', property value).
 GoalDef = tuple[str, str, str, str, str, str, str]
-#: Dimensions of issue 17 whose data the warehouse does not keep yet, and where they come from.
-PENDING_DIMS = {
-    "channel": "issue 17 item 2, channels and campaigns",
-    "utm_source": "issue 17 item 2, channels and campaigns",
-    "utm_medium": "issue 17 item 2, channels and campaigns",
-    "utm_campaign": "issue 17 item 2, channels and campaigns",
-}
+#: The sites of a query and the registered domains, each with the root agency of its tree
+#: (``indicators.channels.with_tree``): what makes a referral ``internal`` (issue 17 item 2).
+Tree = tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]
 MAX_FILTERS = 20
 MAX_VALUES = 100
 MAX_VALUE_CHARS = 500
@@ -114,6 +116,10 @@ class Filters:
     #: The goals of the selected sites (``indicators.goals.with_goals``); only read when a goal
     #: filter is present.
     goals: tuple[GoalDef, ...] = ()
+    #: (site, root agency) of the selected sites and (domain, root agency) of every registered
+    #: site: a referral from a domain of the same root is ``internal``. Filled by
+    #: ``indicators.channels.with_tree`` when a channel filter is present; empty = none is.
+    tree: Tree = ((), ())
 
     def __bool__(self) -> bool:
         return bool(self.items)
@@ -162,7 +168,7 @@ class Filters:
             out[f"f_{dim}_in"] = allowed or []
             out[f"f_{dim}_out"] = _unique(v for f in mine if f.op is Op.IS_NOT for v in f.values)
             out[f"f_{dim}_has"] = _unique(v for f in mine if f.op is Op.CONTAINS for v in f.values)
-        return {**out, **self._goal_params()}
+        return {**out, **self._goal_params(), **tree_params(self.tree)}
 
     def _goal_params(self) -> dict[str, Any]:
         """``goal_filtered``, ``g_on`` (1: an "is one of" / "contains" goal filter applies) and
@@ -193,6 +199,17 @@ class Filters:
         return out
 
 
+def tree_params(tree: Tree) -> dict[str, list[str]]:
+    """The ``ch_*`` parameters of the ``channel`` fragment (``clickhouse/queries/fragments``)."""
+    sites, hosts = tree
+    return {
+        "ch_sites": [s for s, _ in sites],
+        "ch_site_roots": [r for _, r in sites],
+        "ch_hosts": [h for h, _ in hosts],
+        "ch_host_roots": [r for _, r in hosts],
+    }
+
+
 def _unique(values: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
@@ -214,11 +231,6 @@ def parse_filter(text: str, position: int = 1, param: str = "filter") -> Filter:
     suffix = head[-1:] if head[-1:] in ("!", "~") else ""
     dim = head[: len(head) - len(suffix)].strip()
     op = _SUFFIX[suffix]
-    if dim in PENDING_DIMS:
-        raise ParamError(
-            f"{where}: dimension {dim!r} not available yet (its data comes with "
-            f"{PENDING_DIMS[dim]}); available: {', '.join((*DIMS, *GOAL_DIMS))}"
-        )
     if dim not in DIMS and dim not in GOAL_DIMS:
         raise ParamError(
             f"{where}: unknown dimension {dim!r}; one of {', '.join((*DIMS, *GOAL_DIMS))}"
@@ -233,6 +245,12 @@ def parse_filter(text: str, position: int = 1, param: str = "filter") -> Filter:
             raise ParamError(f"{where}: a value of {len(v)} characters; at most {MAX_VALUE_CHARS}")
         if any(ord(ch) < 32 for ch in v):
             raise ParamError(f"{where}: a value contains a control character")
+    if dim == "channel" and op is not Op.CONTAINS:
+        unknown = [v for v in values if v not in CHANNELS]
+        if unknown:
+            raise ParamError(
+                f"{where}: unknown channel {unknown[0]!r}; one of {', '.join(CHANNELS)}"
+            )
     return Filter(dim, op, values)
 
 

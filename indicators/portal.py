@@ -46,14 +46,20 @@ from typing import Any
 from clickhouse import named
 from clickhouse.client import Database
 from indicators.change import change_pct, count_metric, percent, rate_metric, ratio
-from indicators.filters import Filters
+from indicators.channels import site_tree
+from indicators.filters import Filters, tree_params
 from indicators.periods import Cut, Period
 from indicators.tables import Table
 
 #: Breakdown dimensions and the named query that answers each.
 VISIT_DIMS = ("country", "device", "browser", "os")
 SESSION_DIMS = ("city", "entry_page", "exit_page", "referrer")
-BREAKDOWNS = (*VISIT_DIMS, *SESSION_DIMS, "page", "hour_of_day", "site")
+#: Campaign dimensions (issue 17 item 2): rollup dims of the 0065 view, query
+#: ``portal_breakdown_dim``; the channel has its own query (``portal_breakdown_channel``).
+CAMPAIGN_DIMS = ("utm_source", "utm_medium", "utm_campaign")
+BREAKDOWNS = (
+    *VISIT_DIMS, *SESSION_DIMS, "channel", *CAMPAIGN_DIMS, "page", "hour_of_day", "site"
+)  # fmt: skip
 #: Breakdowns shown side by side by the compare endpoint.
 COMPARE_BREAKDOWNS = ("country", "device", "browser", "page")
 REALTIME_PAGES = 10
@@ -197,6 +203,8 @@ def _row_users(
         rows = _filtered_rows(db, "portal_bounce_users_by_filtered", params)
     else:
         params = {**_cut_params(sites, period, cut), "by": by, "keys": keys}
+        if by == "channel":
+            params.update(tree_params(filters.tree))
         rows = named.rows(db, "portal_bounce_users_by", params)
     return {str(r["key"]): (_int(r["users"]), _int(r["bounced_users"])) for r in rows}
 
@@ -431,7 +439,9 @@ def _visit_rows(
         wanted = {**_filtered_params(sites, period, filters, cut), "by": by, "keys": keys}
         return _filtered_rows(db, "portal_breakdown_filtered", {**wanted, "limit": limit})
     params: dict[str, Any] = {**_cut_params(sites, period, cut), "keys": keys, "limit": limit}
-    if by in VISIT_DIMS or by in SESSION_DIMS:
+    if by == "channel":
+        return named.rows(db, "portal_breakdown_channel", {**params, **tree_params(filters.tree)})
+    if by in VISIT_DIMS or by in SESSION_DIMS or by in CAMPAIGN_DIMS:
         return named.rows(db, "portal_breakdown_dim", {**params, "dim": by})
     return named.rows(db, "portal_breakdown_sites", params)
 
@@ -463,10 +473,14 @@ def breakdown(
     compare_cut: Cut | None = None,
 ) -> dict[str, Any]:
     """``/portal/breakdown``: rows sorted by visits (by pageviews for ``page``; by hour for
-    ``hour_of_day``, always 24 rows), each with its share of the total and its value in the
+    ``hour_of_day``, always 24 rows; ``channel``: its ``internal`` rows from the agency tree of
+    ``indicators.channels``), each with its share of the total and its value in the
     comparison period (with the same filters); with ``cut`` / ``compare_cut`` each side only
     up to its cut."""
     cuts = (cut, compare_cut)
+    if by == "channel" and not filters.tree[0]:
+        # internal = a referral from the same agency tree, decided from the registry now
+        filters = replace(filters, tree=site_tree(db, sites))
     if by == "page":
         rows, total = _page_rows(db, sites, period, compare, limit, cuts, filters)
         measure = "pageviews"

@@ -18,6 +18,11 @@ Mapping (pure functions, no I/O):
   pageview with properties ``search`` (the term) and ``search_cat`` when given;
 - ``cid`` > ``uid`` > ``_id`` → explicit visitor id (what the Matomo tracker set; without any,
   the cookieless visitor hash applies);
+- ``_rcn`` / ``_rck`` (the campaign name and keyword the tracker attributed the visitor to,
+  issue 17 item 2) → appended to the page URL as ``_rcn=`` / ``_rck=`` query parameters, where
+  the sessionizer reads a visit's campaign (``core/channels.py``: the URL's own ``utm_*`` /
+  ``mtm_*`` tags win over them). Why the URL: it is the one field every hit already carries
+  from here to the visit's row, so Matomo hits need no second wire format;
 - ``res`` ``WxH`` → screen width;
 - ``cip`` (visitor IP), ``cdt`` (hit time) and ``ua`` (user agent) are used only with a valid
   ``token_auth`` (the admin token or the site's ingest token); without one they are ignored,
@@ -34,7 +39,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from ingest.requests import RequestError
 from schemas.sites import Site
@@ -176,6 +181,7 @@ def translate(
     if not url:
         raise _bad("url", "required (the page URL)")
     kind, name = _kind(q)
+    url = with_campaign(url, q.get("_rcn", ""), q.get("_rck", ""))
     params: dict[str, Any] = {"s": site.id, "u": url, "r": q.get("urlref", ""), "t": kind}
     if name:
         params["n"] = name
@@ -200,6 +206,19 @@ def translate(
         ua=q.get("ua") or None,
         ts_ms=parse_cdt(q["cdt"]) if q.get("cdt") else None,
     )
+
+
+def with_campaign(url: str, name: str, keyword: str) -> str:
+    """``url`` with Matomo's attributed campaign ``_rcn`` / ``_rck`` appended as query
+    parameters (before a ``#fragment``); unchanged when both are empty."""
+    extra = urlencode([(k, v.strip()) for k, v in (("_rcn", name), ("_rck", keyword)) if v.strip()])
+    if not extra:
+        return url
+    base, hash_, fragment = url.partition("#")
+    joiner = "&" if "?" in base else "?"
+    if base.endswith(("?", "&")):
+        joiner = ""
+    return f"{base}{joiner}{extra}{hash_}{fragment}"
 
 
 def query_params(text: str) -> dict[str, str]:

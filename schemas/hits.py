@@ -202,6 +202,14 @@ class SessionRow(BaseModel):
     device: str = ""
     browser: str = ""
     os: str = ""
+    #: Campaign of the landing URL and the visit's channel (issue 17 item 2, core/channels.py),
+    #: from the visit's first hit; '' in rows of visits sessionized before they existed.
+    utm_source: str = ""
+    utm_medium: str = ""
+    utm_campaign: str = ""
+    utm_term: str = ""
+    utm_content: str = ""
+    channel: str = ""
 
     @property
     def duration_s(self) -> float:

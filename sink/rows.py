@@ -66,7 +66,8 @@ HIT_COLUMNS: tuple[str, ...] = (
 SESSION_COLUMNS: tuple[str, ...] = (
     "session_id", "site", "visitor_id", "start_ts", "start_local", "end_ts", "duration_ms",
     "version", "hits", "pageviews", "events", "is_bounce", "entry_page", "exit_page",
-    "referrer_host", "country", "region", "city", "device", "browser", "os", "sign",
+    "referrer_host", "country", "region", "city", "device", "browser", "os", "utm_source",
+    "utm_medium", "utm_campaign", "utm_term", "utm_content", "channel", "sign",
     "_topic", "_partition", "_offset",
 )  # fmt: skip
 DOSSIER_COLUMNS: tuple[str, ...] = (
@@ -169,7 +170,8 @@ def session_row(snapshot: SessionRow, sign: int, origin: Origin, field: str) -> 
         max(0, s.end_ms - s.start_ms), _count(s.version, f"{field}.version"),
         _count(s.hits, f"{field}.hits"), _count(s.pageviews, f"{field}.pageviews"),
         _count(s.events, f"{field}.events"), int(s.is_bounce), s.entry_page, s.exit_page,
-        s.referrer_host, s.country, s.region, s.city, s.device, s.browser, s.os, sign,
+        s.referrer_host, s.country, s.region, s.city, s.device, s.browser, s.os, s.utm_source,
+        s.utm_medium, s.utm_campaign, s.utm_term, s.utm_content, s.channel, sign,
         origin.topic, origin.partition, origin.offset,
     ]  # fmt: skip
 

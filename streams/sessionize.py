@@ -11,8 +11,9 @@ tests/unit/streams/test_sessionize.py):
   state is found by ``visitor_key``, and the row keeps the ``visitor_id`` of its first hit.
 - Event time decides, never the wall clock. A hit joins the remembered visit whose
   ``[start - timeout, end + timeout]`` window holds it (within the cap); a hit before the
-  start moves the start (and the entry page, source, location, device, visitor id and
-  ``start_local_ms``, which all describe the first hit). The ``session_id`` never changes:
+  start moves the start (and the entry page, source, location, device, visitor id,
+  ``start_local_ms``, the landing URL's campaign ``utm_*`` and the ``channel``, which all
+  describe the first hit; ``core/channels.py``). The ``session_id`` never changes:
   ``hash(site|visitor_key|event_id of the hit that opened the visit)``, so hits already emitted
   keep pointing at their visit.
 - The state remembers the last ``_MAX_VISITS`` visits (least recently touched dropped first),
@@ -57,6 +58,7 @@ import base64
 import hashlib
 from typing import Any, NamedTuple
 
+from core.channels import visit_source
 from schemas.hits import EnrichedHit, HitType, SessionRow, SessionUpdate
 
 STATE_FORMAT = 2
@@ -173,6 +175,7 @@ def _first_hit_fields(hit: EnrichedHit) -> dict[str, Any]:
         "device": hit.device,
         "browser": hit.browser,
         "os": hit.os,
+        **visit_source(hit.url, hit.referrer_host),
     }
 
 

@@ -37,6 +37,7 @@ from api.params import (
 from api.routes import goals as events_goals
 from indicators import portal as portal_data
 from indicators.access import Principal, Selection, check_sites_known, resolve_sites
+from indicators.channels import with_tree
 from indicators.errors import ParamError
 from indicators.goals import with_goals
 from indicators.periods import comparison_period, cuts
@@ -55,7 +56,7 @@ def overview(ctx: Context, query: Mapping[str, str], who: Principal) -> Callable
     def work() -> Built:
         sites = resolve_sites(ctx.db, selection, who)
         tzs = check_sites_known(ctx.db, sites)
-        filters = with_goals(ctx.db, sites, given)
+        filters = with_tree(ctx.db, sites, with_goals(ctx.db, sites, given))
         cut, compare_cut = cuts(period, compare, mode, sites, tzs, ctx.clock())
         answer = portal_data.overview(ctx.db, sites, period, compare, cut, compare_cut, filters)
         return answer, portal_data.overview_table(answer)
@@ -73,7 +74,7 @@ def timeseries(ctx: Context, query: Mapping[str, str], who: Principal) -> Callab
     def work() -> Built:
         sites = resolve_sites(ctx.db, selection, who)
         tzs = check_sites_known(ctx.db, sites)
-        filters = with_goals(ctx.db, sites, given)
+        filters = with_tree(ctx.db, sites, with_goals(ctx.db, sites, given))
         cut, compare_cut = cuts(period, compare, mode, sites, tzs, ctx.clock())
         answer = portal_data.timeseries(
             ctx.db, sites, period, compare, hourly, cut, compare_cut, filters
@@ -99,7 +100,7 @@ def breakdown(ctx: Context, query: Mapping[str, str], who: Principal) -> Callabl
     def work() -> Built:
         sites = resolve_sites(ctx.db, selection, who)
         tzs = check_sites_known(ctx.db, sites)
-        filters = with_goals(ctx.db, sites, given)
+        filters = with_tree(ctx.db, sites, with_goals(ctx.db, sites, given))
         cut, compare_cut = cuts(period, compare, mode, sites, tzs, ctx.clock())
         answer = portal_data.breakdown(
             ctx.db, sites, period, compare, by, limit, filters, cut, compare_cut
@@ -115,7 +116,7 @@ def realtime(ctx: Context, query: Mapping[str, str], who: Principal) -> Callable
 
     def work() -> Built:
         sites = resolve_sites(ctx.db, selection, who)
-        filters = with_goals(ctx.db, sites, given)
+        filters = with_tree(ctx.db, sites, with_goals(ctx.db, sites, given))
         answer = portal_data.realtime(ctx.db, sites, int(ctx.clock() * 1000), filters)
         return answer, portal_data.realtime_table(answer)
 
@@ -135,7 +136,7 @@ def compare(ctx: Context, query: Mapping[str, str], who: Principal) -> Callable[
     def work() -> Built:
         resolve_sites(ctx.db, Selection("sites", sites=tuple(sites)), who)
         tzs = check_sites_known(ctx.db, sites)
-        filters = with_goals(ctx.db, sites, given)
+        filters = with_tree(ctx.db, sites, with_goals(ctx.db, sites, given))
         cut, compare_cut = cuts(period, compare_period, mode, sites, tzs, ctx.clock())
         answer = portal_data.compare_sites(
             ctx.db, sites, period, compare_period, limit, filters, cut, compare_cut

@@ -5,8 +5,11 @@
 -- visit of that row started in the period; bounced_users = those of them every one of whose
 -- visits of that row bounced (as portal_bounce_users, row by row).
 -- Params: sites Array(String), from Date, to Date, by String (country|device|browser|os|city|
---   entry_page|exit_page|referrer|site|hour_of_day), keys Array(String) (only these keys; empty =
---   all).
+--   entry_page|exit_page|referrer|utm_source|utm_medium|utm_campaign|channel|site|
+--   hour_of_day), keys Array(String) (only these keys; empty = all).
+-- Optional: ch_sites, ch_site_roots, ch_hosts, ch_host_roots — for by=channel, each selected
+--   site's and each registered domain's root agency (fragment channel: a referral from the same
+--   tree is 'internal'); left out, no visit is internal.
 -- Optional: ends — per site (aligned with sites), where its visits stop (issue 16: a period that
 --   contains now is compared with the same elapsed part of the comparison period): the
 --   exclusive end as the epoch seconds of a local wall-clock time read as UTC, on the hour.
@@ -31,6 +34,12 @@ FROM
             {by:String} = 'entry_page', entry_page,
             {by:String} = 'exit_page', exit_page,
             {by:String} = 'referrer', toString(referrer_host),
+            {by:String} = 'utm_source', toString(utm_source),
+            {by:String} = 'utm_medium', toString(utm_medium),
+            {by:String} = 'utm_campaign', utm_campaign,
+            {by:String} = 'channel', (
+                -- include: channel
+            ),
             {by:String} = 'site', toString(site),
             {by:String} = 'hour_of_day', toString(toHour(start_local)),
             '') AS key,

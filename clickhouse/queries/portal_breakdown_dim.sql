@@ -3,7 +3,8 @@
 -- by the local date of the visit's start. Rows sorted by visits; total_visits is the sum over
 -- every key (before LIMIT) for shares.
 -- Params: sites Array(String), from Date, to Date, dim String (country|device|browser|os|
---   city|entry_page|exit_page|referrer), keys Array(String) (only these keys; empty = all),
+--   city|entry_page|exit_page|referrer|utm_source|utm_medium|utm_campaign; the channel has its
+--   own query, portal_breakdown_channel), keys Array(String) (only these keys; empty = all),
 --   limit UInt32.
 -- Optional: ends — per site (aligned with sites), where its visits stop (issue 16: a period
 --   that contains now is compared with the same elapsed part of the comparison period): the
@@ -13,7 +14,7 @@
 --   visits of the cut's day that started before the cut from the raw sessions (the same signed
 --   sums as the rollup's view: exact at any time); only that one day per site is read raw.
 -- Reads: visits_by_dim_daily (rollup of sessions: country … os from the 0008 view, city …
---   referrer from the 0012 one): signed sums of the session snapshots, so a visit whose exit
+--   referrer from the 0012 one, utm_* from the 0065 one): signed sums of the session snapshots, so a visit whose exit
 --   page changed while it ran counts on its latest exit page only, exact at any time; with
 --   ends, sessions (raw) for each site's cut day.
 SELECT
@@ -44,6 +45,9 @@ FROM
             {dim:String} = 'entry_page', entry_page,
             {dim:String} = 'exit_page', exit_page,
             {dim:String} = 'referrer', toString(referrer_host),
+            {dim:String} = 'utm_source', toString(utm_source),
+            {dim:String} = 'utm_medium', toString(utm_medium),
+            {dim:String} = 'utm_campaign', utm_campaign,
             '') AS key,
         toInt64(sign) AS visits,
         sign * toInt64(pageviews) AS pageviews,

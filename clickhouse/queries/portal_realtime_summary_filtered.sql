@@ -18,6 +18,12 @@
 --   f_referrer_on, f_referrer_in, f_referrer_out, f_referrer_has;
 --   f_entry_page_on, f_entry_page_in, f_entry_page_out, f_entry_page_has;
 --   f_exit_page_on, f_exit_page_in, f_exit_page_out, f_exit_page_has;
+--   f_utm_source_on, f_utm_source_in, f_utm_source_out, f_utm_source_has;
+--   f_utm_medium_on, f_utm_medium_in, f_utm_medium_out, f_utm_medium_has;
+--   f_utm_campaign_on, f_utm_campaign_in, f_utm_campaign_out, f_utm_campaign_has;
+--   f_channel_on, f_channel_in, f_channel_out, f_channel_has (the channel of fragment
+--   channel, with ch_sites, ch_site_roots, ch_hosts, ch_host_roots Array(String): each
+--   selected site's and each registered domain's root agency, for 'internal');
 --   f_page_on, f_page_in, f_page_out, f_page_has;
 --   f_event_on, f_event_in, f_event_out, f_event_has;
 --   goal_filtered UInt8, g_on UInt8, g_in_sites, g_in_regex, g_in_events, g_in_prop_keys,
@@ -26,7 +32,7 @@
 --   matching one of the g_in goals when g_on = 1, and none matching a g_out goal;
 --   indicators/filters.py; one grouped subquery, empty unless goal_filtered = 1).
 -- Semantics: a visit dimension (the sessions columns country, city, device, browser, os,
---   referrer_host, entry_page, exit_page) selects visits and every hit of them; the page filter
+--   referrer_host, entry_page, exit_page, utm_*, channel) selects visits and every hit of them; the page filter
 --   (pageviews.path) selects, for visit numbers, visits with at least one matching pageview, and
 --   for pageview numbers the matching pageviews; the event filter (pageviews.name of the hits of
 --   type 'event') selects the visits with at least one matching event, and all their hits, like
@@ -61,38 +67,7 @@ FROM
         WHERE {visit_filtered:UInt8} = 1
           AND site IN {sites:Array(String)}
           AND toDate(start_local) BETWEEN toDate(fromUnixTimestamp64Milli({now_ms:Int64}, 'UTC')) - 2 AND toDate(fromUnixTimestamp64Milli({now_ms:Int64}, 'UTC')) + 1
-          AND ({f_country_on:UInt8} = 0 OR country IN {f_country_in:Array(String)})
-          AND country NOT IN {f_country_out:Array(String)}
-          AND (empty({f_country_has:Array(String)})
-               OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(country, {f_country_has:Array(String)}), 0))
-          AND ({f_city_on:UInt8} = 0 OR city IN {f_city_in:Array(String)})
-          AND city NOT IN {f_city_out:Array(String)}
-          AND (empty({f_city_has:Array(String)})
-               OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(city, {f_city_has:Array(String)}), 0))
-          AND ({f_device_on:UInt8} = 0 OR device IN {f_device_in:Array(String)})
-          AND device NOT IN {f_device_out:Array(String)}
-          AND (empty({f_device_has:Array(String)})
-               OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(device, {f_device_has:Array(String)}), 0))
-          AND ({f_browser_on:UInt8} = 0 OR browser IN {f_browser_in:Array(String)})
-          AND browser NOT IN {f_browser_out:Array(String)}
-          AND (empty({f_browser_has:Array(String)})
-               OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(browser, {f_browser_has:Array(String)}), 0))
-          AND ({f_os_on:UInt8} = 0 OR os IN {f_os_in:Array(String)})
-          AND os NOT IN {f_os_out:Array(String)}
-          AND (empty({f_os_has:Array(String)})
-               OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(os, {f_os_has:Array(String)}), 0))
-          AND ({f_referrer_on:UInt8} = 0 OR referrer_host IN {f_referrer_in:Array(String)})
-          AND referrer_host NOT IN {f_referrer_out:Array(String)}
-          AND (empty({f_referrer_has:Array(String)})
-               OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(referrer_host, {f_referrer_has:Array(String)}), 0))
-          AND ({f_entry_page_on:UInt8} = 0 OR entry_page IN {f_entry_page_in:Array(String)})
-          AND entry_page NOT IN {f_entry_page_out:Array(String)}
-          AND (empty({f_entry_page_has:Array(String)})
-               OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(entry_page, {f_entry_page_has:Array(String)}), 0))
-          AND ({f_exit_page_on:UInt8} = 0 OR exit_page IN {f_exit_page_in:Array(String)})
-          AND exit_page NOT IN {f_exit_page_out:Array(String)}
-          AND (empty({f_exit_page_has:Array(String)})
-               OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(exit_page, {f_exit_page_has:Array(String)}), 0))
+          -- include: visit_filters
           AND ({event_filtered:UInt8} = 0 OR session_id IN
           (
             SELECT session_id
@@ -139,38 +114,7 @@ CROSS JOIN
       AND toDate(start_local) BETWEEN toDate(fromUnixTimestamp64Milli({now_ms:Int64}, 'UTC')) - 2 AND toDate(fromUnixTimestamp64Milli({now_ms:Int64}, 'UTC')) + 1
       AND start_ts > fromUnixTimestamp64Milli({now_ms:Int64}, 'UTC') - INTERVAL 30 MINUTE
       AND start_ts <= fromUnixTimestamp64Milli({now_ms:Int64}, 'UTC')
-      AND ({f_country_on:UInt8} = 0 OR country IN {f_country_in:Array(String)})
-      AND country NOT IN {f_country_out:Array(String)}
-      AND (empty({f_country_has:Array(String)})
-           OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(country, {f_country_has:Array(String)}), 0))
-      AND ({f_city_on:UInt8} = 0 OR city IN {f_city_in:Array(String)})
-      AND city NOT IN {f_city_out:Array(String)}
-      AND (empty({f_city_has:Array(String)})
-           OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(city, {f_city_has:Array(String)}), 0))
-      AND ({f_device_on:UInt8} = 0 OR device IN {f_device_in:Array(String)})
-      AND device NOT IN {f_device_out:Array(String)}
-      AND (empty({f_device_has:Array(String)})
-           OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(device, {f_device_has:Array(String)}), 0))
-      AND ({f_browser_on:UInt8} = 0 OR browser IN {f_browser_in:Array(String)})
-      AND browser NOT IN {f_browser_out:Array(String)}
-      AND (empty({f_browser_has:Array(String)})
-           OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(browser, {f_browser_has:Array(String)}), 0))
-      AND ({f_os_on:UInt8} = 0 OR os IN {f_os_in:Array(String)})
-      AND os NOT IN {f_os_out:Array(String)}
-      AND (empty({f_os_has:Array(String)})
-           OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(os, {f_os_has:Array(String)}), 0))
-      AND ({f_referrer_on:UInt8} = 0 OR referrer_host IN {f_referrer_in:Array(String)})
-      AND referrer_host NOT IN {f_referrer_out:Array(String)}
-      AND (empty({f_referrer_has:Array(String)})
-           OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(referrer_host, {f_referrer_has:Array(String)}), 0))
-      AND ({f_entry_page_on:UInt8} = 0 OR entry_page IN {f_entry_page_in:Array(String)})
-      AND entry_page NOT IN {f_entry_page_out:Array(String)}
-      AND (empty({f_entry_page_has:Array(String)})
-           OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(entry_page, {f_entry_page_has:Array(String)}), 0))
-      AND ({f_exit_page_on:UInt8} = 0 OR exit_page IN {f_exit_page_in:Array(String)})
-      AND exit_page NOT IN {f_exit_page_out:Array(String)}
-      AND (empty({f_exit_page_has:Array(String)})
-           OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(exit_page, {f_exit_page_has:Array(String)}), 0))
+      -- include: visit_filters
       AND ({event_filtered:UInt8} = 0 OR session_id IN
       (
         SELECT session_id

@@ -50,6 +50,7 @@ class Visit:
     browser: str = "Chrome"
     os: str = "Windows"
     referrer: str = ""
+    query: str = ""  # of the landing URL (the first hit's), e.g. utm_source=zalo
     local_hits: list[tuple[datetime, HitType, str]] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -123,7 +124,8 @@ def _enriched(visit: Visit, n: int, local: datetime, kind: HitType, path: str) -
     return EnrichedHit(
         event_id=f"{visit.site}-{visit.visitor}-{_ms(local)}-{n}", site=visit.site, ts=_ms(utc),
         local_ms=_ms(local), received_ms=_ms(utc) + 50, type=kind,
-        name="click" if kind is E else "", url=f"https://{visit.site}.gov.vn{path}",
+        name="click" if kind is E else "",
+        url=f"https://{visit.site}.gov.vn{path}" + (f"?{visit.query}" if visit.query and n == 0 else ""),
         host=f"{visit.site}.gov.vn", path=path,
         referrer=f"https://{visit.referrer}/" if visit.referrer else "",
         referrer_host=visit.referrer, visitor_id=visit.visitor, country=visit.country,

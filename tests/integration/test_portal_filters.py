@@ -345,8 +345,8 @@ async def test_realtime_filtered(api_now: httpx.AsyncClient) -> None:
     [
         (["cuntry:VN"], "filter #1 'cuntry:VN': unknown dimension 'cuntry'; one of country,"),
         (["device:mobile", "channel:Social"],
-         "filter #2 'channel:Social': dimension 'channel' not available yet"),
-        (["utm_source~:zalo"], "filter #1 'utm_source~:zalo': dimension 'utm_source' not available"),
+         "filter #2 'channel:Social': unknown channel 'Social'; one of direct"),
+        (["utm_campaign~:"], "filter #1 'utm_campaign~:': the text to look for is empty"),
         (["device"], "filter #1 'device': expected DIM:V1|V2 (is one of), DIM!:V"),
         (["page~:"], "filter #1 'page~:': the text to look for is empty"),
         (["os:" + "|".join(["x"] * 101)], "filter #1 'os:x|x|x"),

@@ -4,7 +4,7 @@
 // on a table row adds one. The page never filters numbers itself: every filtered number is the
 // API's answer to the same `filter=` values.
 
-import { t, countryName, deviceName } from './i18n.js';
+import { t, countryName, deviceName, channelName } from './i18n.js';
 import { h } from './ui.js';
 
 /** 'country!:VN|LA' → {dim: 'country', op: 'is_not', values: ['VN', 'LA'], text}. */
@@ -28,6 +28,7 @@ export function withFilter(filters, dim, key) {
 function valueName(dim, value) {
   if (dim === 'country') return countryName(value);
   if (dim === 'device') return deviceName(value);
+  if (dim === 'channel') return channelName(value);
   return value || t('unknown');
 }
 

@@ -158,6 +158,14 @@ const STRINGS = {
     dim_country: 'Quốc gia', dim_city: 'Thành phố', dim_device: 'Thiết bị', dim_browser: 'Trình duyệt',
     dim_os: 'Hệ điều hành', dim_page: 'Trang', dim_entry_page: 'Trang vào', dim_exit_page: 'Trang ra',
     dim_referrer: 'Nguồn giới thiệu', dim_event: 'Sự kiện',
+    // channels and campaigns (issue 17 item 2)
+    dim_channel: 'Kênh', dim_utm_source: 'Nguồn (UTM)', dim_utm_medium: 'Phương tiện (UTM)',
+    dim_utm_campaign: 'Chiến dịch (UTM)',
+    channels: 'Kênh truy cập', channel: 'Kênh', campaigns: 'Chiến dịch (UTM)', campaign: 'Chiến dịch',
+    utm_sources: 'Nguồn chiến dịch (UTM)', utm_source: 'Nguồn', no_campaign: '(không gắn thẻ)',
+    ch_direct: 'Truy cập trực tiếp', ch_organic_search: 'Tìm kiếm tự nhiên', ch_social: 'Mạng xã hội',
+    ch_email: 'Thư điện tử', ch_paid: 'Quảng cáo trả phí', ch_referral: 'Trang giới thiệu',
+    ch_internal: 'Nội bộ (cùng cây cơ quan)',
     // events, goals and funnels (issue 17 items 3, 4)
     screen_events: 'Sự kiện và mục tiêu',
     ev_card_event: 'Sự kiện', ev_card_outbound: 'Liên kết ra ngoài', ev_card_download: 'Tải tệp',
@@ -323,6 +331,13 @@ const STRINGS = {
     dim_country: 'Country', dim_city: 'City', dim_device: 'Device', dim_browser: 'Browser',
     dim_os: 'Operating system', dim_page: 'Page', dim_entry_page: 'Entry page', dim_exit_page: 'Exit page',
     dim_referrer: 'Referrer', dim_event: 'Event',
+    dim_channel: 'Channel', dim_utm_source: 'Source (UTM)', dim_utm_medium: 'Medium (UTM)',
+    dim_utm_campaign: 'Campaign (UTM)',
+    channels: 'Channels', channel: 'Channel', campaigns: 'Campaigns (UTM)', campaign: 'Campaign',
+    utm_sources: 'Campaign sources (UTM)', utm_source: 'Source', no_campaign: '(not tagged)',
+    ch_direct: 'Direct', ch_organic_search: 'Organic search', ch_social: 'Social',
+    ch_email: 'Email', ch_paid: 'Paid', ch_referral: 'Referral',
+    ch_internal: 'Internal (same agency tree)',
     // events, goals and funnels (issue 17 items 3, 4)
     screen_events: 'Events and goals',
     ev_card_event: 'Events', ev_card_outbound: 'Outbound links', ev_card_download: 'Downloads',
@@ -442,4 +457,12 @@ export function countryName(code) {
 export function deviceName(key) {
   if (!key) return t('unknown');
   return ['desktop', 'mobile', 'tablet'].includes(key) ? t(key) : key;
+}
+
+/** A channel id (issue 17 item 2: direct, organic_search, social, email, paid, referral,
+ * internal) in the chosen language; '' (visits stored before channels) = unknown. */
+export function channelName(key) {
+  if (!key) return t('unknown');
+  const name = t(`ch_${key}`);
+  return name === `ch_${key}` ? key : name;
 }

@@ -93,3 +93,26 @@ def test_only_array_parameters_may_be_optional(tmp_path: Path, monkeypatch: Any)
             named.load("bad")
     finally:
         named.load.cache_clear()
+
+
+def test_fragments_are_expanded_where_included(tmp_path: Path, monkeypatch: Any) -> None:
+    """``-- include: NAME`` becomes the fragment's body (its header comment dropped, indented
+    like the include line); the loaded query's parameters come from the expanded text, so the
+    including header must still name them (the check above runs on every real query)."""
+    overview = named.load("portal_overview_filtered")
+    assert "-- include:" not in overview.sql
+    assert "f_channel_on" in overview.params and "ch_host_roots" in overview.params
+    assert overview.sql.count("{f_utm_campaign_on:UInt8}") == 2  # the visits and the hits
+    fragments = tmp_path / "fragments"
+    fragments.mkdir()
+    (fragments / "inner.sql").write_text("-- header\n-- more\nx = {x:UInt8}\n")
+    (fragments / "outer.sql").write_text("AND (\n    -- include: inner\n)\n")
+    (fragments / "loop.sql").write_text("x\n-- include: loop\n")
+    monkeypatch.setattr(named, "FRAGMENTS_DIR", fragments)
+    assert named.expand("SELECT 1\nWHERE 1\n  -- include: outer\n", "q.sql") == (
+        "SELECT 1\nWHERE 1\n  AND (\n      x = {x:UInt8}\n  )\n"
+    )
+    with pytest.raises(ValueError, match=r"q.sql: no fragment 'nope'"):
+        named.expand("-- include: nope", "q.sql")
+    with pytest.raises(ValueError, match="nested deeper"):
+        named.expand("-- include: loop", "q.sql")

@@ -16,7 +16,7 @@ from indicators.errors import ParamError
 from indicators.filters import (
     DIMS,
     MAX_FILTERS,
-    PENDING_DIMS,
+    VISIT_DIMS,
     Filter,
     Filters,
     Op,
@@ -80,7 +80,7 @@ def test_families() -> None:
         (["country"], "filter #1 'country': expected DIM:V1|V2 (is one of)"),
         (["device:mobile", "colour:red"],
          "filter #2 'colour:red': unknown dimension 'colour'; one of country, city"),
-        (["channel:Social"], "filter #1 'channel:Social': dimension 'channel' not available yet"),
+        (["channel:Social"], "filter #1 'channel:Social': unknown channel 'Social'; one of direct"),
         (["goal~:"], "filter #1 'goal~:': the text to look for is empty"),
         (["page~:"], "filter #1 'page~:': the text to look for is empty"),
         (["os:" + "|".join("x" * 101)], "filter #1 'os:x|x"),
@@ -96,11 +96,18 @@ def test_bad_filters_name_the_filter_and_the_fault(raw: list[str], message: str)
     assert str(caught.value).startswith(message), str(caught.value)
 
 
-def test_pending_dimensions_say_where_their_data_comes_from() -> None:
+def test_channel_and_campaign_dimensions_are_visit_dimensions() -> None:
+    """Issue 17 item 2: the dimensions reserved by item 1 are built, as visit dimensions."""
     for dim in ("channel", "utm_source", "utm_medium", "utm_campaign"):
-        with pytest.raises(ParamError, match=r"not available yet .*issue 17 item"):
-            parse_filter(f"{dim}:x")
-    assert not set(PENDING_DIMS) & set(DIMS)
+        assert dim in VISIT_DIMS
+        assert parse_filters([f"{dim}~:o"]).visit_filtered
+    assert parse_filter("utm_source:Zalo|fb").values == ("Zalo", "fb")
+    assert parse_filter("channel!:internal|direct").op is Op.IS_NOT
+    with pytest.raises(ParamError, match=r"filter #1 'channel:zalo': unknown channel 'zalo'"):
+        parse_filter("channel:zalo")
+    params = parse_filters(["channel:internal"]).params()
+    assert params["f_channel_in"] == ["internal"]
+    assert params["ch_sites"] == params["ch_hosts"] == []  # filled by with_tree from the registry
 
 
 FILTERED = [n for n in named.names() if n.endswith("_filtered")]

@@ -12,6 +12,7 @@ import orjson
 import pytest
 from starlette.testclient import TestClient
 
+from core.channels import campaign
 from core.settings import Settings
 from ingest.app import create_app
 from ingest.matomo import parse_cdt, translate
@@ -142,6 +143,20 @@ def test_translate_maps_the_parameters() -> None:
 def test_translate_event_kinds(extra: dict[str, str], kind: str, name: str | None) -> None:
     t = translate(_q(**extra), BY_ID, "adm")
     assert t.params["t"] == kind and t.params.get("n") == name
+
+
+def test_the_attributed_campaign_rides_on_the_page_url() -> None:
+    """Issue 17 item 2: Matomo's _rcn / _rck reach the visit's campaign through the URL."""
+    t = translate(_q(_rcn="Tết 2026", _rck="hộ chiếu"), BY_ID, "adm")
+    assert t.params["u"] == (
+        "https://hanoi.gov.vn/tin-tuc?_rcn=T%E1%BA%BFt+2026&_rck=h%E1%BB%99+chi%E1%BA%BFu"
+    )
+    found = campaign(t.params["u"])
+    assert (found["utm_campaign"], found["utm_term"]) == ("Tết 2026", "hộ chiếu")
+    tagged = translate(_q(url="https://hanoi.gov.vn/a?utm_campaign=own#x", _rcn="c"), BY_ID, "")
+    assert tagged.params["u"] == "https://hanoi.gov.vn/a?utm_campaign=own&_rcn=c#x"
+    assert campaign(tagged.params["u"])["utm_campaign"] == "own"  # the URL's own tag wins
+    assert translate(_q(_rcn=" "), BY_ID, "adm").params["u"] == "https://hanoi.gov.vn/tin-tuc"
 
 
 def test_visitor_id_precedence() -> None:

@@ -416,3 +416,53 @@ def test_bot_event_ids_are_remembered_without_a_visit() -> None:
     # an idle bot-only state expires once the partition's event time has moved on
     idle = (TIMEOUT_S + 600) * 1000 + 1
     assert expire(state, now_ms=5 + idle, watermark_ms=T0, timeout_s=TIMEOUT_S)
+
+
+def test_the_visit_keeps_the_campaign_and_channel_of_its_first_hit() -> None:
+    """Issue 17 item 2: utm_* of the landing URL and the channel (core/channels.toml) are the
+    first hit's; later hits (their own URLs and referrers) do not change them, and a late hit
+    before the start, which becomes the first hit, does."""
+    v = Visitor()
+    landing = "https://s1.gov.vn/a?utm_source=Zalo&utm_medium=social&utm_campaign=tet&utm_term=t"
+    v.send(hit(T0, "a", url=landing, referrer_host="zalo.me"))
+    v.send(hit(T0 + MIN, "b", url="https://s1.gov.vn/b?utm_campaign=other", referrer_host="x.vn"))
+    (row,) = v.rows().values()
+    assert (row.utm_source, row.utm_medium, row.utm_campaign, row.utm_term, row.utm_content) == (
+        "Zalo",
+        "social",
+        "tet",
+        "t",
+        "",
+    )
+    assert row.channel == "social"
+    v.send(hit(T0 - MIN, "c", url="https://s1.gov.vn/c?gclid=1", referrer_host="google.com"))
+    (row,) = v.rows().values()
+    assert (row.utm_source, row.utm_campaign, row.channel) == ("", "", "paid")
+
+
+@pytest.mark.parametrize(
+    ("referrer_host", "expected"),
+    [("", "direct"), ("coccoc.com", "organic_search"), ("baochinhphu.vn", "referral")],
+)
+def test_a_visit_without_tags_is_classified_by_its_referrer(
+    referrer_host: str, expected: str
+) -> None:
+    v = Visitor()
+    v.send(hit(T0, "a", referrer_host=referrer_host))
+    (row,) = v.rows().values()
+    assert row.channel == expected
+
+
+def test_a_state_written_before_channels_still_advances() -> None:
+    """A visit remembered by a state from before issue 17 item 2 (no utm_* / channel in its
+    row) goes on; its row reads '' for them, like the rows already stored."""
+    v = Visitor()
+    v.send(hit(T0, "a", referrer_host="google.com"))
+    assert v.state is not None
+    for visit in v.state["visits"]:
+        for name in ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"):
+            del visit["row"][name]
+        del visit["row"]["channel"]
+    (update,) = v.send(hit(T0 + MIN, "b")).updates
+    assert update.prev is not None and update.prev.channel == ""  # retracts the row as stored
+    assert (update.cur.hits, update.cur.channel, update.cur.utm_source) == (2, "", "")

@@ -8,7 +8,7 @@
 import { getJson } from '../api.js';
 import { selection, controls, changeCell } from './period.js';
 import {
-  t, fmtInt, fmtDec, fmtPct, fmtDuration, fmtDate, countryName, deviceName,
+  t, fmtInt, fmtDec, fmtPct, fmtDuration, fmtDate, countryName, deviceName, channelName,
 } from '../i18n.js';
 import { h, kpiCard, tableCard, chartCard, errorBox, table, exportTools } from '../ui.js';
 import { lineChart, barChart, worldMap } from '../charts.js';
@@ -212,9 +212,10 @@ export async function render(main, ctx) {
   const bd = (by, limit) => getJson(`${API}/breakdown`, { ...q, by, limit });
   // all requests at once: the side-by-side table does not wait for the rest
   const comparing = twoSites(sel, sites, q, ctx, by).catch((e) => errorBox(e.message));
-  const [overview, days, hours, countries, pages, devices, browsers] = await Promise.all([
+  const [overview, days, hours, countries, pages, devices, browsers, channels, campaigns, sources] = await Promise.all([
     getJson(`${API}/overview`, q), getJson(`${API}/timeseries`, { ...q, interval: 'day' }),
     bd('hour_of_day', 24), bd('country', 300), bd('page', 10), bd('device', 10), bd('browser', 10),
+    bd('channel', 10), bd('utm_campaign', 10), bd('utm_source', 10),
   ]);
   if (!ctx.isCurrent()) return;
   const note = h('p', { class: 'period-note', dataset: { role: 'period' } },
@@ -235,6 +236,13 @@ export async function render(main, ctx) {
     h('div', { class: 'grid2' }, pagesCard(pages, q, by('page')),
       h('div', {}, breakdownCard('devices', t('devices'), devices, q, 'device', t('device'), deviceName, by('device')),
         breakdownCard('browsers', t('browsers'), browsers, q, 'browser', t('browser'), (k) => k || t('unknown'), by('browser')))),
+    // issue 17 item 2: channels, and the campaigns (utm_campaign, utm_source) of the visits
+    h('div', { class: 'grid2' },
+      breakdownCard('channels', t('channels'), channels, q, 'channel', t('channel'), channelName, by('channel')),
+      h('div', {}, breakdownCard('campaigns', t('campaigns'), campaigns, q, 'utm_campaign', t('campaign'),
+        (k) => k || t('no_campaign'), by('utm_campaign')),
+      breakdownCard('utm-sources', t('utm_sources'), sources, q, 'utm_source', t('utm_source'),
+        (k) => k || t('no_campaign'), by('utm_source')))),
     compareCard);
   dayCard.draw();
   hourCard.draw();
