@@ -480,6 +480,10 @@ def create_app(
         dropped = forget_partitions(visitors.data, gone)
         for partition in gone:
             watermarks.pop(partition, None)
+        # Faust's recovery resumes a partition it keeps from where its last recovery ended
+        # (the memory store has no persisted offset, so it remembers it): with the states
+        # forgotten, it must read those partitions' changelog from the beginning again
+        rewind_recovery(app.tables.recovery, changelog, gone)
         if dropped:
             log.info("revoked partitions %s: %d visitor states forgotten", sorted(gone), dropped)
 
@@ -647,6 +651,15 @@ async def produce_batch(
         eos.fail_stop()
         return False
     return True
+
+
+def rewind_recovery(recovery: Any, changelog: str, partitions: set[int]) -> None:
+    """Make Faust's table ``recovery`` read ``changelog``'s ``partitions`` from the beginning
+    at the next recovery, as active or standby: it remembers the offset each one reached and
+    would start there, missing the states ``forget_partitions`` removed."""
+    for offsets in (recovery.active_offsets, recovery.standby_offsets):
+        for tp in [tp for tp in offsets if tp.topic == changelog and tp.partition in partitions]:
+            del offsets[tp]
 
 
 def forget_partitions(store: MutableMapping[bytes, Any], partitions: set[int]) -> int:
