@@ -8,7 +8,7 @@
   kept for a partition that went to the other worker and came back was fenced;
 - Faust's live set of active partitions is copied before a fetch, and an empty one fetches
   nothing (aiokafka reads an empty set as "every partition");
-- forgotten visitor states are recovered from the beginning of their changelog partitions
+- the states of revoked partitions are recovered from the beginning of their changelog
   (``rewind_recovery``), not from where the last recovery ended.
 """
 
