@@ -21,7 +21,10 @@ The contract with the agent (``streams.app``), and why it keeps Faust's guarante
 - **Rebalances.** ``begin`` refuses a batch fetched under another consumer generation, of a
   partition no longer assigned, or while Faust has stopped the flow (a rebalance is running):
   its records are consumed again from the committed offset, where Faust seeks after every
-  rebalance (batches still queued for the agent then are refused the same way). When
+  rebalance (batches still queued for the agent then are refused the same way; records a
+  fetch returned for a partition Faust has paused, or while a rebalance starts, are dropped
+  and logged for the same reason, and ``streams.eos`` makes that seek cover a partition that
+  has no committed offset yet). When
   partitions are revoked Faust waits for the events in progress (``wait_empty``) before it
   commits: ``wait_empty`` here also waits for a batch between ``begin`` and ``finish``, so
   that commit sees all of the batch or none of it.
@@ -41,6 +44,7 @@ The contract with the agent (``streams.app``), and why it keeps Faust's guarante
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from time import monotonic
@@ -50,6 +54,8 @@ from faust.channels import Channel
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types.tuples import ack_lock
 from mode.utils.queues import ThrowableQueue
+
+log = logging.getLogger(__name__)
 
 #: Largest batch handed to the agent: it bounds the time the agent holds the event loop and
 #: the size of one transactional send (one Kafka record batch per output topic).
@@ -100,6 +106,14 @@ def fresh(
     return kept, gaps
 
 
+def _not_delivered(tp: Any, records: Sequence[Any], why: str) -> None:
+    log.info(
+        "%d fetched records of %s[%d] from offset %d not delivered (%s): consumed again after "
+        "the seek to the committed offset that ends the rebalance",
+        len(records), tp.topic, tp.partition, records[0].offset, why,
+    )  # fmt: skip
+
+
 class BatchChannel(Channel[RecordBatch]):
     """An in-memory Faust channel whose queue is not cleared when Faust resumes the flow (see
     the module docstring); create it with a ``maxsize``."""
@@ -140,9 +154,13 @@ class BatchingConsumer(faust_aiokafka.Consumer):
                 rest[tp] = tp_records
             elif active is None or tp in active:
                 await self._deliver(tp, tp_records, channel, generation)
+            else:
+                _not_delivered(tp, tp_records, "its partition is paused")
         if self.app.consumer_generation_id != generation or not self.flow_active:
             # a rebalance started while this fetch was being delivered: Faust seeks to the
             # committed offsets when it ends, so the rest is fetched again
+            for tp, tp_records in rest.items():
+                _not_delivered(tp, tp_records, "a rebalance started")
             return {}, active
         return rest, active
 
@@ -154,10 +172,12 @@ class BatchingConsumer(faust_aiokafka.Consumer):
             await self._add_gap(tp, first, last)
         for chunk in chunks(kept, self.max_batch_records):
             if not self.flow_active or self.app.consumer_generation_id != generation:
+                _not_delivered(tp, chunk, "a rebalance started")
                 return
             put = channel.put(RecordBatch(tp.topic, tp.partition, chunk, generation))
             waited = await self.wait_first(put, self.suspend_flow.wait())
             if put not in waited.done:
+                _not_delivered(tp, chunk, "a rebalance started")
                 return
             self._read_offset[tp] = chunk[-1].offset
             self.app.monitor.stream_inbound_time[tp] = monotonic()

@@ -28,6 +28,14 @@ What Faust does not do right for us, and this module does:
   would start empty (replayed hits then open new visits). ``Transport`` asks the broker instead
   (``end_offsets`` of a ``read_committed`` consumer is the last stable offset).
 
+- **Rebalances with several workers** (issue 15, item 1; each found by the two-worker kill
+  test, tests/integration/test_streams_workers.py). Every assigned partition gets a new
+  transactional producer at every rebalance (``_TransactionManager``): Faust kept producers of
+  partitions that had moved away and back, fenced meanwhile. A partition without a committed
+  offset is sought to the beginning where Faust seeks to the committed offsets
+  (``uncommitted_inputs``): records fetched and dropped during the rebalance were otherwise
+  lost. A fetch gets a copy of Faust's active partitions, and none when there are none
+  (aiokafka reads an empty set as "all").
 - **A broker coming back.** Faust declares its own topics (the visitor table's changelog, the
   assignor's leader topic) through the transport and stops the worker when the broker refuses,
   e.g. ``InvalidReplicationFactorError: All brokers are currently fenced`` while a restarted
@@ -48,6 +56,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 from aiokafka.errors import ProducerFenced
+from faust.transport.consumer import TransactionManager
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from streams import batches
@@ -248,6 +257,89 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         offsets: Mapping[Any, int] = await consumer.end_offsets(partitions)
         return offsets
 
+    async def getmany(self, active_partitions: Any, timeout: float) -> Any:  # noqa: ASYNC109
+        # Faust hands over its live set of active partitions, which it keeps changing during
+        # a rebalance, and aiokafka's fetched_records reads an empty set as "every partition"
+        if active_partitions is not None:
+            if not active_partitions:
+                return {}
+            active_partitions = set(active_partitions)
+        return await super().getmany(active_partitions, timeout)
+
+    async def seek_to_committed(self) -> Mapping[Any, Any]:
+        return await self.call_thread(self._seek_to_committed)  # type: ignore[no-any-return]
+
+    async def _seek_to_committed(self) -> Mapping[Any, Any]:
+        consumer = self._ensure_consumer()
+        committed: Mapping[Any, int | None] = await consumer.seek_to_committed()
+        changelogs = self.consumer.app.tables.changelog_topics
+        rewind = uncommitted_inputs(committed, changelogs)
+        if rewind:
+            log.info(
+                "no committed offset for %s: consumed from the beginning",
+                ", ".join(f"{tp.topic}[{tp.partition}]" for tp in rewind),
+            )
+            # an explicit offset, not seek_to_beginning: that leaves the position unset until
+            # a reset request returns, and Faust's livelock check asserts on it meanwhile
+            beginnings = await consumer.beginning_offsets(rewind)
+            for tp in rewind:
+                consumer.seek(tp, beginnings[tp])
+        return committed
+
+
+def uncommitted_inputs(committed: Mapping[Any, int | None], changelogs: Iterable[str]) -> list[Any]:
+    """The input partitions that ``seek_to_committed`` leaves where they are: aiokafka seeks
+    only to a committed offset above 0, so a partition nobody committed yet keeps whatever
+    position its fetcher reached. Faust relies on that seek to re-read the records it fetched
+    and dropped during a rebalance (they belong to the previous generation), and for such a
+    partition they were lost: the worker that took over a killed worker's partitions before
+    the first commit there consumed them to the end and processed none (issue 15, item 1).
+    These partitions are sought to the beginning (``auto_offset_reset="earliest"``: where a
+    partition without a committed offset starts). Changelog partitions are left to Faust's
+    recovery, which seeks them itself."""
+    skip = set(changelogs)
+    return sorted(
+        (tp for tp, offset in committed.items() if not offset and tp.topic not in skip),
+        key=lambda tp: (tp.topic, tp.partition),
+    )
+
+
+class _TransactionManager(TransactionManager):
+    """Faust's transaction manager, with a new transactional producer for every assigned
+    partition at every rebalance.
+
+    Faust stops the producers of the partitions it computes as revoked and calls
+    ``begin_transaction`` for every assigned one, which keeps a producer it still holds (and
+    only logs "Invalid state transition IN_TRANSACTION -> IN_TRANSACTION"). Seen with two
+    workers: a worker that lost partitions in one rebalance kept their producers (no "Stopping
+    ... transactional producers" in its log), the other worker's producers fenced them, and
+    when the partitions came back to the first worker (its peer SIGKILLed) it sent on the
+    fenced producers: ``ProducerFenced`` and "Can't send messages while not in transaction",
+    a fail-stop. Here no producer outlives a rebalance: every held one is stopped (under its
+    lock, so no send or commit is cut in half), and each assigned partition gets a new
+    producer, whose ``InitProducerId`` fences every older one (and aborts any open
+    transaction of a dead worker). Nothing is lost: Faust committed every partition's
+    transaction when the rebalance revoked the partitions (eager protocol: all of them).
+    """
+
+    async def on_rebalance(self, assigned: Any, revoked: Any, newly_assigned: Any) -> None:
+        producer: Any = self.producer
+        held = sorted(producer._transaction_producers)
+        locks: Mapping[str, asyncio.Lock] = producer._trn_locks
+        for tid in held:
+            lock = locks.get(tid)
+            if lock is None:
+                await producer.stop_transaction(tid)
+            else:
+                async with lock:
+                    await producer.stop_transaction(tid)
+        tids = sorted(self._tps_to_transactional_ids(assigned))
+        log.info(
+            "rebalance: %d transactional producers stopped, %d started (Faust: %d partitions "
+            "assigned, %d revoked)", len(held), len(tids), len(assigned), len(revoked),
+        )  # fmt: skip
+        await self._start_transactions(tids)
+
 
 class _Consumer(batches.BatchingConsumer):
     def _new_consumer_thread(self) -> _ConsumerThread:
@@ -337,6 +429,7 @@ class Transport(faust_aiokafka.Transport):
 
     Consumer = _Consumer
     Producer = _Producer
+    TransactionManager = _TransactionManager
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
