@@ -21,6 +21,16 @@ conditions to the ``sessions`` columns, twice or three times; one fragment keeps
 drifting apart when a dimension is added (issue 17 item 2 added four). The loaded query is the
 expanded text, so its parameters are found in it and the header check still applies: every
 parameter a fragment brings must be named in the including file's header.
+
+Lines between ``-- when: P1 P2 …`` and ``-- end when`` are sent only when one of the
+parameters P1, P2 … is set (not 0, not empty) in the request; the block must be a condition
+that holds for every row when none is (``AND ({f_device_on:UInt8} = 0 OR device IN …)``).
+Why: the filtered queries carry the conditions of all fifteen filter dimensions, and ClickHouse
+folds the unused ones away only after parsing and analysing them: ~50 ms of a filtered
+overview went to a 15 KB statement of which a request with two filters uses a tenth (issue 17
+item 1, the 300 ms target). Cut out, they cost nothing; the numbers are the same either way
+(``tests/unit/clickhouse/test_named_queries.py`` checks that a block cut out is such a
+condition, the filter known-answer tests run the cut statements).
 """
 
 from __future__ import annotations
@@ -41,6 +51,8 @@ _INCLUDE = re.compile(r"^(?P<indent>\s*)-- include: (?P<name>[a-z0-9_]+)\s*$")
 _MAX_INCLUDE_DEPTH = 4
 _NAME = re.compile(r"^[a-z0-9_]+$")
 _PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*):([^{}]+)\}")
+_WHEN = re.compile(r"^\s*-- when:(?P<params>(?:\s+[A-Za-z_][A-Za-z0-9_]*)+)\s*$")
+_END_WHEN = re.compile(r"^\s*-- end when\s*$")
 _OPTIONAL = re.compile(r"^Optional:\s*([A-Za-z_][A-Za-z0-9_]*(?:\s*,\s*[A-Za-z_][A-Za-z0-9_]*)*)")
 
 
@@ -62,6 +74,8 @@ class NamedQuery:
     params: dict[str, str]
     #: Parameters that may be left out (bound as the empty array); see the module docstring.
     optional: frozenset[str] = frozenset()
+    #: The text has ``-- when:`` blocks (``prune`` cuts them per request).
+    conditional: bool = False
 
 
 def names() -> list[str]:
@@ -92,7 +106,54 @@ def load(name: str) -> NamedQuery:
     for param in optional:
         if not params.get(param, "").startswith("Array("):
             raise ValueError(f"{name}.sql: optional parameter {param} must be a declared Array")
-    return NamedQuery(name, sql, "\n".join(header), params, frozenset(optional))
+    conditional = _check_when_blocks(sql, params, f"{name}.sql")
+    return NamedQuery(name, sql, "\n".join(header), params, frozenset(optional), conditional)
+
+
+def _check_when_blocks(sql: str, params: Mapping[str, str], where: str) -> bool:
+    """True when ``sql`` has ``-- when:`` blocks; ``ValueError`` naming ``where`` for an
+    unbalanced block or one naming an undeclared parameter."""
+    depth = 0
+    found = False
+    for number, line in enumerate(sql.splitlines(), 1):
+        when = _WHEN.match(line)
+        if when:
+            unknown = [p for p in when.group("params").split() if p not in params]
+            if unknown:
+                names_ = ", ".join(unknown)
+                raise ValueError(f"{where}:{number}: -- when: names undeclared {names_}")
+            depth += 1
+            found = True
+        elif _END_WHEN.match(line):
+            depth -= 1
+            if depth < 0:
+                raise ValueError(f"{where}:{number}: -- end when without -- when:")
+    if depth:
+        raise ValueError(f"{where}: {depth} -- when: block(s) not closed by -- end when")
+    return found
+
+
+def _is_set(value: Any) -> bool:
+    return value not in (None, 0, "", False) and not (
+        isinstance(value, (list, tuple, set, frozenset)) and not value
+    )
+
+
+def prune(sql: str, params: Mapping[str, Any]) -> str:
+    """``sql`` without its ``-- when: P …`` blocks whose parameters are all unset in
+    ``params`` (0, empty, absent; nested blocks go with theirs), and without the markers."""
+    out: list[str] = []
+    keep: list[bool] = []
+    for line in sql.splitlines():
+        when = _WHEN.match(line)
+        if when:
+            active = any(_is_set(params.get(p)) for p in when.group("params").split())
+            keep.append(active and (not keep or keep[-1]))
+        elif _END_WHEN.match(line):
+            keep.pop()
+        elif not keep or keep[-1]:
+            out.append(line)
+    return "\n".join(out) + ("\n" if sql.endswith("\n") else "")
 
 
 def expand(sql: str, where: str, depth: int = 0) -> str:
@@ -176,7 +237,8 @@ def run(
     nothing else) and optional
     ClickHouse ``settings``; returns the clickhouse-connect ``QueryResult``."""
     query, bound = bind(name, params)
-    return db.query(query.sql, parameters=bound, settings=dict(settings or {}) or None)
+    sql = prune(query.sql, bound) if query.conditional else query.sql
+    return db.query(sql, parameters=bound, settings=dict(settings or {}) or None)
 
 
 def rows(db: Database, name: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -65,6 +65,7 @@ FROM
       AND toDate(start_local) BETWEEN {from:Date} AND {to:Date}
       AND start_local < toDateTime64(arrayElement({ends:Array(Int64)}, indexOf({sites:Array(String)}, toString(site))), 3, 'UTC')
       -- include: visit_filters
+      -- when: event_filtered
       AND ({event_filtered:UInt8} = 0 OR session_id IN
       (
         SELECT session_id
@@ -78,6 +79,8 @@ FROM
           AND (empty({f_event_has:Array(String)})
                OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(name, {f_event_has:Array(String)}), 0))
       ))
+      -- end when
+      -- when: goal_filtered
       AND ({goal_filtered:UInt8} = 0 OR session_id IN
       (
         SELECT session_id
@@ -99,6 +102,8 @@ FROM
                                OR props[{g_out_prop_keys:Array(String)}[i]] = {g_out_prop_values:Array(String)}[i])),
                   arrayEnumerate({g_out_sites:Array(String)})))
       ))
+      -- end when
+      -- when: page_filtered
       AND ({page_filtered:UInt8} = 0 OR session_id IN
       (
         SELECT session_id
@@ -112,6 +117,7 @@ FROM
           AND (empty({f_page_has:Array(String)})
                OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(path, {f_page_has:Array(String)}), 0))
       ))
+      -- end when
     GROUP BY bucket, visitor_id
 )
 GROUP BY bucket

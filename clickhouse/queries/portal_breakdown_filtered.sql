@@ -70,6 +70,7 @@ FROM
       AND toDate(start_local) BETWEEN {from:Date} AND {to:Date}
       AND start_local < toDateTime64(arrayElement({ends:Array(Int64)}, indexOf({sites:Array(String)}, toString(site))), 3, 'UTC')
       -- include: visit_filters
+      -- when: event_filtered
       AND ({event_filtered:UInt8} = 0 OR session_id IN
       (
         SELECT session_id
@@ -83,6 +84,8 @@ FROM
           AND (empty({f_event_has:Array(String)})
                OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(name, {f_event_has:Array(String)}), 0))
       ))
+      -- end when
+      -- when: goal_filtered
       AND ({goal_filtered:UInt8} = 0 OR session_id IN
       (
         SELECT session_id
@@ -104,6 +107,8 @@ FROM
                                OR props[{g_out_prop_keys:Array(String)}[i]] = {g_out_prop_values:Array(String)}[i])),
                   arrayEnumerate({g_out_sites:Array(String)})))
       ))
+      -- end when
+      -- when: page_filtered
       AND ({page_filtered:UInt8} = 0 OR session_id IN
       (
         SELECT session_id
@@ -117,6 +122,7 @@ FROM
           AND (empty({f_page_has:Array(String)})
                OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(path, {f_page_has:Array(String)}), 0))
       ))
+      -- end when
 ) AS s
 WHERE empty({keys:Array(String)}) OR has({keys:Array(String)}, key)
 GROUP BY key

@@ -59,6 +59,7 @@ FROM
       AND toDate(start_local) BETWEEN {from:Date} AND {to:Date}
       AND start_local < toDateTime64(arrayElement({ends:Array(Int64)}, indexOf({sites:Array(String)}, toString(site))), 3, 'UTC')
       -- include: visit_filters
+      -- when: event_filtered
       AND ({event_filtered:UInt8} = 0 OR session_id IN
       (
         SELECT session_id
@@ -72,6 +73,8 @@ FROM
           AND (empty({f_event_has:Array(String)})
                OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(name, {f_event_has:Array(String)}), 0))
       ))
+      -- end when
+      -- when: goal_filtered
       AND ({goal_filtered:UInt8} = 0 OR session_id IN
       (
         SELECT session_id
@@ -93,6 +96,8 @@ FROM
                                OR props[{g_out_prop_keys:Array(String)}[i]] = {g_out_prop_values:Array(String)}[i])),
                   arrayEnumerate({g_out_sites:Array(String)})))
       ))
+      -- end when
+      -- when: page_filtered
       AND ({page_filtered:UInt8} = 0 OR session_id IN
       (
         SELECT session_id
@@ -106,6 +111,7 @@ FROM
           AND (empty({f_page_has:Array(String)})
                OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(path, {f_page_has:Array(String)}), 0))
       ))
+      -- end when
     GROUP BY hour_of_day
 ) AS v
 FULL OUTER JOIN
@@ -116,12 +122,15 @@ FULL OUTER JOIN
       AND toDate(local_ts) BETWEEN {from:Date} AND {to:Date}
       AND local_ts < toDateTime64(arrayElement({ends:Array(Int64)}, indexOf({sites:Array(String)}, toString(site))), 3, 'UTC')
       AND type = 'pageview'
+      -- when: page_filtered
       AND ({page_filtered:UInt8} = 0 OR (type = 'pageview'
           AND ({f_page_on:UInt8} = 0 OR path IN {f_page_in:Array(String)})
           AND path NOT IN {f_page_out:Array(String)}
           AND (empty({f_page_has:Array(String)})
                OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(path, {f_page_has:Array(String)}), 0))
       ))
+      -- end when
+      -- when: visit_filtered
       AND ({visit_filtered:UInt8} = 0 OR session_id IN
       (
         SELECT session_id
@@ -130,6 +139,7 @@ FULL OUTER JOIN
           AND site IN {sites:Array(String)}
           AND toDate(start_local) BETWEEN {from:Date} - 1 AND {to:Date}
           -- include: visit_filters
+          -- when: event_filtered
           AND ({event_filtered:UInt8} = 0 OR session_id IN
           (
             SELECT session_id
@@ -143,6 +153,8 @@ FULL OUTER JOIN
               AND (empty({f_event_has:Array(String)})
                    OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(name, {f_event_has:Array(String)}), 0))
           ))
+          -- end when
+          -- when: goal_filtered
           AND ({goal_filtered:UInt8} = 0 OR session_id IN
           (
             SELECT session_id
@@ -164,9 +176,11 @@ FULL OUTER JOIN
                                    OR props[{g_out_prop_keys:Array(String)}[i]] = {g_out_prop_values:Array(String)}[i])),
                       arrayEnumerate({g_out_sites:Array(String)})))
           ))
+          -- end when
         GROUP BY session_id
         HAVING sum(sign) > 0
       ))
+      -- end when
     GROUP BY hour_of_day
 ) AS h USING (hour_of_day)
 ORDER BY hour_of_day

@@ -52,12 +52,15 @@ WHERE site IN {sites:Array(String)}
   AND toDate(local_ts) BETWEEN {from:Date} AND {to:Date}
   AND local_ts < toDateTime64(arrayElement({ends:Array(Int64)}, indexOf({sites:Array(String)}, toString(site))), 3, 'UTC')
   AND type = 'pageview'
+  -- when: page_filtered
   AND ({page_filtered:UInt8} = 0 OR (type = 'pageview'
       AND ({f_page_on:UInt8} = 0 OR path IN {f_page_in:Array(String)})
       AND path NOT IN {f_page_out:Array(String)}
       AND (empty({f_page_has:Array(String)})
            OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(path, {f_page_has:Array(String)}), 0))
   ))
+  -- end when
+  -- when: visit_filtered
   AND ({visit_filtered:UInt8} = 0 OR session_id IN
   (
     SELECT session_id
@@ -66,6 +69,7 @@ WHERE site IN {sites:Array(String)}
       AND site IN {sites:Array(String)}
       AND toDate(start_local) BETWEEN {from:Date} - 1 AND {to:Date}
       -- include: visit_filters
+      -- when: event_filtered
       AND ({event_filtered:UInt8} = 0 OR session_id IN
       (
         SELECT session_id
@@ -79,6 +83,8 @@ WHERE site IN {sites:Array(String)}
           AND (empty({f_event_has:Array(String)})
                OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(name, {f_event_has:Array(String)}), 0))
       ))
+      -- end when
+      -- when: goal_filtered
       AND ({goal_filtered:UInt8} = 0 OR session_id IN
       (
         SELECT session_id
@@ -100,9 +106,11 @@ WHERE site IN {sites:Array(String)}
                                OR props[{g_out_prop_keys:Array(String)}[i]] = {g_out_prop_values:Array(String)}[i])),
                   arrayEnumerate({g_out_sites:Array(String)})))
       ))
+      -- end when
     GROUP BY session_id
     HAVING sum(sign) > 0
   ))
+  -- end when
   AND (empty({keys:Array(String)}) OR has({keys:Array(String)}, path))
 GROUP BY key
 ORDER BY pageviews DESC, key

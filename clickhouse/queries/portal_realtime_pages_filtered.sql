@@ -46,12 +46,15 @@ WHERE site IN {sites:Array(String)}
   AND ts > fromUnixTimestamp64Milli({now_ms:Int64}, 'UTC') - INTERVAL 30 MINUTE
   AND ts <= fromUnixTimestamp64Milli({now_ms:Int64}, 'UTC')
   AND type = 'pageview'
+  -- when: page_filtered
   AND ({page_filtered:UInt8} = 0 OR (type = 'pageview'
       AND ({f_page_on:UInt8} = 0 OR path IN {f_page_in:Array(String)})
       AND path NOT IN {f_page_out:Array(String)}
       AND (empty({f_page_has:Array(String)})
            OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(path, {f_page_has:Array(String)}), 0))
   ))
+  -- end when
+  -- when: visit_filtered
   AND ({visit_filtered:UInt8} = 0 OR session_id IN
   (
     SELECT session_id
@@ -60,6 +63,7 @@ WHERE site IN {sites:Array(String)}
       AND site IN {sites:Array(String)}
       AND toDate(start_local) BETWEEN toDate(fromUnixTimestamp64Milli({now_ms:Int64}, 'UTC')) - 2 AND toDate(fromUnixTimestamp64Milli({now_ms:Int64}, 'UTC')) + 1
       -- include: visit_filters
+      -- when: event_filtered
       AND ({event_filtered:UInt8} = 0 OR session_id IN
       (
         SELECT session_id
@@ -73,6 +77,8 @@ WHERE site IN {sites:Array(String)}
           AND (empty({f_event_has:Array(String)})
                OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(name, {f_event_has:Array(String)}), 0))
       ))
+      -- end when
+      -- when: goal_filtered
       AND ({goal_filtered:UInt8} = 0 OR session_id IN
       (
         SELECT session_id
@@ -94,9 +100,11 @@ WHERE site IN {sites:Array(String)}
                                OR props[{g_out_prop_keys:Array(String)}[i]] = {g_out_prop_values:Array(String)}[i])),
                   arrayEnumerate({g_out_sites:Array(String)})))
       ))
+      -- end when
     GROUP BY session_id
     HAVING sum(sign) > 0
   ))
+  -- end when
 GROUP BY key
 ORDER BY pageviews DESC, key
 LIMIT {limit:UInt32}

@@ -54,12 +54,15 @@ FROM
       AND toDate(local_ts) BETWEEN toDate(fromUnixTimestamp64Milli({now_ms:Int64}, 'UTC')) - 1 AND toDate(fromUnixTimestamp64Milli({now_ms:Int64}, 'UTC')) + 1
       AND ts > fromUnixTimestamp64Milli({now_ms:Int64}, 'UTC') - INTERVAL 30 MINUTE
       AND ts <= fromUnixTimestamp64Milli({now_ms:Int64}, 'UTC')
+      -- when: page_filtered
       AND ({page_filtered:UInt8} = 0 OR (type = 'pageview'
           AND ({f_page_on:UInt8} = 0 OR path IN {f_page_in:Array(String)})
           AND path NOT IN {f_page_out:Array(String)}
           AND (empty({f_page_has:Array(String)})
                OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(path, {f_page_has:Array(String)}), 0))
       ))
+      -- end when
+      -- when: visit_filtered
       AND ({visit_filtered:UInt8} = 0 OR session_id IN
       (
         SELECT session_id
@@ -68,6 +71,7 @@ FROM
           AND site IN {sites:Array(String)}
           AND toDate(start_local) BETWEEN toDate(fromUnixTimestamp64Milli({now_ms:Int64}, 'UTC')) - 2 AND toDate(fromUnixTimestamp64Milli({now_ms:Int64}, 'UTC')) + 1
           -- include: visit_filters
+          -- when: event_filtered
           AND ({event_filtered:UInt8} = 0 OR session_id IN
           (
             SELECT session_id
@@ -81,6 +85,8 @@ FROM
               AND (empty({f_event_has:Array(String)})
                    OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(name, {f_event_has:Array(String)}), 0))
           ))
+          -- end when
+          -- when: goal_filtered
           AND ({goal_filtered:UInt8} = 0 OR session_id IN
           (
             SELECT session_id
@@ -102,9 +108,11 @@ FROM
                                    OR props[{g_out_prop_keys:Array(String)}[i]] = {g_out_prop_values:Array(String)}[i])),
                       arrayEnumerate({g_out_sites:Array(String)})))
           ))
+          -- end when
         GROUP BY session_id
         HAVING sum(sign) > 0
       ))
+      -- end when
 ) AS p
 CROSS JOIN
 (
@@ -115,6 +123,7 @@ CROSS JOIN
       AND start_ts > fromUnixTimestamp64Milli({now_ms:Int64}, 'UTC') - INTERVAL 30 MINUTE
       AND start_ts <= fromUnixTimestamp64Milli({now_ms:Int64}, 'UTC')
       -- include: visit_filters
+      -- when: event_filtered
       AND ({event_filtered:UInt8} = 0 OR session_id IN
       (
         SELECT session_id
@@ -128,6 +137,8 @@ CROSS JOIN
           AND (empty({f_event_has:Array(String)})
                OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(name, {f_event_has:Array(String)}), 0))
       ))
+      -- end when
+      -- when: goal_filtered
       AND ({goal_filtered:UInt8} = 0 OR session_id IN
       (
         SELECT session_id
@@ -149,6 +160,8 @@ CROSS JOIN
                                OR props[{g_out_prop_keys:Array(String)}[i]] = {g_out_prop_values:Array(String)}[i])),
                   arrayEnumerate({g_out_sites:Array(String)})))
       ))
+      -- end when
+      -- when: page_filtered
       AND ({page_filtered:UInt8} = 0 OR session_id IN
       (
         SELECT session_id
@@ -162,4 +175,5 @@ CROSS JOIN
           AND (empty({f_page_has:Array(String)})
                OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(path, {f_page_has:Array(String)}), 0))
       ))
+      -- end when
 ) AS s

@@ -60,6 +60,7 @@ FROM
       AND toDate(start_local) BETWEEN {from:Date} AND {to:Date}
       AND start_local < toDateTime64(arrayElement({ends:Array(Int64)}, indexOf({sites:Array(String)}, toString(site))), 3, 'UTC')
       -- include: visit_filters
+      -- when: event_filtered
       AND ({event_filtered:UInt8} = 0 OR session_id IN
       (
         SELECT session_id
@@ -73,6 +74,8 @@ FROM
           AND (empty({f_event_has:Array(String)})
                OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(name, {f_event_has:Array(String)}), 0))
       ))
+      -- end when
+      -- when: goal_filtered
       AND ({goal_filtered:UInt8} = 0 OR session_id IN
       (
         SELECT session_id
@@ -94,6 +97,8 @@ FROM
                                OR props[{g_out_prop_keys:Array(String)}[i]] = {g_out_prop_values:Array(String)}[i])),
                   arrayEnumerate({g_out_sites:Array(String)})))
       ))
+      -- end when
+      -- when: page_filtered
       AND ({page_filtered:UInt8} = 0 OR session_id IN
       (
         SELECT session_id
@@ -107,6 +112,7 @@ FROM
           AND (empty({f_page_has:Array(String)})
                OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(path, {f_page_has:Array(String)}), 0))
       ))
+      -- end when
     GROUP BY bucket
 ) AS v
 FULL OUTER JOIN
@@ -119,12 +125,15 @@ FULL OUTER JOIN
     WHERE site IN {sites:Array(String)}
       AND toDate(local_ts) BETWEEN {from:Date} AND {to:Date}
       AND local_ts < toDateTime64(arrayElement({ends:Array(Int64)}, indexOf({sites:Array(String)}, toString(site))), 3, 'UTC')
+      -- when: page_filtered
       AND ({page_filtered:UInt8} = 0 OR (type = 'pageview'
           AND ({f_page_on:UInt8} = 0 OR path IN {f_page_in:Array(String)})
           AND path NOT IN {f_page_out:Array(String)}
           AND (empty({f_page_has:Array(String)})
                OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(path, {f_page_has:Array(String)}), 0))
       ))
+      -- end when
+      -- when: visit_filtered
       AND ({visit_filtered:UInt8} = 0 OR session_id IN
       (
         SELECT session_id
@@ -133,6 +142,7 @@ FULL OUTER JOIN
           AND site IN {sites:Array(String)}
           AND toDate(start_local) BETWEEN {from:Date} - 1 AND {to:Date}
           -- include: visit_filters
+          -- when: event_filtered
           AND ({event_filtered:UInt8} = 0 OR session_id IN
           (
             SELECT session_id
@@ -146,6 +156,8 @@ FULL OUTER JOIN
               AND (empty({f_event_has:Array(String)})
                    OR NOT has(multiSearchAllPositionsCaseInsensitiveUTF8(name, {f_event_has:Array(String)}), 0))
           ))
+          -- end when
+          -- when: goal_filtered
           AND ({goal_filtered:UInt8} = 0 OR session_id IN
           (
             SELECT session_id
@@ -167,9 +179,11 @@ FULL OUTER JOIN
                                    OR props[{g_out_prop_keys:Array(String)}[i]] = {g_out_prop_values:Array(String)}[i])),
                       arrayEnumerate({g_out_sites:Array(String)})))
           ))
+          -- end when
         GROUP BY session_id
         HAVING sum(sign) > 0
       ))
+      -- end when
     GROUP BY bucket
 ) AS h USING (bucket)
 ORDER BY bucket

@@ -116,3 +116,61 @@ def test_fragments_are_expanded_where_included(tmp_path: Path, monkeypatch: Any)
         named.expand("-- include: nope", "q.sql")
     with pytest.raises(ValueError, match="nested deeper"):
         named.expand("-- include: loop", "q.sql")
+
+
+def test_when_blocks_are_sent_only_when_one_of_their_parameters_is_set() -> None:
+    """``-- when: P …`` … ``-- end when``: kept when one of P … is set (not 0, not empty),
+    cut otherwise with what it nests; the markers themselves are never sent."""
+    sql = (
+        "SELECT 1\nWHERE 1\n"
+        "  -- when: a b\n  AND x IN {a:Array(String)}\n"
+        "    -- when: c\n    AND y = {c:UInt8}\n    -- end when\n"
+        "  -- end when\n"
+        "  AND z\n"
+    )
+    assert named.prune(sql, {"a": [], "b": 0, "c": 1}) == "SELECT 1\nWHERE 1\n  AND z\n"
+    assert named.prune(sql, {"a": ["v"], "b": 0, "c": 0}) == (
+        "SELECT 1\nWHERE 1\n  AND x IN {a:Array(String)}\n  AND z\n"
+    )
+    assert named.prune(sql, {"a": [], "b": 2, "c": 1}) == (
+        "SELECT 1\nWHERE 1\n  AND x IN {a:Array(String)}\n    AND y = {c:UInt8}\n  AND z\n"
+    )
+
+
+def test_when_blocks_must_be_balanced_and_name_declared_parameters(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    head = "-- q: x\n-- Params: a UInt8\n-- Reads: nothing\n"
+    cases = {
+        "open": ("SELECT 1 WHERE 1\n-- when: a\nAND {a:UInt8} = 1\n", "not closed"),
+        "close": ("SELECT 1 WHERE {a:UInt8} = 1\n-- end when\n", "without -- when:"),
+        "undeclared": ("SELECT {a:UInt8}\n-- when: b\nAND 1\n-- end when\n", "undeclared b"),
+    }
+    for name, (body, _) in cases.items():
+        (tmp_path / f"{name}.sql").write_text(head + body)
+    monkeypatch.setattr(named, "QUERIES_DIR", tmp_path)
+    named.load.cache_clear()
+    try:
+        for name, (_, message) in cases.items():
+            with pytest.raises(ValueError, match=message):
+                named.load(name)
+    finally:
+        named.load.cache_clear()
+
+
+def test_a_filtered_overview_with_two_filters_sends_only_their_conditions() -> None:
+    """The point of the blocks (issue 17 item 1): a request filtering by page and device sends
+    the device and page conditions, none of the thirteen other dimensions' or the event and
+    goal subqueries, and less than half the text."""
+    query = named.load("portal_overview_filtered")
+    assert query.conditional
+    params: dict[str, Any] = {
+        k: ([] if t.startswith("Array(") else 0) for k, t in query.params.items()
+    }
+    params.update(f_device_out=["desktop"], f_page_has=["/p1"], page_filtered=1, visit_filtered=1)
+    sent = named.prune(query.sql, params)
+    assert "-- when:" not in sent and "-- end when" not in sent
+    assert "{f_device_out:Array(String)}" in sent and "{f_page_has:Array(String)}" in sent
+    for absent in ("f_country_on", "f_channel_in", "ch_hosts", "f_event_in", "g_in_regex"):
+        assert "{" + absent + ":" not in sent, absent
+    assert len(sent) < len(query.sql) / 2
