@@ -127,7 +127,7 @@ async def ensure_topics(
                     spec.name,
                     spec.partitions,
                     rf,
-                    topic_configs={"min.insync.replicas": str(min_isr)},
+                    topic_configs={"min.insync.replicas": str(min_isr), **dict(spec.configs)},
                 )
                 for spec in missing
             ]

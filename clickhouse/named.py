@@ -227,6 +227,11 @@ def bind(name: str, params: Mapping[str, Any]) -> tuple[NamedQuery, dict[str, An
     return query, {**{p: [] for p in query.optional}, **params}
 
 
+def statement(query: NamedQuery, bound: Mapping[str, Any]) -> str:
+    """The text to send for ``query`` with the ``bound`` parameters: ``prune``d."""
+    return prune(query.sql, bound) if query.conditional else query.sql
+
+
 def run(
     db: Database,
     name: str,
@@ -237,8 +242,9 @@ def run(
     nothing else) and optional
     ClickHouse ``settings``; returns the clickhouse-connect ``QueryResult``."""
     query, bound = bind(name, params)
-    sql = prune(query.sql, bound) if query.conditional else query.sql
-    return db.query(sql, parameters=bound, settings=dict(settings or {}) or None)
+    return db.query(
+        statement(query, bound), parameters=bound, settings=dict(settings or {}) or None
+    )
 
 
 def rows(db: Database, name: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -140,8 +140,9 @@ def run_named(
     token checked like free SQL and run with its row filters. Returns the clickhouse-connect
     result."""
     query, bound = named.bind(name, params)
+    text = named.statement(query, bound)
     if agency_id is None:
-        return run_checked(db, tagged(query.sql, tag), limits, parameters=bound)
+        return run_checked(db, tagged(text, tag), limits, parameters=bound)
     scope = scope_for(db, agency_id)
-    statement = check_scoped(db, query.sql, scope)
+    statement = check_scoped(db, text, scope)
     return run_checked(db, tagged(statement, tag), limits, settings(scope), bound)

@@ -25,11 +25,13 @@ DEADLETTER_PARTITIONS = 1
 
 @dataclass(frozen=True, slots=True)
 class TopicSpec:
-    """A topic the project creates: name, partition count and why it exists."""
+    """A topic the project creates: name, partition count and why it exists; ``configs``:
+    topic settings beyond the replication ones (e.g. ``cleanup.policy=compact``)."""
 
     name: str
     partitions: int
     purpose: str
+    configs: tuple[tuple[str, str], ...] = ()
 
 
 TOPICS: tuple[TopicSpec, ...] = (

@@ -51,7 +51,7 @@ from core.settings import Settings
 from schemas.deadletter import build_dead_letter, describe_validation_error
 from schemas.dossiers import RawDossierEvent
 from schemas.hits import RawHit
-from schemas.topics import DOSSIER_PARTITIONS, HIT_PARTITIONS
+from schemas.topics import DOSSIER_PARTITIONS, HIT_PARTITIONS, TopicSpec
 from streams import batches, eos, sessionize
 from streams.dossiers import normalise
 from streams.enrich.geoip import GeoIP
@@ -292,6 +292,34 @@ def operations_page(page: Page, accepted: tuple[bytes, ...]) -> Page:
     return guarded
 
 
+#: The sessionizer's Faust table of visitor states.
+VISITOR_TABLE = "visitors"
+
+
+def app_id(settings: Settings) -> str:
+    """The Faust app id: the consumer group of every stream worker and the prefix of Faust's
+    own topics."""
+    return f"{settings.consumer_group_prefix}-streams"
+
+
+def changelog_spec(settings: Settings) -> TopicSpec:
+    """The visitor table's changelog topic as Faust declares it: named
+    ``{app id}-visitors-changelog``, co-partitioned with the raw hits, compacted.
+
+    The worker creates it before Faust starts (``streams.worker``). Left to Faust, two workers
+    starting together both create it while joining the group, and the group leader could assign
+    before the topic was in its metadata: that generation ran without the changelog partitions,
+    and the states written then were never recovered by the other worker (the two-worker kill
+    test lost 144 of 2,400 hits once in ten runs).
+    """
+    return TopicSpec(
+        f"{app_id(settings)}-{VISITOR_TABLE}-changelog",
+        HIT_PARTITIONS,
+        "the sessionizer's visitor states (Faust's table changelog)",
+        (("cleanup.policy", "compact"),),
+    )
+
+
 def create_app(
     settings: Settings,
     *,
@@ -316,7 +344,7 @@ def create_app(
     dossier_handler = DossierHandler(settings, counters)
     names = settings.topics
     app: Any = faust.App(
-        f"{settings.consumer_group_prefix}-streams",
+        app_id(settings),
         broker=f"kafka://{settings.bootstrap_servers}",
         store=settings.streams_store,
         datadir=str(settings.streams_worker_dir(worker)),
@@ -376,7 +404,7 @@ def create_app(
     app.topics.add(hits_raw)
     dossiers_raw = topic(names.dossiers_raw, DOSSIER_PARTITIONS)
     # key_type=bytes: raw keys (the message key); no value_type: JSON values (the state dict)
-    visitors = app.Table("visitors", default=None, partitions=HIT_PARTITIONS, key_type=bytes)
+    visitors = app.Table(VISITOR_TABLE, default=None, partitions=HIT_PARTITIONS, key_type=bytes)
     #: Highest hit time processed per partition since this worker got it (for eviction).
     watermarks: dict[int, int] = {}
 

@@ -44,11 +44,19 @@ async def _prepare_topics(settings: Settings) -> int:
     from aiokafka.admin import AIOKafkaAdminClient
     from aiokafka.errors import KafkaError
 
-    from broker.topics import ensure_project_topics, replication, wait_for_kafka
+    from broker.topics import ensure_project_topics, ensure_topics, replication, wait_for_kafka
+    from streams.app import changelog_spec
 
     bootstrap = settings.bootstrap_servers
     await wait_for_kafka(bootstrap, KAFKA_WAIT_S)
     await ensure_project_topics(settings, KAFKA_WAIT_S)
+    # Faust's changelog too, before any worker joins the group (``streams.app.changelog_spec``)
+    await ensure_topics(
+        bootstrap,
+        [changelog_spec(settings)],
+        settings.topic_replication_factor,
+        settings.topic_min_insync_replicas,
+    )
     deadline = time.monotonic() + KAFKA_WAIT_S
     while True:
         admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
