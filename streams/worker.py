@@ -38,9 +38,11 @@ def tune_gc() -> None:
 
 
 async def _prepare_topics(settings: Settings) -> int:
-    """Wait for Kafka, create missing topics; returns the replication factor for Faust's own
-    topics (as for ours: ``broker.topics.replication``; their min.insync.replicas is the
-    broker's default)."""
+    """Wait for Kafka, create missing topics (the project's, and the visitor table's changelog,
+    which Faust would otherwise create while the workers join the group:
+    ``streams.app.changelog_spec``); returns the replication factor for the topics Faust still
+    creates itself (as for ours: ``broker.topics.replication``; their min.insync.replicas is
+    the broker's default)."""
     from aiokafka.admin import AIOKafkaAdminClient
     from aiokafka.errors import KafkaError
 
