@@ -115,6 +115,11 @@ STREAM_SESSIONIZER = Spec(
 SESSIONS_IN_STATE = Spec(
     "emc_stream_visitor_states", "Visitor states (open visits) held by this worker's table."
 )
+ASSIGNED_PARTITIONS = Spec(
+    "emc_stream_assigned_partitions",
+    "Raw-hit partitions this worker processes (0: idle, e.g. more workers than partitions, "
+    "or while its consumer group rebalances).",
+)
 DEAD_LETTERS = Spec(
     "emc_dead_letters",
     "Messages sent to the dead-letter topic by stage and reason.",
@@ -280,8 +285,13 @@ def _split_stage(counts: Mapping[str, int]) -> dict[tuple[str, str], int]:
     return out
 
 
-def stream_families(counters: Any, visitor_states: Callable[[], int]) -> list[Metric]:
-    """The worker's ``StreamCounters`` and the size of its visitor table as metrics."""
+def stream_families(
+    counters: Any,
+    visitor_states: Callable[[], int],
+    assigned_partitions: Callable[[], int] = lambda: -1,
+) -> list[Metric]:
+    """The worker's ``StreamCounters``, the size of its visitor table and how many raw-hit
+    partitions it holds, as metrics (-1: not known)."""
     return [
         counter_family(STREAM_MESSAGES, dict(counters.messages)),
         counter_family(STREAM_STEP_CALLS, dict(counters.step_calls)),
@@ -291,6 +301,7 @@ def stream_families(counters: Any, visitor_states: Callable[[], int]) -> list[Me
         counter_family(STREAM_SESSIONIZER, dict(counters.sessionizer)),
         counter_family(DEAD_LETTERS, _split_stage(counters.dead_letters)),
         gauge_family(SESSIONS_IN_STATE, visitor_states()),
+        gauge_family(ASSIGNED_PARTITIONS, assigned_partitions()),
     ]
 
 

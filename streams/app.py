@@ -533,7 +533,16 @@ def create_app(
         except Exception:  # a store that cannot count must not break the scrape
             return -1
 
-    metrics.bridge(registry, lambda: metrics.stream_families(counters, visitor_states))
+    def assigned_partitions() -> int:
+        try:
+            return sum(1 for tp in app.assignor.assigned_actives() if tp.topic == names.hits_raw)
+        except Exception:  # before the first assignment, or a Faust that cannot tell
+            return -1
+
+    metrics.bridge(
+        registry,
+        lambda: metrics.stream_families(counters, visitor_states, assigned_partitions),
+    )
 
     async def prometheus(web: Any, request: Any) -> Any:
         body, content_type = metrics.render(registry)

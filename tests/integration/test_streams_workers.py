@@ -49,6 +49,7 @@ import pytest
 
 from broker.lag import measure
 from broker.topics import ensure_topics
+from schemas.topics import HIT_PARTITIONS
 from tests.conftest import free_port
 from tests.integration.test_faults import (
     HITS_PER_VISITOR,
@@ -69,7 +70,8 @@ from tests.integration.test_faults import (
 
 pytestmark = pytest.mark.integration
 
-#: Longest wait for both workers to have processed hits before the kill (group join, recovery).
+#: Longest wait for both workers to hold partitions before the first post (start, group join,
+#: recovery), and to have processed hits before the kill.
 BOTH_ACTIVE_S = 120.0
 
 
@@ -99,6 +101,32 @@ class _Worker(_Proc):
             return 0.0
         key = ("emc_stream_sessionizer_total", (("outcome", "applied"),))
         return _samples(text).get(key, 0.0)
+
+    async def assigned(self) -> float:
+        """Raw-hit partitions this worker holds (0 while its web port is not up)."""
+        try:
+            async with httpx.AsyncClient(timeout=10) as client:
+                text = (await client.get(self.url)).text
+        except httpx.HTTPError:
+            return 0.0
+        return _samples(text).get(("emc_stream_assigned_partitions", ()), 0.0)
+
+
+async def _both_hold_partitions(workers: list[_Worker]) -> None:
+    """Wait until the group has settled with every raw-hit partition held and both workers
+    holding some. Posting before that lets the first worker process the hits sent before the
+    kill on its own (a worker started late on a loaded machine then gets partitions whose hits
+    are done, and never applies one: the CI failure of 2026-12-05, "both workers never
+    processed hits")."""
+    deadline = time.monotonic() + BOTH_ACTIVE_S
+    while True:
+        held = [await w.assigned() for w in workers]
+        if all(n > 0 for n in held) and sum(held) == HIT_PARTITIONS:
+            return
+        for worker in workers:
+            _alive(worker, worker.log)
+        assert time.monotonic() < deadline, f"partitions held by the workers: {held}"
+        await asyncio.sleep(0.5)
 
 
 @pytest.mark.asyncio(loop_scope="session")
@@ -154,6 +182,7 @@ async def test_two_workers_one_killed_every_hit_once_no_visit_split(
         worker.start()
     try:
         await warehouse.ready()
+        await _both_hold_partitions(workers)
         async with _collector(settings) as client:
             batches = [lines[i : i + 100] for i in range(0, total, 100)]
             for i, batch in enumerate(batches):

@@ -84,13 +84,14 @@ def test_stream_and_sink_counters_are_bridged() -> None:
         sessionizer=Counter(applied=3, duplicate=1),
         dead_letters=Counter({"streams.hits/validation": 2}),
     )
-    metrics.bridge(registry, lambda: metrics.stream_families(streams, lambda: 7))
+    metrics.bridge(registry, lambda: metrics.stream_families(streams, lambda: 7, lambda: 3))
     body, _ = metrics.render(registry)
     s = _samples(body.decode())
     assert s[("emc_stream_step_seconds_total", (("step", "geoip"),))] == 2.0
     assert s[("emc_stream_sessionizer_total", (("outcome", "duplicate"),))] == 1
     assert s[("emc_dead_letters_total", (("reason", "validation"), ("stage", "streams.hits")))] == 2
     assert s[("emc_stream_visitor_states", ())] == 7
+    assert s[("emc_stream_assigned_partitions", ())] == 3
 
     sink = SimpleNamespace(
         rows_written={"pageviews": 9, "sessions": 4},
