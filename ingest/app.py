@@ -17,6 +17,7 @@ Nothing is acknowledged before Kafka has it: when the producer fails the answer 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -249,6 +250,7 @@ class _Collector:
     async def stats(self, request: Request) -> Response:
         """The counters of every collector process on this port (summed), and this process's
         own id and copy of the site registry."""
+        self.counters.flush()
         families = list(self.exposed.collect())
         body: dict[str, Any] = dict(stats_of(families))
         workers = [
@@ -274,6 +276,13 @@ async def _not_allowed(request: Request, exc: Exception) -> Response:
     return _json(405, {"error": f"method {request.method} not allowed on {request.scope['path']}"})
 
 
+async def _flush_counters(counters: Counters) -> None:
+    """What the beacon tallied, into the shared counters every ``Tally.FLUSH_S``."""
+    while True:
+        await asyncio.sleep(metrics.Tally.FLUSH_S)
+        counters.flush()
+
+
 class CollectorApp(Starlette):
     """The Starlette app, except ``POST /collect``: the browser beacon is answered before
     Starlette's middleware and router (``ingest.beacon``), its response counted in the same
@@ -294,7 +303,9 @@ class CollectorApp(Starlette):
         try:
             status = await self.beacon.post(scope, receive, send)
         finally:
-            self.recorder.observe("/collect", status, time.perf_counter() - started)
+            self.recorder.observe_later(
+                self.beacon.counters.tally, "/collect", status, time.perf_counter() - started
+            )
 
 
 def create_app(
@@ -322,6 +333,7 @@ def create_app(
     beacon = Beacon(handlers)
 
     async def prometheus(request: Request) -> Response:
+        counters.flush()
         body, content_type = metrics.render(exposed)
         return Response(body, 200, {"Content-Type": content_type})
 
@@ -343,11 +355,16 @@ def create_app(
         metrics_auth.warn_if_open(settings, "collector", ["/metrics", "/stats"], log)
         await the_producer.start()
         await the_sites.start()
+        flusher = asyncio.create_task(_flush_counters(counters), name="emc-counters-flush")
         try:
             yield
         finally:
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
             await the_sites.stop()
             await the_producer.stop()
+            counters.flush()
 
     routes: list[tuple[str, endpoint, list[str]]] = [
         ("/collect", beacon.collect, ["GET", "POST", "OPTIONS"]),  # POST: CollectorApp first

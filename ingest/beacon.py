@@ -178,8 +178,8 @@ class Beacon:
         except KafkaUnavailable as exc:
             await unavailable(self.counters, self.retry_after_s, exc, CORS)(scope, receive, send)
             return 503
-        self.counters.accept("hits")
-        self.counters.request(202)
+        self.counters.accept_later("hits")
+        self.counters.request_later(202)
         await send({"type": "http.response.start", "status": 202, "headers": ACCEPTED_HEADERS})
         await send({"type": "http.response.body", "body": b""})
         return 202

@@ -8,6 +8,10 @@ prometheus-client's multiprocess files and whichever process answers ``/stats`` 
 alone keeps them in memory. Label children are cached: the hot path pays one dict lookup and
 one increment. ``stats_of`` builds the ``/stats`` numbers from collected metric families,
 merged or not.
+
+The beacon's hot path counts through ``tally`` (``accept_later``, ``request_later``): plain
+numbers applied to the counters by ``flush()``, which the collector calls every
+``Tally.FLUSH_S`` and before it answers ``/stats`` or ``/metrics`` (``core.metrics.Tally``).
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ class Counters:
         self._rejected = _counter(metrics.COLLECTOR_REJECTED, registry)
         self._responses = _counter(metrics.COLLECTOR_RESPONSES, registry)
         self._children: dict[tuple[str, str], Any] = {}
+        self.tally = metrics.Tally()
         for reason in REASONS:
             self._child(self._rejected, "rejected", reason)
 
@@ -75,8 +80,21 @@ class Counters:
     def request(self, status: int) -> None:
         self._child(self._responses, "responses", str(status)).inc()
 
+    def accept_later(self, kind: str) -> None:
+        """``accept(kind)`` at the next ``flush``."""
+        self.tally.inc(self._child(self._accepted, "accepted", kind))
+
+    def request_later(self, status: int) -> None:
+        """``request(status)`` at the next ``flush``."""
+        self.tally.inc(self._child(self._responses, "responses", str(status)))
+
+    def flush(self) -> None:
+        """Apply what the hot path tallied."""
+        self.tally.flush()
+
     def snapshot(self) -> dict[str, dict[str, int]]:
         """This process's own numbers, as ``stats_of`` gives them."""
+        self.flush()
         return stats_of([*self._accepted.collect(), *self._rejected.collect(),
                          *self._responses.collect()])  # fmt: skip
 

@@ -144,7 +144,10 @@ def test_two_workers_share_the_port_the_registry_and_the_metrics(
                 assert answer.status_code == 202, (pid, site.id, answer.text)
             assert client.get("/stats").json()["pid"] == pid  # the same worker answered
 
-        for client in clients.values():  # either worker answers for both
+        # either worker answers for both, once the other flushed its beacon tally (every
+        # Tally.FLUSH_S; a worker flushes its own before it answers)
+        time.sleep(metrics.Tally.FLUSH_S * 3)
+        for client in clients.values():
             stats = client.get("/stats").json()
             assert stats["accepted"]["hits"] == 4 and stats["workers"] == 2, stats
             assert stats["responses"]["202"] == 4

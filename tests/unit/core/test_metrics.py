@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
@@ -128,3 +129,29 @@ def test_alert_rules_and_dashboard_use_only_declared_metrics() -> None:
         declared |= {f"{spec.name}_{s}" for s in ("bucket", "sum", "count")}
     assert used, "no metric found in the deploy files"
     assert used <= declared, sorted(used - declared)
+
+
+def test_a_tally_flushes_the_numbers_direct_calls_would_have_written() -> None:
+    """The beacon's hot path tallies (``metrics.Tally``); once flushed, counters and histogram
+    buckets, sum and count equal those of the same calls made directly, edges included (a
+    value equal to a bucket bound belongs to that bucket, le="...")."""
+    direct, tallied = metrics.new_registry(), metrics.new_registry()
+    observed = [0.0, 0.001, 0.0025, 0.0026, 0.1, 0.25, 3.0, 1e9]
+    recorders = [metrics.HttpRecorder(r, ["/collect"]) for r in (direct, tallied)]
+    tally = metrics.Tally()
+    for seconds in observed:
+        recorders[0].observe("/collect", 202, seconds)
+        recorders[1].observe_later(tally, "/collect", 202, seconds)
+    recorders[0].observe("/collect", 400, 0.01)
+    recorders[1].observe_later(tally, "/collect", 400, 0.01)
+
+    def numbers(registry: Any) -> dict[Any, float]:
+        samples = _samples(metrics.render(registry)[0].decode())
+        return {k: v for k, v in samples.items() if not k[0].endswith("_created")}
+
+    empty = numbers(tallied)
+    assert empty[("emc_http_requests_total", (("endpoint", "/collect"), ("status", "202")))] == 0
+    tally.flush()
+    assert numbers(tallied) == numbers(direct)
+    tally.flush()  # nothing new: nothing added twice
+    assert numbers(tallied) == numbers(direct)

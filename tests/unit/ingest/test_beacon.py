@@ -150,6 +150,11 @@ def test_fast_path_is_counted_in_the_http_metrics(tmp_path: Path) -> None:
             await _call(app, "POST", headers, chunks)
 
     asyncio.run(run())
+    # tallied on the hot path, in the registry once flushed (every Tally.FLUSH_S, and before
+    # /stats and /metrics answer)
+    body = metrics.render(app.state.metrics_registry)[0].decode()
+    assert 'emc_http_requests_total{endpoint="/collect",status="202"} 0.0' in body
+    app.state.counters.flush()
     body = metrics.render(app.state.metrics_registry)[0].decode()
     assert 'emc_http_requests_total{endpoint="/collect",status="202"} 2.0' in body
     assert 'emc_http_requests_total{endpoint="/collect",status="422"} 1.0' in body

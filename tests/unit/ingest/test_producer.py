@@ -163,3 +163,26 @@ async def test_requests_within_the_interval_share_the_next_flush() -> None:
         await asyncio.gather(*later)
     finally:
         await producer.stop()
+
+
+async def test_a_request_still_queued_at_its_deadline_is_unavailable() -> None:
+    """The deadline holds before aiokafka has the request too: here the flush is stuck asking
+    for the topic's partitions (a cluster that does not answer metadata)."""
+    producer, fake = await _started(timeout_s=0.05)
+    stuck = asyncio.Event()
+
+    async def partitions_for(topic: str) -> set[int]:
+        await stuck.wait()
+        return {0}
+
+    fake.partitions_for = partitions_for  # type: ignore[method-assign]
+    try:
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(KafkaUnavailable, match=r"did not acknowledge within 0\.05 s"):
+            await producer.send_batch("t", [(b"k", b"v")])
+        # one reaper tick (timeout / 10) late at most, plus scheduling
+        assert asyncio.get_running_loop().time() - started < 0.5
+        assert fake.sent == []
+    finally:
+        stuck.set()
+        await producer.stop()
