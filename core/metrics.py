@@ -485,26 +485,26 @@ class HttpRecorder:
                 return template
         return "other"
 
-    def observe(self, endpoint: str, status: int, seconds: float) -> None:
-        """One response of ``endpoint`` (a label from ``endpoint()``)."""
+    def _children(self, endpoint: str, status: int) -> tuple[Any, Any]:
+        """The (cached) request-counter and latency children of ``endpoint`` and ``status``."""
         child = self._counts.get((endpoint, status))
         if child is None:
             child = self._counts[(endpoint, status)] = self.requests.labels(endpoint, str(status))
-        child.inc()
         timer = self._timers.get(endpoint)
         if timer is None:
             timer = self._timers[endpoint] = self.latency.labels(endpoint)
+        return child, timer
+
+    def observe(self, endpoint: str, status: int, seconds: float) -> None:
+        """One response of ``endpoint`` (a label from ``endpoint()``)."""
+        child, timer = self._children(endpoint, status)
+        child.inc()
         timer.observe(seconds)
 
     def observe_later(self, tally: Tally, endpoint: str, status: int, seconds: float) -> None:
         """``observe``, applied at ``tally``'s next flush (the beacon's hot path)."""
-        child = self._counts.get((endpoint, status))
-        if child is None:
-            child = self._counts[(endpoint, status)] = self.requests.labels(endpoint, str(status))
+        child, timer = self._children(endpoint, status)
         tally.inc(child)
-        timer = self._timers.get(endpoint)
-        if timer is None:
-            timer = self._timers[endpoint] = self.latency.labels(endpoint)
         tally.observe(timer, seconds)
 
 

@@ -92,24 +92,22 @@ class _Worker(_Proc):
             stderr=subprocess.STDOUT,
         )
 
-    async def applied(self) -> float:
-        """Hits this worker's sessionizer applied (0 while its web port is not up)."""
+    async def _metric(self, key: tuple[str, tuple[tuple[str, str], ...]]) -> float:
+        """One sample of this worker's /metrics (0 while its web port is not up)."""
         try:
             async with httpx.AsyncClient(timeout=10) as client:
                 text = (await client.get(self.url)).text
         except httpx.HTTPError:
             return 0.0
-        key = ("emc_stream_sessionizer_total", (("outcome", "applied"),))
         return _samples(text).get(key, 0.0)
 
+    async def applied(self) -> float:
+        """Hits this worker's sessionizer applied."""
+        return await self._metric(("emc_stream_sessionizer_total", (("outcome", "applied"),)))
+
     async def assigned(self) -> float:
-        """Raw-hit partitions this worker holds (0 while its web port is not up)."""
-        try:
-            async with httpx.AsyncClient(timeout=10) as client:
-                text = (await client.get(self.url)).text
-        except httpx.HTTPError:
-            return 0.0
-        return _samples(text).get(("emc_stream_assigned_partitions", ()), 0.0)
+        """Raw-hit partitions this worker holds."""
+        return await self._metric(("emc_stream_assigned_partitions", ()))
 
 
 async def _both_hold_partitions(workers: list[_Worker]) -> None:
